@@ -1,0 +1,41 @@
+// What every subcommand shares: global options, exit codes and the one-line error format.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+
+#include <optional>
+#include <string>
+
+#include "vrift/config/paths.h"
+#include "vrift/util/result.h"
+
+namespace vrift::cli {
+
+/// Exit codes (STYLE.md): 0 ok, 1 failure, 2 usage.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFail = 1;
+inline constexpr int kExitUsage = 2;
+
+struct GlobalOptions {
+  std::string the_source_root;  ///< --the-source-root ("" = not given)
+  int verbose = 0;              ///< -v / -vv
+  /// Resolves the path authority with the flag applied.
+  Result<Paths> paths() const;
+};
+
+/// Prints "vrift: error: <message>" (and "hint: <hint>" when given) on stderr; returns kExitFail.
+int report(const Error& e, const std::string& hint = "");
+/// Prints a usage error and returns kExitUsage.
+int usage_error(const std::string& msg);
+
+/// Whether stdout is a terminal (progress bars, box drawing) and UTF-8 capable.
+bool stdout_is_tty();
+bool stderr_is_tty();
+bool locale_is_utf8();
+
+/// Each subcommand adds itself to APP; the callback it installs sets *exit_code.
+void add_ingest_command(CLI::App& app, GlobalOptions& g, int* exit_code);
+void add_manifest_command(CLI::App& app, GlobalOptions& g, int* exit_code);
+
+}  // namespace vrift::cli

@@ -1,0 +1,120 @@
+#include "vrift/ingest/cache.h"
+
+#include <unistd.h>
+
+#include <cstring>
+
+#include "vrift/util/fs.h"
+
+namespace vrift {
+
+namespace {
+constexpr char kMagic[8] = {'V', 'R', 'C', 'A', 'C', 'H', 'E', '1'};
+
+template <typename T>
+void put(std::string& out, const T& v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+template <typename T>
+bool get(std::string_view& in, T& v) {
+  if (in.size() < sizeof v) return false;
+  std::memcpy(&v, in.data(), sizeof v);
+  in.remove_prefix(sizeof v);
+  return true;
+}
+}  // namespace
+
+bool CacheRecord::matches(const struct stat& st) const {
+  return dev == st.st_dev && ino == st.st_ino && size == static_cast<uint64_t>(st.st_size) &&
+         mtime_ns == fs::ns(st.st_mtim) && ctime_ns == fs::ns(st.st_ctim) && mode == st.st_mode;
+}
+
+CacheRecord CacheRecord::from_stat(std::string path, const struct stat& st, const Hash& h) {
+  CacheRecord r;
+  r.dev = st.st_dev;
+  r.ino = st.st_ino;
+  r.size = static_cast<uint64_t>(st.st_size);
+  r.mtime_ns = fs::ns(st.st_mtim);
+  r.ctime_ns = fs::ns(st.st_ctim);
+  r.mode = st.st_mode;
+  r.hash = h;
+  r.path = std::move(path);
+  return r;
+}
+
+IngestCache IngestCache::load(const std::string& path, const std::string& store_id) {
+  IngestCache c;
+  auto data = fs::read_file(path);
+  if (!data.ok()) return c;
+  std::string_view in(*data);
+  if (in.size() < 8 + 32 + 8 || std::memcmp(in.data(), kMagic, 8) != 0) return c;
+  in.remove_prefix(8);
+  if (in.substr(0, 32) != store_id) return c;
+  in.remove_prefix(32);
+  uint64_t count = 0;
+  if (!get(in, count) || count > in.size() / 64) return c;
+  std::vector<CacheRecord> recs;
+  recs.reserve(count);
+  for (uint64_t i = 0; i < count; ++i) {
+    CacheRecord r;
+    uint32_t len = 0;
+    if (!get(in, r.dev) || !get(in, r.ino) || !get(in, r.size) || !get(in, r.mtime_ns) ||
+        !get(in, r.ctime_ns) || !get(in, r.mode) || !get(in, r.hash.bytes) || !get(in, len) ||
+        in.size() < len) {
+      return c;
+    }
+    r.path.assign(in.data(), len);
+    in.remove_prefix(len);
+    recs.push_back(std::move(r));
+  }
+  c.m_records = std::move(recs);
+  c.m_index.reserve(c.m_records.size() * 2);
+  for (size_t i = 0; i < c.m_records.size(); ++i) c.m_index.emplace(c.m_records[i].path, i);
+  return c;
+}
+
+Status IngestCache::save(const std::string& path, const std::string& store_id,
+                         const std::vector<CacheRecord>& records) {
+  std::string out;
+  out.reserve(64 + records.size() * 128);
+  out.append(kMagic, 8);
+  std::string id = store_id;
+  id.resize(32, '\0');
+  out += id;
+  put(out, static_cast<uint64_t>(records.size()));
+  for (const auto& r : records) {
+    put(out, r.dev);
+    put(out, r.ino);
+    put(out, r.size);
+    put(out, r.mtime_ns);
+    put(out, r.ctime_ns);
+    put(out, r.mode);
+    put(out, r.hash.bytes);
+    put(out, static_cast<uint32_t>(r.path.size()));
+    out += r.path;
+  }
+  VRIFT_TRY(fs::mkdir_p(fs::dirname(path), 0755));
+  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  {
+    FILE* f = std::fopen(tmp.c_str(), "wbe");
+    if (!f) return fail_os("writing ingest cache '" + tmp + "'");
+    bool ok = std::fwrite(out.data(), 1, out.size(), f) == out.size();
+    ok = (std::fclose(f) == 0) && ok;
+    if (!ok) {
+      ::unlink(tmp.c_str());
+      return fail_os("writing ingest cache '" + tmp + "'");
+    }
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return fail_os("renaming ingest cache into '" + path + "'");
+  }
+  return {};
+}
+
+const CacheRecord* IngestCache::find(std::string_view path) const {
+  auto it = m_index.find(path);
+  return it == m_index.end() ? nullptr : &m_records[it->second];
+}
+
+}  // namespace vrift

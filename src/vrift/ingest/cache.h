@@ -1,0 +1,47 @@
+// The re-ingest cache: for every file of the last ingest of a tree, the stat identity it had
+// after placement (dev, inode, size, mtime ns, ctime ns, mode) and its content hash. A file whose
+// identity is unchanged is not read again. The cache is only trusted for the store it was made
+// with (store id) and is rebuilt from scratch otherwise; losing it costs time, never correctness.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "vrift/hash/blake3.h"
+#include "vrift/util/result.h"
+
+namespace vrift {
+
+struct CacheRecord {
+  uint64_t dev = 0, ino = 0, size = 0;
+  int64_t mtime_ns = 0, ctime_ns = 0;
+  uint32_t mode = 0;
+  Hash hash;
+  std::string path;
+
+  bool matches(const struct stat& st) const;
+  static CacheRecord from_stat(std::string path, const struct stat& st, const Hash& h);
+};
+
+class IngestCache {
+public:
+  /// Loads PATH; a missing, foreign (other store id) or damaged file gives an empty cache.
+  static IngestCache load(const std::string& path, const std::string& store_id);
+  /// Writes RECORDS atomically (temp + rename; no fsync: it is only a cache).
+  static Status save(const std::string& path, const std::string& store_id,
+                     const std::vector<CacheRecord>& records);
+
+  const CacheRecord* find(std::string_view path) const;
+  size_t size() const { return m_records.size(); }
+
+private:
+  std::vector<CacheRecord> m_records;
+  std::unordered_map<std::string_view, size_t> m_index;
+};
+
+}  // namespace vrift

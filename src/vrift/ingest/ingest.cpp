@@ -1,0 +1,414 @@
+// Ingest, as a list of passes:
+//   1. Resolve and check inputs (directory, output location, prefix) before touching anything.
+//   2. Take the store's shared lock (gc --delete takes it exclusively), load the re-ingest cache.
+//   3. Walk + hash + place in parallel; each worker keeps its own entries, no shared state but
+//      the directory queue and the counters.
+//   4. syncfs(store): every blob placed is durable before a manifest names it.
+//   5. Write the manifest atomically, keep a copy in the store, register it.
+//   6. Phantom only: now that blobs and manifest are durable, move ownership of the content to
+//      the store and remove the project's files (directories stay as an empty skeleton).
+//   7. Save the re-ingest cache (best effort).
+#include "vrift/ingest/ingest.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+#include <thread>
+#include <unordered_set>
+
+#include "vrift/ingest/cache.h"
+#include "vrift/ingest/filter.h"
+#include "vrift/ingest/walk.h"
+#include "vrift/manifest/manifest.h"
+#include "vrift/registry/registry.h"
+#include "vrift/util/fs.h"
+#include "vrift/util/log.h"
+
+namespace vrift {
+
+namespace {
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+struct PhantomItem {
+  std::string abs;
+  Hash hash;
+  uint64_t size = 0;
+  bool is_file = true;
+};
+
+// Everything one worker thread produces.
+struct WorkerState {
+  std::vector<ManifestEntry> entries;
+  std::vector<CacheRecord> cache;
+  std::vector<Excluded> excluded;
+  std::vector<std::string> mismatches;
+  std::vector<PhantomItem> phantom;
+  std::vector<uint8_t> buf = std::vector<uint8_t>(1 << 18);
+  uint64_t files = 0, dirs = 0, symlinks = 0, bytes = 0, new_blobs = 0, new_bytes = 0, cached = 0;
+  uint64_t link = 0, copy = 0, reflink = 0;
+};
+
+class Ingester {
+public:
+  Ingester(const IngestOptions& o, Store& store, const IngestCache& cache, IngestProgress* prog,
+           std::string root, std::string prefix, std::string skip_rel)
+      : m_opts(o), m_store(store), m_cache(cache), m_prog(prog), m_root(std::move(root)),
+        m_prefix(std::move(prefix)), m_skip_rel(std::move(skip_rel)) {}
+
+  void add_skip_dir(dev_t dev, ino_t ino) { m_skip_dirs.emplace_back(dev, ino); }
+
+  Status run(unsigned threads) {
+    m_workers.resize(threads);
+    WalkVisitor v;
+    v.visit = [this](unsigned w, const WalkEntry& e) { return visit(m_workers[w], e); };
+    return parallel_walk(m_root, threads, v);
+  }
+
+  std::vector<WorkerState>& workers() { return m_workers; }
+
+private:
+  std::string manifest_path_of(const std::string& rel) const {
+    return m_prefix.empty() ? rel : m_prefix + "/" + rel;
+  }
+
+  Result<bool> visit(WorkerState& w, const WalkEntry& e) {
+    const struct stat& st = e.st;
+    if (S_ISDIR(st.st_mode)) {
+      if (is_skipped_dir(e.name)) return false;
+      for (auto& [dev, ino] : m_skip_dirs) {
+        if (st.st_dev == dev && st.st_ino == ino) return false;  // the store or ~/.vrift itself
+      }
+      ManifestEntry me;
+      me.path = manifest_path_of(e.rel);
+      me.type = EntryType::Dir;
+      me.mode = st.st_mode & 07777;
+      me.mtime_ns = fs::ns(st.st_mtim);
+      w.entries.push_back(std::move(me));
+      ++w.dirs;
+      return true;
+    }
+    if (S_ISLNK(st.st_mode)) {
+      std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
+      ssize_t n = ::readlinkat(e.dirfd, e.name, target.data(), target.size());
+      if (n < 0) return fail_os("reading link '" + abs(e.rel) + "'");
+      if (static_cast<size_t>(n) >= target.size()) return fail("'" + abs(e.rel) + "' changed while being read");
+      target.resize(static_cast<size_t>(n));
+      if (target.empty()) {
+        w.excluded.push_back({e.rel, "empty symlink target"});
+        return false;
+      }
+      ManifestEntry me;
+      me.path = manifest_path_of(e.rel);
+      me.type = EntryType::Symlink;
+      me.mode = st.st_mode & 07777;
+      me.size = target.size();
+      me.mtime_ns = fs::ns(st.st_mtim);
+      me.target = std::move(target);
+      w.entries.push_back(std::move(me));
+      ++w.symlinks;
+      if (m_opts.mode == IngestMode::Phantom) w.phantom.push_back({abs(e.rel), Hash{}, 0, false});
+      return false;
+    }
+    if (!S_ISREG(st.st_mode)) {
+      w.excluded.push_back({e.rel, "special file (device, fifo or socket)"});
+      return false;
+    }
+    if (e.rel == m_skip_rel) return false;  // the manifest being written
+    if (m_opts.security_filter) {
+      if (const char* pat = security_match(e.name)) {
+        w.excluded.push_back({e.rel, std::string("security filter: ") + pat});
+        return false;
+      }
+    }
+    VRIFT_TRY(ingest_file(w, e));
+    return false;
+  }
+
+  std::string abs(const std::string& rel) const { return m_root + "/" + rel; }
+
+  Status ingest_file(WorkerState& w, const WalkEntry& e) {
+    const CacheRecord* rec = m_cache.find(e.rel);
+    ManifestEntry me;
+    me.path = manifest_path_of(e.rel);
+    me.type = EntryType::File;
+    me.mode = e.st.st_mode & 07777;
+    me.size = static_cast<uint64_t>(e.st.st_size);
+    me.mtime_ns = fs::ns(e.st.st_mtim);
+    if (rec && !m_opts.force_hash && rec->matches(e.st)) {
+      me.hash = rec->hash;
+      w.cache.push_back(*rec);
+      ++w.cached;
+      count(w, me.size);
+      if (m_opts.mode == IngestMode::Phantom) w.phantom.push_back({abs(e.rel), me.hash, me.size, true});
+      w.entries.push_back(std::move(me));
+      return {};
+    }
+
+    int fd = ::openat(e.dirfd, e.name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+    if (fd < 0 && errno == EPERM) fd = ::openat(e.dirfd, e.name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENOENT) return fail("'" + abs(e.rel) + "' vanished while being ingested", ENOENT);
+      return fail_os("opening '" + abs(e.rel) + "'");
+    }
+    UniqueFd guard(fd);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return fail_os("stat '" + abs(e.rel) + "'");
+    if (!S_ISREG(st.st_mode)) return fail("'" + abs(e.rel) + "' changed while being ingested");
+    uint64_t n = 0;
+    VRIFT_ASSIGN(Hash h, blake3_fd(fd, &n, w.buf.data(), w.buf.size()).context("'" + abs(e.rel) + "'"));
+    struct stat st2 {};
+    if (::fstat(fd, &st2) != 0 || n != static_cast<uint64_t>(st.st_size) || st2.st_size != st.st_size ||
+        fs::ns(st2.st_mtim) != fs::ns(st.st_mtim)) {
+      return fail("'" + abs(e.rel) + "' changed while being read", EAGAIN);
+    }
+    if (m_opts.force_hash && rec && rec->matches(st) && rec->hash != h) w.mismatches.push_back(e.rel);
+
+    InsertPolicy policy = m_opts.tier == IngestTier::Tier1 && m_opts.mode == IngestMode::Solid
+                              ? InsertPolicy::ReadOnly
+                              : InsertPolicy::Shared;
+    VRIFT_ASSIGN(Placement how, m_store.insert_file(fd, abs(e.rel), st, h, n, policy)
+                                    .context("storing '" + abs(e.rel) + "'"));
+    switch (how) {
+      case Placement::Existing: break;
+      case Placement::Link: ++w.link; break;
+      case Placement::Copy: ++w.copy; break;
+      case Placement::Reflink: ++w.reflink; break;
+      case Placement::Move: break;
+    }
+    if (how != Placement::Existing) {
+      ++w.new_blobs;
+      w.new_bytes += n;
+    }
+    // The identity after placement (linking changes ctime; tier1 may change mode or inode).
+    struct stat fin {};
+    if (::fstatat(e.dirfd, e.name, &fin, AT_SYMLINK_NOFOLLOW) != 0) fin = st;
+    me.mode = fin.st_mode & 07777;
+    me.hash = h;
+    me.size = n;
+    w.cache.push_back(CacheRecord::from_stat(e.rel, fin, h));
+    count(w, n);
+    if (m_opts.mode == IngestMode::Phantom) w.phantom.push_back({abs(e.rel), h, n, true});
+    w.entries.push_back(std::move(me));
+    return {};
+  }
+
+  void count(WorkerState& w, uint64_t bytes) {
+    ++w.files;
+    w.bytes += bytes;
+    if (m_prog) {
+      m_prog->files.fetch_add(1, std::memory_order_relaxed);
+      m_prog->bytes.fetch_add(bytes, std::memory_order_relaxed);
+    }
+  }
+
+  const IngestOptions& m_opts;
+  Store& m_store;
+  const IngestCache& m_cache;
+  IngestProgress* m_prog;
+  std::string m_root, m_prefix, m_skip_rel;
+  std::vector<std::pair<dev_t, ino_t>> m_skip_dirs;
+  std::vector<WorkerState> m_workers;
+};
+
+std::string cache_key(const std::string& store, const std::string& root, const std::string& prefix,
+                      const IngestOptions& o) {
+  std::string k = store + '\0' + root + '\0' + prefix + '\0' + (o.mode == IngestMode::Phantom ? "p" : "s") +
+                  (o.tier == IngestTier::Tier1 ? "1" : "2");
+  return blake3(k).hex().substr(0, 32);
+}
+
+// Phantom re-ingest: entries of the previous manifest whose files are gone (moved into the
+// store by the last phantom ingest) stay in the tree; what is physically present wins.
+uint64_t carry_phantom_entries(const std::string& copy_path, std::vector<ManifestEntry>& entries) {
+  auto prev = Manifest::open(copy_path);
+  if (!prev.ok()) return 0;
+  std::unordered_set<std::string_view> present;
+  present.reserve(entries.size() * 2);
+  for (const auto& e : entries) present.insert(e.path);
+  std::vector<ManifestEntry> add;
+  for (size_t i = 0; i < prev->size(); ++i) {
+    EntryView v = prev->at(i);
+    if (present.count(v.path)) continue;
+    ManifestEntry me;
+    me.path = std::string(v.path);
+    me.type = v.type;
+    me.mode = v.mode;
+    me.size = v.size;
+    me.mtime_ns = v.mtime_ns;
+    me.hash = v.hash_value();
+    me.target = std::string(v.target);
+    add.push_back(std::move(me));
+  }
+  uint64_t n = add.size();
+  for (auto& e : add) entries.push_back(std::move(e));
+  return n;
+}
+
+}  // namespace
+
+Result<std::string> normalize_prefix(const std::string& prefix) {
+  std::string p = prefix;
+  while (!p.empty() && p.back() == '/') p.pop_back();
+  while (p.rfind("./", 0) == 0) p.erase(0, 2);
+  if (p.empty() || p == ".") return std::string();
+  VRIFT_TRY(validate_manifest_path(p).context("--prefix '" + prefix + "'"));
+  return p;
+}
+
+Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts, IngestProgress* progress) {
+  auto t0 = std::chrono::steady_clock::now();
+  IngestReport rep;
+
+  // 1. Inputs.
+  struct stat dst {};
+  if (::stat(opts.dir.c_str(), &dst) != 0) return fail_os("cannot ingest '" + opts.dir + "'");
+  if (!S_ISDIR(dst.st_mode)) return fail("cannot ingest '" + opts.dir + "': not a directory", ENOTDIR);
+  if (::access(opts.dir.c_str(), R_OK | X_OK) != 0) return fail_os("cannot ingest '" + opts.dir + "'");
+  VRIFT_ASSIGN(rep.root, fs::canonical(opts.dir));
+  std::string out = expand_path(opts.output);
+  std::string out_dir = fs::dirname(out);
+  struct stat ost {};
+  if (::stat(out_dir.c_str(), &ost) != 0 || !S_ISDIR(ost.st_mode)) {
+    return fail("output directory '" + out_dir + "' does not exist", ENOENT);
+  }
+  VRIFT_ASSIGN(std::string out_dir_c, fs::canonical(out_dir));
+  rep.manifest_path = out_dir_c + "/" + fs::basename(out);
+  if (::access(out_dir_c.c_str(), W_OK) != 0) return fail_os("cannot write manifest into '" + out_dir_c + "'");
+  {
+    struct stat mst {};
+    if (::stat(rep.manifest_path.c_str(), &mst) == 0 && S_ISDIR(mst.st_mode)) {
+      return fail("output '" + rep.manifest_path + "' is a directory", EISDIR);
+    }
+  }
+  VRIFT_ASSIGN(std::string prefix, normalize_prefix(opts.prefix));
+  std::string skip_rel;
+  if (rep.manifest_path.rfind(rep.root + "/", 0) == 0) skip_rel = rep.manifest_path.substr(rep.root.size() + 1);
+  unsigned threads = opts.jobs ? opts.jobs : std::max(1u, std::thread::hardware_concurrency());
+  threads = std::min(threads, 64u);
+
+  // 2. Store, lock, registry, cache.
+  VRIFT_ASSIGN(auto store, Store::open(paths.store_root, /*create=*/true));
+  VRIFT_ASSIGN(StoreLock lock, store->lock(/*exclusive=*/false));
+  Registry registry;
+  if (opts.register_project) {
+    VRIFT_ASSIGN(registry, Registry::open(paths.registry_db()));
+  }
+  std::string cache_path = paths.ingest_cache_dir() + "/" + cache_key(store->root(), rep.root, prefix, opts) + ".cache";
+  IngestCache cache = IngestCache::load(cache_path, store->id());
+
+  // 3. Walk, hash, place.
+  Ingester ing(opts, *store, cache, progress, rep.root, prefix, skip_rel);
+  for (const std::string& d : {store->root(), paths.home}) {
+    struct stat s {};
+    if (::stat(d.c_str(), &s) == 0) ing.add_skip_dir(s.st_dev, s.st_ino);
+  }
+  VRIFT_TRY(ing.run(threads));
+
+  std::vector<ManifestEntry> entries;
+  std::vector<CacheRecord> cache_out;
+  std::vector<PhantomItem> phantom;
+  for (auto& w : ing.workers()) {
+    rep.files += w.files;
+    rep.dirs += w.dirs;
+    rep.symlinks += w.symlinks;
+    rep.bytes += w.bytes;
+    rep.new_blobs += w.new_blobs;
+    rep.new_bytes += w.new_bytes;
+    rep.cached += w.cached;
+    rep.placed_link += w.link;
+    rep.placed_copy += w.copy;
+    rep.placed_reflink += w.reflink;
+    std::move(w.entries.begin(), w.entries.end(), std::back_inserter(entries));
+    std::move(w.cache.begin(), w.cache.end(), std::back_inserter(cache_out));
+    std::move(w.excluded.begin(), w.excluded.end(), std::back_inserter(rep.excluded));
+    std::move(w.mismatches.begin(), w.mismatches.end(), std::back_inserter(rep.mismatches));
+    std::move(w.phantom.begin(), w.phantom.end(), std::back_inserter(phantom));
+    w = WorkerState();
+  }
+  std::sort(rep.excluded.begin(), rep.excluded.end(), [](auto& a, auto& b) { return a.path < b.path; });
+  std::sort(rep.mismatches.begin(), rep.mismatches.end());
+  if (!prefix.empty()) {
+    // The prefix's own directories, with the root's metadata.
+    std::string acc;
+    size_t pos = 0;
+    while (pos != std::string::npos) {
+      size_t next = prefix.find('/', pos);
+      acc = prefix.substr(0, next);
+      ManifestEntry me;
+      me.path = acc;
+      me.type = EntryType::Dir;
+      me.mode = dst.st_mode & 07777;
+      me.mtime_ns = fs::ns(dst.st_mtim);
+      entries.push_back(std::move(me));
+      pos = next == std::string::npos ? next : next + 1;
+    }
+  }
+
+  // Phantom re-ingest keeps what only exists through vrift.
+  std::string copy_path = paths.manifest_copies_dir() + "/" + blake3(rep.manifest_path).hex().substr(0, 32) + ".manifest";
+  if (opts.mode == IngestMode::Phantom) rep.carried = carry_phantom_entries(copy_path, entries);
+
+  // 4. Blobs durable before any manifest names them.
+  {
+    UniqueFd sfd(::open(store->root().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!sfd.valid() || ::syncfs(sfd.get()) != 0) return fail_os("syncing store '" + store->root() + "'");
+  }
+
+  // 5. Manifest, copy, registration.
+  VRIFT_ASSIGN(std::string bytes, serialize_manifest(std::move(entries), rep.root).context("building manifest"));
+  VRIFT_ASSIGN(Manifest loaded, Manifest::from_bytes(bytes));
+  rep.manifest_id = loaded.id();
+  VRIFT_TRY(fs::write_file_atomic(rep.manifest_path, bytes, 0644).context("writing manifest"));
+  if (opts.register_project) {
+    ProjectRecord rec;
+    rec.store = store->root();
+    rec.root = rep.root;
+    rec.manifest_path = rep.manifest_path;
+    rec.copy_path = copy_path;
+    rec.manifest_id = rep.manifest_id.hex();
+    rec.mode = opts.mode == IngestMode::Phantom ? "phantom" : "solid";
+    rec.tier = opts.tier == IngestTier::Tier1 ? "tier1" : "tier2";
+    rec.prefix = prefix;
+    rec.files = rep.files;
+    rec.bytes = rep.bytes;
+    rec.registered_ns = rec.updated_ns = now_ns();
+    VRIFT_TRY(fs::write_file_atomic(copy_path, bytes, 0444).context("keeping a copy of the manifest"));
+    VRIFT_TRY(registry.upsert(rec));
+    std::string sidecar = copy_path.substr(0, copy_path.size() - 9) + ".json";
+    VRIFT_TRY(fs::write_file_atomic(sidecar, project_sidecar_json(rec), 0644));
+  }
+
+  // 6. Phantom: the store owns the content now; remove the project's files.
+  if (opts.mode == IngestMode::Phantom) {
+    for (const auto& p : phantom) {
+      if (p.is_file) VRIFT_TRY(store->make_owned(p.hash, p.size, p.abs).context("phantom"));
+    }
+    {
+      UniqueFd sfd(::open(store->root().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (sfd.valid()) ::syncfs(sfd.get());
+    }
+    for (const auto& p : phantom) {
+      if (::unlink(p.abs.c_str()) == 0) ++rep.removed;
+      else if (errno != ENOENT) return fail_os("removing '" + p.abs + "' after phantom ingest");
+    }
+    cache_out.clear();  // nothing physical left to cache
+  }
+
+  // 7. Cache (best effort).
+  if (auto s = IngestCache::save(cache_path, store->id(), cache_out); !s.ok()) {
+    log::info("not saving the ingest cache: {}", s.error().message());
+  }
+  rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return rep;
+}
+
+}  // namespace vrift

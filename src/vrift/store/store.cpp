@@ -1,0 +1,497 @@
+// How insertion stays safe (details in docs/store-format.md):
+//  * A blob appears under its name only by link(2) of a complete file (a temp file we wrote, or
+//    the user's file we hashed), so readers never see a partial blob; EEXIST means another
+//    process placed the same bytes first, which is success.
+//  * When the blob is the user's inode (hard link), the inode is re-checked after linking: if
+//    size/mtime moved since hashing, the name is withdrawn again. The blob then carries a
+//    fingerprint xattr so later in-place edits are detected before the blob is trusted.
+#include "vrift/store/store.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/sendfile.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <thread>
+
+#include "vrift/util/fs.h"
+#include "vrift/util/hex.h"
+
+namespace vrift {
+
+namespace {
+
+constexpr const char* kStoreFile = "STORE";
+constexpr const char* kStoreFormat = "vrift-store 1";
+
+int64_t mtime_ns(const struct stat& st) { return fs::ns(st.st_mtim); }
+
+std::string random_hex(size_t bytes) {
+  std::random_device rd;
+  std::string raw(bytes, '\0');
+  for (auto& c : raw) c = static_cast<char>(rd() & 0xff);
+  return to_hex(reinterpret_cast<const uint8_t*>(raw.data()), raw.size());
+}
+
+bool is_reflink_unsupported(int e) {
+  return e == EOPNOTSUPP || e == EXDEV || e == EINVAL || e == ENOTTY || e == ENOSYS || e == EPERM;
+}
+
+// Copies SRC (from offset 0) into DST; returns bytes copied.
+Result<uint64_t> copy_fd(int src, int dst) {
+  uint64_t total = 0;
+  loff_t in_off = 0;
+  for (;;) {
+    ssize_t n = ::copy_file_range(src, &in_off, dst, nullptr, 1 << 30, 0);
+    if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail_os("copying");
+    }
+    if (n == 0) return total;
+    total += static_cast<uint64_t>(n);
+  }
+  // Fallback: pread/write.
+  static thread_local char buf[1 << 16];
+  for (;;) {
+    ssize_t n = ::pread(src, buf, sizeof buf, in_off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail_os("reading");
+    }
+    if (n == 0) return total;
+    in_off += n;
+    for (ssize_t off = 0; off < n;) {
+      ssize_t w = ::write(dst, buf + off, static_cast<size_t>(n - off));
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        return fail_os("writing");
+      }
+      off += w;
+    }
+    total += static_cast<uint64_t>(n);
+  }
+}
+
+}  // namespace
+
+const char* placement_name(Placement p) {
+  switch (p) {
+    case Placement::Existing: return "existing";
+    case Placement::Reflink: return "reflink";
+    case Placement::Link: return "link";
+    case Placement::Copy: return "copy";
+    case Placement::Move: return "move";
+  }
+  return "?";
+}
+
+Result<std::unique_ptr<Store>> Store::open(const std::string& root, bool create) {
+  struct stat st {};
+  if (::stat(root.c_str(), &st) != 0) {
+    if (errno != ENOENT || !create) return fail_os("opening store '" + root + "'");
+    VRIFT_TRY(fs::mkdir_p(root, 0755));
+  } else if (!S_ISDIR(st.st_mode)) {
+    return fail("store '" + root + "' is not a directory", ENOTDIR);
+  }
+  std::unique_ptr<Store> s(new Store(root));
+  std::string meta = root + "/" + kStoreFile;
+  if (::access(meta.c_str(), F_OK) != 0) {
+    if (!create) return fail("'" + root + "' is not a vrift store (no " + kStoreFile + " file)");
+    for (const char* sub : {"blake3", "tmp", "quarantine", "manifests"}) {
+      VRIFT_TRY(fs::mkdir_p(root + "/" + sub, 0755));
+    }
+    // First creator wins: write a temp file and link it into place (EEXIST: someone else did).
+    std::string tmp = root + "/tmp/STORE." + random_hex(8);
+    std::string body = std::string(kStoreFormat) + "\nid " + random_hex(16) + "\n";
+    VRIFT_TRY(fs::write_file_atomic(tmp, body, 0444));
+    if (::link(tmp.c_str(), meta.c_str()) != 0 && errno != EEXIST) {
+      int e = errno;
+      ::unlink(tmp.c_str());
+      return fail_os("creating '" + meta + "'", e);
+    }
+    ::unlink(tmp.c_str());
+    VRIFT_TRY(fs::fsync_dir(root));
+  }
+  VRIFT_ASSIGN(std::string body, fs::read_file(meta));
+  if (body.rfind(kStoreFormat, 0) != 0) {
+    return fail("'" + meta + "' is not a supported store format (expected '" + kStoreFormat + "')");
+  }
+  auto pos = body.find("\nid ");
+  if (pos == std::string::npos || body.size() < pos + 4 + 32) return fail("'" + meta + "' has no store id");
+  s->m_id = body.substr(pos + 4, 32);
+  for (const char* sub : {"blake3", "tmp", "quarantine", "manifests"}) {
+    VRIFT_TRY(fs::mkdir_p(root + "/" + sub, 0755));
+  }
+  s->m_leaf_known.reset(new std::atomic<uint64_t>[65536 / 64]());
+  s->m_top_known.reset(new std::atomic<uint64_t>[256 / 64]());
+  return s;
+}
+
+std::string Store::blob_relpath(const Hash& h, uint64_t size) {
+  std::string hex = h.hex();
+  std::string out;
+  out.reserve(7 + 6 + hex.size() + 24);
+  out += "blake3/";
+  out.append(hex, 0, 2);
+  out += '/';
+  out.append(hex, 2, 2);
+  out += '/';
+  out += hex;
+  out += '_';
+  out += std::to_string(size);
+  out += ".bin";
+  return out;
+}
+
+std::string Store::blob_path(const Hash& h, uint64_t size) const {
+  return m_root + "/" + blob_relpath(h, size);
+}
+
+bool Store::parse_blob_name(std::string_view name, Hash& h, uint64_t& size) {
+  if (name.size() < 64 + 1 + 1 + 4 || name[64] != '_' || name.substr(name.size() - 4) != ".bin") return false;
+  if (!Hash::from_hex(name.substr(0, 64), h)) return false;
+  std::string_view digits = name.substr(65, name.size() - 65 - 4);
+  if (digits.empty() || digits.size() > 20) return false;
+  uint64_t v = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return false;
+    uint64_t nv = v * 10 + static_cast<uint64_t>(c - '0');
+    if (nv / 10 != v) return false;
+    v = nv;
+  }
+  if (digits.size() > 1 && digits[0] == '0') return false;  // canonical decimal only
+  size = v;
+  return true;
+}
+
+std::string Store::temp_path() const {
+  static std::atomic<uint64_t> counter{0};
+  static const std::string salt = random_hex(4);
+  return m_root + "/tmp/" + std::to_string(::getpid()) + "." + salt + "." +
+         std::to_string(counter.fetch_add(1)) + ".tmp";
+}
+
+Status Store::ensure_shard_dir(const Hash& h) const {
+  unsigned top = h.bytes[0];
+  unsigned leaf = static_cast<unsigned>(h.bytes[0]) << 8 | h.bytes[1];
+  uint64_t leaf_bit = 1ULL << (leaf % 64);
+  if (m_leaf_known[leaf / 64].load(std::memory_order_relaxed) & leaf_bit) return {};
+  std::string hex = h.hex();
+  std::string topdir = m_root + "/blake3/" + hex.substr(0, 2);
+  uint64_t top_bit = 1ULL << (top % 64);
+  if (!(m_top_known[top / 64].load(std::memory_order_relaxed) & top_bit)) {
+    if (::mkdir(topdir.c_str(), 0755) != 0 && errno != EEXIST) return fail_os("creating '" + topdir + "'");
+    m_top_known[top / 64].fetch_or(top_bit);
+  }
+  std::string leafdir = topdir + "/" + hex.substr(2, 2);
+  if (::mkdir(leafdir.c_str(), 0755) != 0 && errno != EEXIST) return fail_os("creating '" + leafdir + "'");
+  m_leaf_known[leaf / 64].fetch_or(leaf_bit);
+  return {};
+}
+
+BlobState Store::check(const Hash& h, uint64_t size) const {
+  std::string p = blob_path(h, size);
+  struct stat st {};
+  if (::lstat(p.c_str(), &st) != 0) return BlobState::Missing;
+  if (!S_ISREG(st.st_mode) || static_cast<uint64_t>(st.st_size) != size) return BlobState::Suspect;
+  char buf[32];
+  ssize_t n = ::lgetxattr(p.c_str(), kFingerprintXattr, buf, sizeof buf - 1);
+  if (n < 0) {
+    // No fingerprint: only an owned blob (read-only, not shared) is trusted.
+    return (st.st_nlink == 1 && (st.st_mode & 0222) == 0) ? BlobState::Ok : BlobState::Suspect;
+  }
+  buf[n] = '\0';
+  return std::to_string(mtime_ns(st)) == buf ? BlobState::Ok : BlobState::Suspect;
+}
+
+Status Store::set_fingerprint(const std::string& blob, int64_t mtime) {
+  std::string v = std::to_string(mtime);
+  if (::lsetxattr(blob.c_str(), kFingerprintXattr, v.data(), v.size(), 0) != 0) {
+    return fail_os("setting fingerprint on '" + blob + "'");
+  }
+  return {};
+}
+
+Status Store::publish_temp(const std::string& tmp, const Hash& h, uint64_t size, bool* existed) const {
+  VRIFT_TRY(ensure_shard_dir(h));
+  std::string dst = blob_path(h, size);
+  *existed = false;
+  if (::link(tmp.c_str(), dst.c_str()) != 0) {
+    if (errno != EEXIST) {
+      int e = errno;
+      ::unlink(tmp.c_str());
+      return fail_os("placing blob '" + dst + "'", e);
+    }
+    *existed = true;
+  }
+  ::unlink(tmp.c_str());
+  return {};
+}
+
+Result<Placement> Store::place_private(int fd, const Hash& h, uint64_t size) {
+  std::string tmp = temp_path();
+  UniqueFd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444));
+  if (!out.valid()) return fail_os("creating temp file '" + tmp + "'");
+  Placement how = Placement::Copy;
+  bool cloned = false;
+  if (m_reflink.load(std::memory_order_relaxed) != 0) {
+    if (::ioctl(out.get(), FICLONE, fd) == 0) {
+      cloned = true;
+      how = Placement::Reflink;
+      m_reflink.store(1);
+    } else if (is_reflink_unsupported(errno)) {
+      m_reflink.store(0);
+    }
+  }
+  if (!cloned) {
+    auto copied = copy_fd(fd, out.get());
+    if (!copied.ok()) {
+      ::unlink(tmp.c_str());
+      return fail(std::move(copied).error());
+    }
+  }
+  // Re-hash what we wrote: the source may have changed between hashing and copying.
+  UniqueFd in(::open(tmp.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!in.valid()) {
+    ::unlink(tmp.c_str());
+    return fail_os("reopening '" + tmp + "'");
+  }
+  static thread_local uint8_t buf[1 << 16];
+  uint64_t n = 0;
+  auto rh = blake3_fd(in.get(), &n, buf, sizeof buf);
+  if (!rh.ok() || *rh != h || n != size) {
+    ::unlink(tmp.c_str());
+    if (!rh.ok()) return fail(std::move(rh).error());
+    return fail("file changed while being read", EAGAIN);
+  }
+  out.reset();
+  bool existed = false;
+  VRIFT_TRY(publish_temp(tmp, h, size, &existed));
+  return existed ? Placement::Existing : how;
+}
+
+Result<Placement> Store::insert_file(int fd, const std::string& path, const struct stat& st,
+                                     const Hash& h, uint64_t size, InsertPolicy policy) {
+  std::string dst = blob_path(h, size);
+  BlobState state = check(h, size);
+  if (state == BlobState::Suspect) {
+    VRIFT_ASSIGN(state, revalidate(h, size));
+  }
+  if (state == BlobState::Ok) {
+    if (policy == InsertPolicy::ReadOnly) {
+      // tier1: let the user's file share the (read-only) blob when its mode allows it.
+      struct stat bst {};
+      if (::stat(dst.c_str(), &bst) == 0 && bst.st_dev == st.st_dev && bst.st_ino != st.st_ino &&
+          (bst.st_mode & 07777) == (st.st_mode & 07777 & ~0222u)) {
+        std::string tmp = path + ".vrift-link." + std::to_string(::getpid());
+        if (::link(dst.c_str(), tmp.c_str()) == 0) {
+          if (::rename(tmp.c_str(), path.c_str()) != 0) ::unlink(tmp.c_str());
+          else if (bst.st_nlink == 1) VRIFT_TRY(set_fingerprint(dst, mtime_ns(bst)));
+        }
+      }
+    }
+    return Placement::Existing;
+  }
+
+  if (policy == InsertPolicy::Private || m_reflink.load(std::memory_order_relaxed) == 1 || !m_xattr_ok) {
+    return place_private(fd, h, size);
+  }
+  if (m_reflink.load(std::memory_order_relaxed) == -1) {
+    // Probe reflink once: where it works, a private clone beats sharing the user's inode.
+    auto r = place_private(fd, h, size);
+    if (!r.ok() || *r != Placement::Copy) return r;
+    return r;  // probed: no reflink; this one blob is a copy, the next ones are links
+  }
+
+  VRIFT_TRY(ensure_shard_dir(h));
+  int rc = ::linkat(fd, "", AT_FDCWD, dst.c_str(), AT_EMPTY_PATH);
+  if (rc != 0 && errno == ENOENT) {
+    // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; /proc/self/fd works for the file's owner.
+    char proc[64];
+    std::snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    rc = ::linkat(AT_FDCWD, proc, AT_FDCWD, dst.c_str(), AT_SYMLINK_FOLLOW);
+  }
+  if (rc != 0) {
+    if (errno == EEXIST) return Placement::Existing;
+    if (errno == EXDEV || errno == EPERM || errno == EMLINK || errno == ENOENT || errno == EACCES) {
+      return place_private(fd, h, size);
+    }
+    return fail_os("linking into '" + dst + "'");
+  }
+  struct stat after {};
+  if (::fstat(fd, &after) != 0 || after.st_size != st.st_size || mtime_ns(after) != mtime_ns(st) ||
+      after.st_ino != st.st_ino) {
+    ::unlink(dst.c_str());
+    return fail("file changed while being read", EAGAIN);
+  }
+  if (auto fp = set_fingerprint(dst, mtime_ns(after)); !fp.ok()) {
+    ::unlink(dst.c_str());
+    if (fp.error().errnum() == ENOTSUP || fp.error().errnum() == EOPNOTSUPP) {
+      m_xattr_ok = 0;  // no xattrs here: never share inodes, copy instead
+      return place_private(fd, h, size);
+    }
+    return fail(std::move(fp).error());
+  }
+  if (policy == InsertPolicy::ReadOnly) {
+    if (::fchmod(fd, st.st_mode & 07777 & ~0222u) != 0) return fail_os("making '" + path + "' read-only");
+  }
+  return Placement::Link;
+}
+
+Result<Placement> Store::insert_bytes(std::string_view data) {
+  Hash h = blake3(data.data(), data.size());
+  if (check(h, data.size()) == BlobState::Ok) return Placement::Existing;
+  std::string tmp = temp_path();
+  UniqueFd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444));
+  if (!out.valid()) return fail_os("creating temp file '" + tmp + "'");
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(out.get(), data.data() + off, data.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      ::unlink(tmp.c_str());
+      return fail_os("writing temp file", e);
+    }
+    off += static_cast<size_t>(n);
+  }
+  out.reset();
+  bool existed = false;
+  VRIFT_TRY(publish_temp(tmp, h, data.size(), &existed));
+  return existed ? Placement::Existing : Placement::Copy;
+}
+
+Status Store::make_owned(const Hash& h, uint64_t size, const std::string& src_path) {
+  std::string dst = blob_path(h, size);
+  struct stat bst {}, sst {};
+  if (::lstat(dst.c_str(), &bst) != 0) return fail_os("blob '" + dst + "'");
+  if (::lstat(src_path.c_str(), &sst) != 0) return fail_os("'" + src_path + "'");
+  if (bst.st_dev == sst.st_dev && bst.st_ino == sst.st_ino) {
+    // The blob is the user's inode and the user's name is about to go: the store owns it now.
+    if (::chmod(dst.c_str(), 0444) != 0) return fail_os("making blob read-only");
+    ::lremovexattr(dst.c_str(), kFingerprintXattr);
+    return {};
+  }
+  char buf[8];
+  bool linked = ::lgetxattr(dst.c_str(), kFingerprintXattr, buf, sizeof buf) >= 0 || bst.st_nlink > 1 ||
+                (bst.st_mode & 0222) != 0;
+  if (!linked) return {};  // already owned: the source is a duplicate
+  // The blob shares its inode with someone else's writable file: give the store a private copy.
+  UniqueFd in(::open(src_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!in.valid()) return fail_os("opening '" + src_path + "'");
+  std::string tmp = temp_path();
+  {
+    UniqueFd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444));
+    if (!out.valid()) return fail_os("creating temp file '" + tmp + "'");
+    auto c = copy_fd(in.get(), out.get());
+    if (!c.ok()) {
+      ::unlink(tmp.c_str());
+      return fail(std::move(c).error());
+    }
+  }
+  UniqueFd check_fd(::open(tmp.c_str(), O_RDONLY | O_CLOEXEC));
+  static thread_local uint8_t hb[1 << 16];
+  uint64_t n = 0;
+  auto rh = blake3_fd(check_fd.get(), &n, hb, sizeof hb);
+  if (!rh.ok() || *rh != h || n != size) {
+    ::unlink(tmp.c_str());
+    return fail("'" + src_path + "' changed while being moved into the store", EAGAIN);
+  }
+  if (::rename(tmp.c_str(), dst.c_str()) != 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    return fail_os("replacing blob '" + dst + "'", e);
+  }
+  return {};
+}
+
+Result<bool> Store::verify(const Hash& h, uint64_t size) const {
+  std::string p = blob_path(h, size);
+  UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd.valid()) return fail_os("opening blob '" + p + "'");
+  static thread_local uint8_t buf[1 << 16];
+  uint64_t n = 0;
+  VRIFT_ASSIGN(Hash got, blake3_fd(fd.get(), &n, buf, sizeof buf).context("blob '" + p + "'"));
+  return got == h && n == size;
+}
+
+Result<BlobState> Store::revalidate(const Hash& h, uint64_t size) {
+  std::string p = blob_path(h, size);
+  auto good = verify(h, size);
+  if (!good.ok()) {
+    if (good.error().errnum() == ENOENT) return BlobState::Missing;
+    return fail(std::move(good).error());
+  }
+  if (*good) {
+    struct stat st {};
+    if (::lstat(p.c_str(), &st) != 0) return BlobState::Missing;
+    if (st.st_nlink > 1 || (st.st_mode & 0222) != 0) VRIFT_TRY(set_fingerprint(p, mtime_ns(st)));
+    return BlobState::Ok;
+  }
+  std::string q = m_root + "/quarantine/" + fs::basename(p) + "." + std::to_string(::time(nullptr));
+  if (::rename(p.c_str(), q.c_str()) != 0 && errno != ENOENT) return fail_os("quarantining '" + p + "'");
+  std::fprintf(stderr, "vrift: warning: blob %s changed after it was stored; moved to %s\n",
+               fs::basename(p).c_str(), q.c_str());
+  return BlobState::Missing;
+}
+
+Status Store::for_each_blob(const std::function<void(const BlobInfo&, const struct stat&)>& fn,
+                            uint64_t* bad_names) const {
+  std::string base = m_root + "/blake3";
+  DIR* top = ::opendir(base.c_str());
+  if (!top) return fail_os("listing '" + base + "'");
+  std::unique_ptr<DIR, int (*)(DIR*)> top_guard(top, ::closedir);
+  while (dirent* d1 = ::readdir(top)) {
+    if (d1->d_name[0] == '.') continue;
+    std::string p1 = base + "/" + d1->d_name;
+    DIR* mid = ::opendir(p1.c_str());
+    if (!mid) continue;
+    std::unique_ptr<DIR, int (*)(DIR*)> mid_guard(mid, ::closedir);
+    while (dirent* d2 = ::readdir(mid)) {
+      if (d2->d_name[0] == '.') continue;
+      std::string p2 = p1 + "/" + d2->d_name;
+      int dfd = ::open(p2.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (dfd < 0) continue;
+      DIR* leaf = ::fdopendir(dfd);
+      if (!leaf) {
+        ::close(dfd);
+        continue;
+      }
+      std::unique_ptr<DIR, int (*)(DIR*)> leaf_guard(leaf, ::closedir);
+      while (dirent* d3 = ::readdir(leaf)) {
+        if (d3->d_name[0] == '.') continue;
+        BlobInfo bi;
+        struct stat st {};
+        if (!parse_blob_name(d3->d_name, bi.hash, bi.size) ||
+            ::fstatat(dfd, d3->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+          if (bad_names) ++*bad_names;
+          continue;
+        }
+        bi.path = p2 + "/" + d3->d_name;
+        fn(bi, st);
+      }
+    }
+  }
+  return {};
+}
+
+Result<StoreLock> Store::lock(bool exclusive) const {
+  std::string p = m_root + "/lock";
+  UniqueFd fd(::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!fd.valid()) return fail_os("opening '" + p + "'");
+  while (::flock(fd.get(), exclusive ? LOCK_EX : LOCK_SH) != 0) {
+    if (errno != EINTR) return fail_os("locking '" + p + "'");
+  }
+  return StoreLock(std::move(fd));
+}
+
+}  // namespace vrift

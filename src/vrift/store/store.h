@@ -1,0 +1,143 @@
+// TheSource: the content-addressable store.
+//
+// Layout (docs/store-format.md):
+//   <root>/blake3/<h0h1>/<h2h3>/<64 hex>_<size>.bin   blobs
+//   <root>/tmp/          temp files (same filesystem, so placing a blob is a link or rename)
+//   <root>/quarantine/   blobs found changed after insert, kept for inspection, never served
+//   <root>/manifests/    copies of registered manifests (registry rebuild)
+//   <root>/lock          flock: shared by writers (ingest), exclusive by gc --delete
+//   <root>/STORE         format version and the store's random id
+//
+// A blob is either *owned* (nobody else holds its inode: mode 0444, nlink 1) or *linked* (it
+// shares its inode with a user's file because hard-linking is the only way to ingest at
+// cp -al speed on a filesystem without reflink). A linked blob carries an xattr fingerprint
+// (user.vrift.fp = mtime_ns at insert); a blob whose size or mtime no longer matches is
+// re-hashed before it is trusted and quarantined when its bytes changed.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "vrift/hash/blake3.h"
+#include "vrift/util/fd.h"
+#include "vrift/util/result.h"
+
+namespace vrift {
+
+/// How a blob came to be in the store.
+enum class Placement : uint8_t {
+  Existing,  ///< the content was already there (dedup)
+  Reflink,   ///< FICLONE: a private copy sharing extents
+  Link,      ///< hard link to the user's file (linked blob, fingerprinted)
+  Copy,      ///< a full copy (owned blob)
+  Move,      ///< the user's file itself became the blob (phantom)
+};
+const char* placement_name(Placement p);
+
+/// What a caller wants for the source file (see docs/store-format.md, "Tiers and modes").
+enum class InsertPolicy : uint8_t {
+  Shared,     ///< tier2: blob may share the user's inode (fingerprinted); user file untouched
+  ReadOnly,   ///< tier1: the shared inode becomes read-only (0444); user file may become a link
+  Private,    ///< never share the inode with the user's file: reflink or copy
+};
+
+/// Freshness of a blob as seen by a cheap check (fstat + fingerprint xattr).
+enum class BlobState : uint8_t { Ok, Missing, Suspect };
+
+struct BlobInfo {
+  Hash hash;
+  uint64_t size = 0;
+  std::string path;    ///< absolute path of the blob file
+};
+
+class Store;
+
+/// An flock on <root>/lock, released on destruction.
+class StoreLock {
+public:
+  StoreLock() = default;
+  explicit StoreLock(UniqueFd fd) : m_fd(std::move(fd)) {}
+  bool held() const { return m_fd.valid(); }
+
+private:
+  UniqueFd m_fd;
+};
+
+class Store {
+public:
+  /// Opens the store at ROOT (absolute). With CREATE, makes the layout if missing.
+  /// Errors: missing store without CREATE, not a directory, unreadable STORE file.
+  static Result<std::unique_ptr<Store>> open(const std::string& root, bool create);
+
+  const std::string& root() const { return m_root; }
+  const std::string& id() const { return m_id; }
+  std::string blob_path(const Hash& h, uint64_t size) const;
+  /// "blake3/ab/cd/<hex>_<size>.bin"
+  static std::string blob_relpath(const Hash& h, uint64_t size);
+  /// Parses a blob file name "<hex>_<size>.bin".
+  static bool parse_blob_name(std::string_view name, Hash& h, uint64_t& size);
+
+  /// Whether a blob exists and passes the cheap freshness check.
+  BlobState check(const Hash& h, uint64_t size) const;
+
+  /// Inserts the content of FD (an open regular file at PATH whose bytes hash to H, SIZE bytes,
+  /// with fstat ST taken before hashing) following POLICY. Verifies after linking that the
+  /// inode was not modified since it was hashed; on a change the blob name is withdrawn and the
+  /// error says "changed while being read". "Already exists" is success (Existing).
+  Result<Placement> insert_file(int fd, const std::string& path, const struct stat& st,
+                                const Hash& h, uint64_t size, InsertPolicy policy);
+
+  /// Inserts bytes held in memory (owned blob). Used by tests and later the daemon.
+  Result<Placement> insert_bytes(std::string_view data);
+
+  /// Makes the blob for H an owned blob, taking SRC_PATH (a file with the same content on the
+  /// same filesystem) into the store if needed. Afterwards the caller may unlink SRC_PATH
+  /// (if it still exists) without losing the content. Used by phantom ingest.
+  Status make_owned(const Hash& h, uint64_t size, const std::string& src_path);
+
+  /// Re-hashes a blob. Ok(true) when its bytes match its name; Ok(false) when not.
+  Result<bool> verify(const Hash& h, uint64_t size) const;
+
+  /// Re-hashes a suspect blob: refreshes its fingerprint if the bytes still match, moves it
+  /// into quarantine/ if not. Returns the state afterwards (Ok or Missing).
+  Result<BlobState> revalidate(const Hash& h, uint64_t size);
+
+  /// Calls FN for every blob file (names that do not parse are skipped and counted).
+  Status for_each_blob(const std::function<void(const BlobInfo&, const struct stat&)>& fn,
+                       uint64_t* bad_names = nullptr) const;
+
+  /// Shared lock for writers; exclusive for gc. Blocks.
+  Result<StoreLock> lock(bool exclusive) const;
+
+  /// Whether reflinks work from files under DIR into the store (probed once, cached).
+  bool reflink_supported() const { return m_reflink.load() == 1; }
+
+  /// A unique temp path under <root>/tmp.
+  std::string temp_path() const;
+
+private:
+  explicit Store(std::string root) : m_root(std::move(root)) {}
+  Status ensure_shard_dir(const Hash& h) const;
+  Result<Placement> place_private(int fd, const Hash& h, uint64_t size);
+  Status publish_temp(const std::string& tmp, const Hash& h, uint64_t size, bool* existed) const;
+  static Status set_fingerprint(const std::string& blob, int64_t mtime_ns);
+
+  std::string m_root;
+  std::string m_id;
+  int m_xattr_ok = 1;
+  mutable std::atomic<int> m_reflink{-1};  // -1 unknown, 0 no, 1 yes
+  // 65536 leaf shard directories known to exist (bit per <h0h1h2h3>); 256 top-level ones.
+  mutable std::unique_ptr<std::atomic<uint64_t>[]> m_leaf_known;
+  mutable std::unique_ptr<std::atomic<uint64_t>[]> m_top_known;
+};
+
+/// Name of the fingerprint xattr carried by linked blobs.
+inline constexpr const char* kFingerprintXattr = "user.vrift.fp";
+
+}  // namespace vrift

@@ -1,0 +1,242 @@
+// Store layout, atomic insertion (also from many processes at once), verification, the
+// fingerprint that detects in-place edits of linked blobs, and enumeration.
+#include "vrift/store/store.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <set>
+
+#include "vrift/util/fs.h"
+
+namespace vrift {
+namespace {
+
+class StoreTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/vrift-store-test.XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    m_dir = tmpl;
+    auto s = Store::open(m_dir + "/store", true);
+    ASSERT_TRUE(s.ok()) << s.error().message();
+    m_store = std::move(s).value();
+  }
+  void TearDown() override { std::system(("chmod -R u+w " + m_dir + " 2>/dev/null; rm -rf " + m_dir).c_str()); }
+
+  std::string write(const std::string& name, const std::string& data, mode_t mode = 0644) {
+    std::string p = m_dir + "/" + name;
+    std::ofstream(p, std::ios::binary) << data;
+    ::chmod(p.c_str(), mode);
+    return p;
+  }
+
+  Result<Placement> insert_path(const std::string& p, InsertPolicy pol, Hash* out = nullptr) {
+    UniqueFd fd(::open(p.c_str(), O_RDONLY));
+    struct stat st {};
+    ::fstat(fd.get(), &st);
+    uint8_t buf[4096];
+    uint64_t n = 0;
+    auto h = blake3_fd(fd.get(), &n, buf, sizeof buf);
+    if (out) *out = *h;
+    return m_store->insert_file(fd.get(), p, st, *h, n, pol);
+  }
+
+  std::string m_dir;
+  std::unique_ptr<Store> m_store;
+};
+
+TEST_F(StoreTest, LayoutMatchesTheUsageGuide) {
+  Hash h = blake3("hello");
+  std::string rel = Store::blob_relpath(h, 5);
+  std::string hex = h.hex();
+  EXPECT_EQ(rel, "blake3/" + hex.substr(0, 2) + "/" + hex.substr(2, 2) + "/" + hex + "_5.bin");
+  EXPECT_EQ(hex, "ea8f163db38682925e4491c5e58d4bb3506ef8c14eb78a86e908c5624a67200f");  // BLAKE3("hello")
+  Hash back;
+  uint64_t size = 0;
+  ASSERT_TRUE(Store::parse_blob_name(fs::basename(rel), back, size));
+  EXPECT_EQ(back, h);
+  EXPECT_EQ(size, 5u);
+  EXPECT_FALSE(Store::parse_blob_name(hex + "_05.bin", back, size));
+  EXPECT_FALSE(Store::parse_blob_name(hex + "_5.tmp", back, size));
+  EXPECT_FALSE(Store::parse_blob_name("XY" + hex.substr(2) + "_5.bin", back, size));
+}
+
+TEST_F(StoreTest, InsertBytesIsReadOnlyAndIdempotent) {
+  auto r = m_store->insert_bytes("some content");
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(*r, Placement::Copy);
+  Hash h = blake3("some content");
+  struct stat st {};
+  ASSERT_EQ(::stat(m_store->blob_path(h, 12).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0444u);
+  EXPECT_EQ(m_store->check(h, 12), BlobState::Ok);
+  auto again = m_store->insert_bytes("some content");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, Placement::Existing);
+  auto ok = m_store->verify(h, 12);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_TRUE(*ok);
+}
+
+TEST_F(StoreTest, Tier2LinkKeepsUserModeAndDetectsAppend) {
+  std::string p = write("user.txt", "original\n", 0644);
+  Hash h;
+  auto r = insert_path(p, InsertPolicy::Shared, &h);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  // Fresh store: the first insert probes reflink (none on ext4/tmpfs) and copies; insert another.
+  std::string p2 = write("user2.txt", "second file\n", 0644);
+  Hash h2;
+  auto r2 = insert_path(p2, InsertPolicy::Shared, &h2);
+  ASSERT_TRUE(r2.ok()) << r2.error().message();
+  if (*r2 != Placement::Link) GTEST_SKIP() << "filesystem gives reflinks or no xattrs: " << placement_name(*r2);
+  struct stat st {};
+  ::stat(p2.c_str(), &st);
+  EXPECT_EQ(st.st_mode & 07777, 0644u) << "tier2 must keep the user's mode";
+  EXPECT_EQ(m_store->check(h2, 12), BlobState::Ok);
+  // echo x >> file: the user's file changes, so does the shared inode; the store notices.
+  std::system(("echo x >> " + p2).c_str());
+  EXPECT_EQ(m_store->check(h2, 12), BlobState::Suspect);
+  auto state = m_store->revalidate(h2, 12);
+  ASSERT_TRUE(state.ok());
+  EXPECT_EQ(*state, BlobState::Missing);  // quarantined, never served under its name
+  EXPECT_NE(::access(m_store->blob_path(h2, 12).c_str(), F_OK), 0);
+  EXPECT_EQ(fs::read_file(p2).value(), "second file\nx\n") << "the user's edit is kept";
+  // Re-inserting the original bytes works again.
+  EXPECT_TRUE(m_store->insert_bytes("second file\n").ok());
+  EXPECT_EQ(m_store->check(h2, 12), BlobState::Ok);
+}
+
+TEST_F(StoreTest, TouchOnlyIsRevalidatedNotQuarantined) {
+  write("a", "warmup", 0644);
+  ASSERT_TRUE(insert_path(m_dir + "/a", InsertPolicy::Shared).ok());
+  std::string p = write("b", "payload", 0644);
+  Hash h;
+  auto r = insert_path(p, InsertPolicy::Shared, &h);
+  ASSERT_TRUE(r.ok());
+  if (*r != Placement::Link) GTEST_SKIP();
+  struct timespec ts[2] = {{1000, 0}, {1000, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, p.c_str(), ts, 0), 0);
+  EXPECT_EQ(m_store->check(h, 7), BlobState::Suspect);
+  auto s = m_store->revalidate(h, 7);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(*s, BlobState::Ok);
+  EXPECT_EQ(m_store->check(h, 7), BlobState::Ok);
+}
+
+TEST_F(StoreTest, Tier1MakesSharedInodeReadOnly) {
+  write("a", "warmup", 0644);
+  ASSERT_TRUE(insert_path(m_dir + "/a", InsertPolicy::ReadOnly).ok());
+  std::string p = write("dep.js", "module.exports = 1;\n", 0644);
+  Hash h;
+  auto r = insert_path(p, InsertPolicy::ReadOnly, &h);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  if (*r != Placement::Link) GTEST_SKIP();
+  struct stat st {}, bst {};
+  ::stat(p.c_str(), &st);
+  ::stat(m_store->blob_path(h, 20).c_str(), &bst);
+  EXPECT_EQ(st.st_ino, bst.st_ino);
+  EXPECT_EQ(st.st_mode & 0222, 0u);
+  // A second file with the same bytes becomes a link to the blob (dedup on disk).
+  std::string q = write("dep2.js", "module.exports = 1;\n", 0644);
+  auto r2 = insert_path(q, InsertPolicy::ReadOnly);
+  ASSERT_TRUE(r2.ok());
+  EXPECT_EQ(*r2, Placement::Existing);
+  struct stat qst {};
+  ::stat(q.c_str(), &qst);
+  EXPECT_EQ(qst.st_ino, bst.st_ino);
+}
+
+TEST_F(StoreTest, ChangedWhileReadIsRefused) {
+  write("a", "warmup", 0644);
+  ASSERT_TRUE(insert_path(m_dir + "/a", InsertPolicy::Shared).ok());
+  std::string p = write("f", "version one", 0644);
+  UniqueFd fd(::open(p.c_str(), O_RDONLY));
+  struct stat st {};
+  ::fstat(fd.get(), &st);
+  Hash h = blake3("version one");
+  // The file changes between hashing and placing.
+  struct timespec ts[2] = {{2000, 0}, {2000, 0}};
+  ::utimensat(AT_FDCWD, p.c_str(), ts, 0);
+  auto r = m_store->insert_file(fd.get(), p, st, h, 11, InsertPolicy::Shared);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("changed while being read"), std::string::npos);
+  EXPECT_EQ(::access(m_store->blob_path(h, 11).c_str(), F_OK), -1) << "no blob left behind";
+}
+
+TEST_F(StoreTest, ConcurrentInsertsFromManyProcesses) {
+  // 8 processes insert the same 200 contents at once; every blob must end up exactly right.
+  constexpr int kProcs = 8, kBlobs = 200;
+  std::vector<pid_t> kids;
+  for (int p = 0; p < kProcs; ++p) {
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      auto s = Store::open(m_dir + "/store", false);
+      if (!s.ok()) ::_exit(3);
+      for (int i = 0; i < kBlobs; ++i) {
+        int k = (i + p * 37) % kBlobs;
+        std::string data = "blob number " + std::to_string(k) + std::string(static_cast<size_t>(k) * 13, 'x');
+        if (!(*s)->insert_bytes(data).ok()) ::_exit(4);
+      }
+      ::_exit(0);
+    }
+    kids.push_back(pid);
+  }
+  for (pid_t k : kids) {
+    int status = 0;
+    ::waitpid(k, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  std::set<std::string> seen;
+  uint64_t bad = 0;
+  ASSERT_TRUE(m_store->for_each_blob([&](const BlobInfo& b, const struct stat& st) {
+    seen.insert(b.hash.hex());
+    EXPECT_EQ(static_cast<uint64_t>(st.st_size), b.size);
+  }, &bad).ok());
+  EXPECT_EQ(bad, 0u);
+  EXPECT_EQ(seen.size(), static_cast<size_t>(kBlobs));
+  for (int k = 0; k < kBlobs; ++k) {
+    std::string data = "blob number " + std::to_string(k) + std::string(static_cast<size_t>(k) * 13, 'x');
+    auto ok = m_store->verify(blake3(data), data.size());
+    ASSERT_TRUE(ok.ok());
+    EXPECT_TRUE(*ok);
+  }
+  // No temp files left behind.
+  EXPECT_EQ(std::system(("test -z \"$(ls -A " + m_dir + "/store/tmp)\"").c_str()), 0);
+}
+
+TEST_F(StoreTest, VerifyFindsCorruptBlob) {
+  ASSERT_TRUE(m_store->insert_bytes("precious").ok());
+  Hash h = blake3("precious");
+  std::string p = m_store->blob_path(h, 8);
+  ::chmod(p.c_str(), 0644);
+  std::ofstream(p, std::ios::binary) << "precioux";
+  auto ok = m_store->verify(h, 8);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_FALSE(*ok);
+}
+
+TEST_F(StoreTest, OpenWithoutCreateRejectsNonStore) {
+  auto s = Store::open(m_dir, false);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message().find("not a vrift store"), std::string::npos);
+  auto m = Store::open(m_dir + "/missing", false);
+  ASSERT_FALSE(m.ok());
+}
+
+TEST_F(StoreTest, TwoOpensAgreeOnStoreId) {
+  auto s2 = Store::open(m_dir + "/store", false);
+  ASSERT_TRUE(s2.ok());
+  EXPECT_EQ((*s2)->id(), m_store->id());
+  EXPECT_EQ(m_store->id().size(), 32u);
+}
+
+}  // namespace
+}  // namespace vrift
