@@ -9,7 +9,7 @@ pkgs=(
   librust-blake3-dev          # official BLAKE3 C sources + x86-64 assembly
   libcli11-dev libfmt-dev libtomlplusplus-dev nlohmann-json3-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  nodejs python3 util-linux attr shellcheck hyperfine time
+  nodejs python3 util-linux attr shellcheck hyperfine time b3sum
 )
 
 missing=()

@@ -16,7 +16,7 @@
 namespace vrift::cli {
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;  // keys in the documented order
 
 struct ShowOptions {
   std::string file;

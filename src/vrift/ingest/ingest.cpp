@@ -160,22 +160,33 @@ private:
       return fail_os("opening '" + abs(e.rel) + "'");
     }
     UniqueFd guard(fd);
-    struct stat st {};
-    if (::fstat(fd, &st) != 0) return fail_os("stat '" + abs(e.rel) + "'");
-    if (!S_ISREG(st.st_mode)) return fail("'" + abs(e.rel) + "' changed while being ingested");
+    const struct stat& st = e.st;
     uint64_t n = 0;
     VRIFT_ASSIGN(Hash h, blake3_fd(fd, &n, w.buf.data(), w.buf.size()).context("'" + abs(e.rel) + "'"));
+    // Same inode, size and mtime after reading as the walk saw: nothing changed underneath.
     struct stat st2 {};
-    if (::fstat(fd, &st2) != 0 || n != static_cast<uint64_t>(st.st_size) || st2.st_size != st.st_size ||
-        fs::ns(st2.st_mtim) != fs::ns(st.st_mtim)) {
+    if (::fstat(fd, &st2) != 0 || st2.st_ino != st.st_ino || n != static_cast<uint64_t>(st.st_size) ||
+        st2.st_size != st.st_size || fs::ns(st2.st_mtim) != fs::ns(st.st_mtim)) {
       return fail("'" + abs(e.rel) + "' changed while being read", EAGAIN);
     }
-    if (m_opts.force_hash && rec && rec->matches(st) && rec->hash != h) w.mismatches.push_back(e.rel);
-
+    if (rec && rec->hash != h) {
+      // --force-hash: the stat data a cache relies on (size, mtime) said "unchanged", the bytes
+      // did not (tools that restore mtimes, coarse timestamps, filesystems without ctime).
+      if (m_opts.force_hash && rec->size == n && rec->mtime_ns == fs::ns(st.st_mtim)) {
+        w.mismatches.push_back(e.rel);
+      }
+      // This inode may be a linked blob of the old bytes, edited in place: re-hash that blob
+      // now (a same-size edit with a restored mtime escapes the fingerprint).
+      if (rec->dev == st.st_dev && rec->ino == st.st_ino) {
+        VRIFT_TRY(m_store.revalidate(rec->hash, rec->size)
+                      .context("checking the previous content of '" + abs(e.rel) + "'"));
+      }
+    }
     InsertPolicy policy = m_opts.tier == IngestTier::Tier1 && m_opts.mode == IngestMode::Solid
                               ? InsertPolicy::ReadOnly
                               : InsertPolicy::Shared;
-    VRIFT_ASSIGN(Placement how, m_store.insert_file(fd, abs(e.rel), st, h, n, policy)
+    struct stat fin {};
+    VRIFT_ASSIGN(Placement how, m_store.insert_file(fd, abs(e.rel), st2, h, n, policy, &fin)
                                     .context("storing '" + abs(e.rel) + "'"));
     switch (how) {
       case Placement::Existing: break;
@@ -189,8 +200,10 @@ private:
       w.new_bytes += n;
     }
     // The identity after placement (linking changes ctime; tier1 may change mode or inode).
-    struct stat fin {};
-    if (::fstatat(e.dirfd, e.name, &fin, AT_SYMLINK_NOFOLLOW) != 0) fin = st;
+    if (policy == InsertPolicy::ReadOnly && how == Placement::Existing &&
+        ::fstatat(e.dirfd, e.name, &fin, AT_SYMLINK_NOFOLLOW) != 0) {
+      fin = st2;
+    }
     me.mode = fin.st_mode & 07777;
     me.hash = h;
     me.size = n;

@@ -279,71 +279,99 @@ Result<Placement> Store::place_private(int fd, const Hash& h, uint64_t size) {
   return existed ? Placement::Existing : how;
 }
 
-Result<Placement> Store::insert_file(int fd, const std::string& path, const struct stat& st,
-                                     const Hash& h, uint64_t size, InsertPolicy policy) {
+Result<Placement> Store::on_existing(int fd, const std::string& path, const struct stat& st,
+                                     const Hash& h, uint64_t size, InsertPolicy policy,
+                                     Placement how) {
+  if (policy != InsertPolicy::ReadOnly) return how;
+  // tier1: the user's file becomes read-only; where its mode then equals the blob's, it becomes
+  // a hard link to the blob (one inode for both, as a pnpm store does).
   std::string dst = blob_path(h, size);
-  BlobState state = check(h, size);
-  if (state == BlobState::Suspect) {
-    VRIFT_ASSIGN(state, revalidate(h, size));
+  mode_t ro = st.st_mode & 07777 & ~0222u;
+  struct stat bst {};
+  if (::stat(dst.c_str(), &bst) == 0 && bst.st_dev == st.st_dev && bst.st_ino != st.st_ino &&
+      (bst.st_mode & 07777) == ro) {
+    if (bst.st_nlink == 1) VRIFT_TRY(set_fingerprint(dst, mtime_ns(bst)));  // shared from now on
+    std::string tmp = path + ".vrift-link." + std::to_string(::getpid());
+    if (::link(dst.c_str(), tmp.c_str()) == 0) {
+      if (::rename(tmp.c_str(), path.c_str()) == 0) return how;
+      ::unlink(tmp.c_str());
+    }
   }
-  if (state == BlobState::Ok) {
-    if (policy == InsertPolicy::ReadOnly) {
-      // tier1: let the user's file share the (read-only) blob when its mode allows it.
-      struct stat bst {};
-      if (::stat(dst.c_str(), &bst) == 0 && bst.st_dev == st.st_dev && bst.st_ino != st.st_ino &&
-          (bst.st_mode & 07777) == (st.st_mode & 07777 & ~0222u)) {
-        std::string tmp = path + ".vrift-link." + std::to_string(::getpid());
-        if (::link(dst.c_str(), tmp.c_str()) == 0) {
-          if (::rename(tmp.c_str(), path.c_str()) != 0) ::unlink(tmp.c_str());
-          else if (bst.st_nlink == 1) VRIFT_TRY(set_fingerprint(dst, mtime_ns(bst)));
-        }
+  if (::fchmod(fd, ro) != 0) return fail_os("making '" + path + "' read-only");
+  return how;
+}
+
+Result<Placement> Store::insert_file(int fd, const std::string& path, const struct stat& st,
+                                     const Hash& h, uint64_t size, InsertPolicy policy,
+                                     struct stat* final_st) {
+  auto finish = [&](Result<Placement> r) -> Result<Placement> {
+    if (r.ok() && final_st && ::fstat(fd, final_st) != 0) *final_st = st;
+    return r;
+  };
+  if (policy == InsertPolicy::Private || m_reflink.load(std::memory_order_relaxed) != 0 ||
+      !m_xattr_ok.load(std::memory_order_relaxed)) {
+    // Reflink where it works (probed by the first insert), else a private copy.
+    BlobState state = check(h, size);
+    if (state == BlobState::Suspect) {
+      VRIFT_ASSIGN(state, revalidate(h, size));
+    }
+    if (state == BlobState::Ok) return finish(on_existing(fd, path, st, h, size, policy, Placement::Existing));
+    VRIFT_ASSIGN(Placement how, place_private(fd, h, size));
+    return finish(on_existing(fd, path, st, h, size, policy, how));
+  }
+
+  // Hard link the very inode we hashed. EEXIST is the common dedup case: then check the blob
+  // that is there (it may be a linked blob edited since) before trusting it.
+  std::string dst = blob_path(h, size);
+  int rc = -1;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    rc = ::linkat(fd, "", AT_FDCWD, dst.c_str(), AT_EMPTY_PATH);
+    if (rc != 0 && errno == ENOENT && attempt == 0) {
+      // Either the shard directory is missing or AT_EMPTY_PATH is not permitted (it needs
+      // CAP_DAC_READ_SEARCH): make sure of the first, then fall back to /proc/self/fd.
+      VRIFT_TRY(ensure_shard_dir(h));
+      rc = ::linkat(fd, "", AT_FDCWD, dst.c_str(), AT_EMPTY_PATH);
+      if (rc != 0 && errno == ENOENT) {
+        char proc[64];
+        std::snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+        rc = ::linkat(AT_FDCWD, proc, AT_FDCWD, dst.c_str(), AT_SYMLINK_FOLLOW);
       }
     }
-    return Placement::Existing;
-  }
-
-  if (policy == InsertPolicy::Private || m_reflink.load(std::memory_order_relaxed) == 1 || !m_xattr_ok) {
-    return place_private(fd, h, size);
-  }
-  if (m_reflink.load(std::memory_order_relaxed) == -1) {
-    // Probe reflink once: where it works, a private clone beats sharing the user's inode.
-    auto r = place_private(fd, h, size);
-    if (!r.ok() || *r != Placement::Copy) return r;
-    return r;  // probed: no reflink; this one blob is a copy, the next ones are links
-  }
-
-  VRIFT_TRY(ensure_shard_dir(h));
-  int rc = ::linkat(fd, "", AT_FDCWD, dst.c_str(), AT_EMPTY_PATH);
-  if (rc != 0 && errno == ENOENT) {
-    // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; /proc/self/fd works for the file's owner.
-    char proc[64];
-    std::snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-    rc = ::linkat(AT_FDCWD, proc, AT_FDCWD, dst.c_str(), AT_SYMLINK_FOLLOW);
+    if (rc == 0 || errno != EEXIST) break;
+    BlobState state = check(h, size);
+    if (state == BlobState::Suspect) {
+      VRIFT_ASSIGN(state, revalidate(h, size));
+    }
+    if (state == BlobState::Ok) return finish(on_existing(fd, path, st, h, size, policy, Placement::Existing));
+    // Quarantined just now: try to place ours.
   }
   if (rc != 0) {
-    if (errno == EEXIST) return Placement::Existing;
     if (errno == EXDEV || errno == EPERM || errno == EMLINK || errno == ENOENT || errno == EACCES) {
-      return place_private(fd, h, size);
+      VRIFT_ASSIGN(Placement how, place_private(fd, h, size));
+      return finish(on_existing(fd, path, st, h, size, policy, how));
     }
     return fail_os("linking into '" + dst + "'");
   }
-  struct stat after {};
-  if (::fstat(fd, &after) != 0 || after.st_size != st.st_size || mtime_ns(after) != mtime_ns(st) ||
-      after.st_ino != st.st_ino) {
-    ::unlink(dst.c_str());
-    return fail("file changed while being read", EAGAIN);
-  }
-  if (auto fp = set_fingerprint(dst, mtime_ns(after)); !fp.ok()) {
+  if (auto fp = set_fingerprint(dst, mtime_ns(st)); !fp.ok()) {
     ::unlink(dst.c_str());
     if (fp.error().errnum() == ENOTSUP || fp.error().errnum() == EOPNOTSUPP) {
-      m_xattr_ok = 0;  // no xattrs here: never share inodes, copy instead
-      return place_private(fd, h, size);
+      m_xattr_ok.store(0);  // no xattrs here: never share inodes, copy instead
+      VRIFT_ASSIGN(Placement how, place_private(fd, h, size));
+      return finish(on_existing(fd, path, st, h, size, policy, how));
     }
     return fail(std::move(fp).error());
   }
   if (policy == InsertPolicy::ReadOnly) {
     if (::fchmod(fd, st.st_mode & 07777 & ~0222u) != 0) return fail_os("making '" + path + "' read-only");
   }
+  // The inode must be exactly what we hashed; otherwise withdraw the name again.
+  struct stat after {};
+  if (::fstat(fd, &after) != 0 || after.st_size != st.st_size || mtime_ns(after) != mtime_ns(st) ||
+      after.st_ino != st.st_ino) {
+    ::unlink(dst.c_str());
+    return fail("file changed while being read", EAGAIN);
+  }
+  if (final_st) *final_st = after;
   return Placement::Link;
 }
 

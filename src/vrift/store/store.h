@@ -90,8 +90,10 @@ public:
   /// with fstat ST taken before hashing) following POLICY. Verifies after linking that the
   /// inode was not modified since it was hashed; on a change the blob name is withdrawn and the
   /// error says "changed while being read". "Already exists" is success (Existing).
+  /// FINAL (optional) receives the file's stat after placement (ctime moves when linking).
   Result<Placement> insert_file(int fd, const std::string& path, const struct stat& st,
-                                const Hash& h, uint64_t size, InsertPolicy policy);
+                                const Hash& h, uint64_t size, InsertPolicy policy,
+                                struct stat* final_st = nullptr);
 
   /// Inserts bytes held in memory (owned blob). Used by tests and later the daemon.
   Result<Placement> insert_bytes(std::string_view data);
@@ -125,12 +127,15 @@ private:
   explicit Store(std::string root) : m_root(std::move(root)) {}
   Status ensure_shard_dir(const Hash& h) const;
   Result<Placement> place_private(int fd, const Hash& h, uint64_t size);
+  // Applies POLICY to the user's file once the blob exists; returns HOW.
+  Result<Placement> on_existing(int fd, const std::string& path, const struct stat& st,
+                                const Hash& h, uint64_t size, InsertPolicy policy, Placement how);
   Status publish_temp(const std::string& tmp, const Hash& h, uint64_t size, bool* existed) const;
   static Status set_fingerprint(const std::string& blob, int64_t mtime_ns);
 
   std::string m_root;
   std::string m_id;
-  int m_xattr_ok = 1;
+  std::atomic<int> m_xattr_ok{1};
   mutable std::atomic<int> m_reflink{-1};  // -1 unknown, 0 no, 1 yes
   // 65536 leaf shard directories known to exist (bit per <h0h1h2h3>); 256 top-level ones.
   mutable std::unique_ptr<std::atomic<uint64_t>[]> m_leaf_known;

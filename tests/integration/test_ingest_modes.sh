@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Tiers and modes: what happens to the user's files and to the store, including the classic
+# hard-link hazard (`echo x >> file` on an ingested file) and phantom's crash-safe removal.
+source "$(dirname "$0")/lib.sh"
+
+mk_tree() {  # mk_tree DIR SEED: a small tree; files common to every seed plus seed-specific ones
+  mkdir -p "$1/lib/sub" "$1/bin"
+  for i in $(seq 1 30); do printf 'shared module %s\n' "$i" > "$1/lib/shared$i.js"; done
+  for i in $(seq 1 10); do printf 'own %s of %s\n' "$i" "$2" > "$1/lib/sub/own$i.js"; done
+  printf '#!/bin/sh\necho %s\n' "$2" > "$1/bin/tool" && chmod 0755 "$1/bin/tool"
+  ln -sf ../lib/shared1.js "$1/bin/link"
+}
+
+# --- tier2 solid (default): the user's files stay theirs; edits never corrupt what is served.
+mk_tree "$T/a" a
+"$VRIFT" ingest "$T/a" -o "$T/a.manifest" >/dev/null 2>&1
+check_eq "tier2 keeps the user's mode" 644 "$(stat -c %a "$T/a/lib/shared1.js")"
+check_eq "tier2 keeps exec bits" 755 "$(stat -c %a "$T/a/bin/tool")"
+check "store is sound after ingest" store_is_sound
+before=$(b3sum --no-names "$T/a/lib/shared2.js")
+echo x >> "$T/a/lib/shared2.js"
+check_eq "the user's edit is kept" "$(printf 'shared module 2\nx\n')" "$(cat "$T/a/lib/shared2.js")"
+# A second project with the original bytes must get the original bytes from the store: the
+# ingest notices the edited linked blob, quarantines it and stores the right content again.
+mk_tree "$T/b" b
+"$VRIFT" ingest "$T/b" -o "$T/b.manifest" >/dev/null 2>&1
+check "store is sound after a linked file was edited" store_is_sound
+check "the edited blob went to quarantine" bash -c "ls '$VR_THE_SOURCE/quarantine' | grep -q '$before'"
+blob=$(find "$VR_THE_SOURCE/blake3" -name "${before}_*")
+check_eq "the original content is in the store again" "$(printf 'shared module 2\n')" "$(cat "$blob" 2>/dev/null)"
+# Re-ingest of the edited project records the new content and leaves no wrong blob.
+"$VRIFT" ingest "$T/a" -o "$T/a.manifest" >/dev/null 2>&1
+new=$(b3sum --no-names "$T/a/lib/shared2.js")
+check "re-ingest stores the edited content" bash -c "find '$VR_THE_SOURCE/blake3' -name '${new}_*' | grep -q ."
+check "store is sound after re-ingest" store_is_sound
+check "manifest names the new content" bash -c "'$VRIFT' manifest show --json '$T/a.manifest' | grep -q '$new'"
+
+# --- Re-ingest cache: unchanged files are not read again; --force-hash re-reads them all.
+out=$("$VRIFT" ingest "$T/a" -o "$T/a.manifest" --json 2>/dev/null)
+check_eq "unchanged re-ingest reads nothing" 41 "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["cached"])' "$out")"
+printf 'different bytes!\n' > "$T/a/lib/shared3.js"
+out=$("$VRIFT" ingest "$T/a" -o "$T/a.manifest" --json 2>/dev/null)
+check_eq "one changed file is re-read" 40 "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["cached"])' "$out")"
+# Content changed behind the cache's back (same size, mtime restored): --force-hash reports it.
+m=$(stat -c %y "$T/a/lib/shared4.js")
+printf 'shared module X\n' | dd of="$T/a/lib/shared4.js" conv=notrunc status=none
+touch -d "$m" "$T/a/lib/shared4.js"
+out=$("$VRIFT" ingest "$T/a" -o "$T/a.manifest" --force-hash 2>&1)
+check_contains "--force-hash reports the mismatch" "changed behind the cache: lib/shared4.js" "$out"
+check "store is sound after --force-hash" store_is_sound
+
+# --- Dedup across projects: B after A stores only B's new content.
+rm -rf "$VR_THE_SOURCE" "$HOME/.vrift"
+mk_tree "$T/c" c; mk_tree "$T/d" d
+"$VRIFT" ingest "$T/c" -o "$T/c.manifest" >/dev/null 2>&1
+n1=$(blob_count)
+js=$("$VRIFT" ingest "$T/d" -o "$T/d.manifest" --json 2>/dev/null)
+n2=$(blob_count)
+check_eq "only d's 11 new contents are stored" 11 "$((n2 - n1))"
+check_eq "new_blobs agrees" 11 "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["new_blobs"])' "$js")"
+
+# --- tier1: immutable trees become read-only and share inodes with the store.
+mk_tree "$T/e" e
+"$VRIFT" ingest "$T/e" --tier tier1 -o "$T/e.manifest" >/dev/null 2>&1
+check_eq "tier1 files are read-only" 444 "$(stat -c %a "$T/e/lib/sub/own1.js")"
+check_eq "tier1 keeps exec as r-x" 555 "$(stat -c %a "$T/e/bin/tool")"
+check "store is sound after tier1" store_is_sound
+if command -v setpriv >/dev/null; then
+  chmod 0777 "$T" "$T/e" "$T/e/lib" "$T/e/lib/sub"
+  check "an unprivileged user cannot write a tier1 file" bash -c \
+    "! setpriv --reuid=65534 --regid=65534 --clear-groups sh -c 'echo x >> \"$T/e/lib/sub/own1.js\"' 2>/dev/null"
+fi
+blob_of() { find "$VR_THE_SOURCE/blake3" -name "$(b3sum --no-names "$1")_*"; }
+check_eq "tier1 file shares the blob's inode" "$(stat -c %i "$T/e/lib/sub/own2.js")" "$(stat -c %i "$(blob_of "$T/e/lib/sub/own2.js")")"
+check "tier1 never shares an inode with another project's writable (tier2) file" \
+  test "$(stat -c %i "$T/e/lib/shared5.js")" != "$(stat -c %i "$(blob_of "$T/e/lib/shared5.js")")"
+
+# --- phantom: the project's files move into the store only after the manifest is durable.
+mk_tree "$T/f" f
+b3sum "$T/f/lib/sub/own3.js" > "$T/f.sum"
+"$VRIFT" ingest "$T/f" --mode phantom -o "$T/f.manifest" >/dev/null 2>&1
+check_eq "phantom removes the files" 0 "$(find "$T/f" -type f -o -type l | wc -l)"
+check "phantom keeps the directory skeleton" test -d "$T/f/lib/sub"
+check "phantom manifest has all files" bash -c "'$VRIFT' manifest show --json '$T/f.manifest' | grep -q 'lib/sub/own3.js'"
+h=$(cut -d' ' -f1 < "$T/f.sum")
+pb=$(find "$VR_THE_SOURCE/blake3" -name "${h}_*")
+check_eq "phantom blobs are owned and read-only" "444 1" "$(stat -c '%a %h' "$pb")"
+check "store is sound after phantom" store_is_sound
+# Re-ingest of a phantom project keeps what only exists in the store and adds new files.
+printf 'new after phantom\n' > "$T/f/lib/added.js"
+"$VRIFT" ingest "$T/f" --mode phantom -o "$T/f.manifest" >/dev/null 2>&1
+show=$("$VRIFT" manifest show --json "$T/f.manifest")
+check_contains "phantom re-ingest keeps old entries" "lib/sub/own3.js" "$show"
+check_contains "phantom re-ingest adds new files" "lib/added.js" "$show"
+
+# Phantom with a failure before the manifest is durable loses nothing: an output directory that
+# vanishes makes the ingest fail, and every file must still be there.
+mk_tree "$T/g" g
+before=$(find "$T/g" -type f | sort | xargs b3sum)
+expect_fail "phantom into a missing output directory fails" 1 "does not exist" \
+  "$VRIFT" ingest "$T/g" --mode phantom -o "$T/missing/g.manifest"
+check_eq "and leaves every file in place" "$before" "$(find "$T/g" -type f | sort | xargs b3sum)"
+
+# Phantom dedup against a tier2 linked blob: the store takes its own copy, so a later edit of
+# the tier2 file cannot reach the phantom project's only copy.
+rm -rf "$VR_THE_SOURCE" "$HOME/.vrift"
+mk_tree "$T/h" h; mk_tree "$T/i" i
+"$VRIFT" ingest "$T/h" -o "$T/h.manifest" >/dev/null 2>&1                  # tier2 links
+"$VRIFT" ingest "$T/i" --mode phantom -o "$T/i.manifest" >/dev/null 2>&1   # shares 30 contents
+echo y >> "$T/h/lib/shared7.js"
+blob=$(find "$VR_THE_SOURCE/blake3" -name "$(printf 'shared module 7\n' | b3sum --no-names)_*")
+check_eq "phantom's content survives an edit of the other project's file" "shared module 7" "$(cat "$blob")"
+check "store is sound" store_is_sound
+finish
