@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include <blake3.h>  // the official C implementation (not vrift/hash/blake3.h)
 #include "vrift/hash/blake3.h"
+#include <blake3.h> // the official C implementation (not vrift/hash/blake3.h)
 
 namespace {
 
@@ -46,7 +46,7 @@ uint64_t ours(const char* path, std::vector<uint8_t>& buf) {
   return r.ok() ? n : 0;
 }
 
-}  // namespace
+} // namespace
 
 int main(int argc, char** argv) {
   if (argc < 3) {
@@ -60,13 +60,15 @@ int main(int argc, char** argv) {
     for (int pass = 0; pass < 2; ++pass) {
       double t0 = now();
       uint64_t bytes = 0;
-      for (int i = 2; i < argc; ++i) bytes += pass ? ours(argv[i], buf) : reference(argv[i], buf);
+      for (int i = 2; i < argc; ++i)
+        bytes += pass ? ours(argv[i], buf) : reference(argv[i], buf);
       double gbs = static_cast<double>(bytes) / (now() - t0) / 1e9;
       double& best = pass ? best_ours : best_ref;
       if (gbs > best) best = gbs;
     }
   }
-  std::printf("reference BLAKE3 C loop: %.3f GB/s\nvrift blake3_fd:         %.3f GB/s\nratio: %.3f\n",
-              best_ref, best_ours, best_ours / best_ref);
+  std::printf(
+      "reference BLAKE3 C loop: %.3f GB/s\nvrift blake3_fd:         %.3f GB/s\nratio: %.3f\n",
+      best_ref, best_ours, best_ours / best_ref);
   return 0;
 }

@@ -28,7 +28,9 @@ protected:
     ASSERT_TRUE(s.ok()) << s.error().message();
     m_store = std::move(s).value();
   }
-  void TearDown() override { std::system(("chmod -R u+w " + m_dir + " 2>/dev/null; rm -rf " + m_dir).c_str()); }
+  void TearDown() override {
+    std::system(("chmod -R u+w " + m_dir + " 2>/dev/null; rm -rf " + m_dir).c_str());
+  }
 
   std::string write(const std::string& name, const std::string& data, mode_t mode = 0644) {
     std::string p = m_dir + "/" + name;
@@ -57,7 +59,8 @@ TEST_F(StoreTest, LayoutMatchesTheUsageGuide) {
   std::string rel = Store::blob_relpath(h, 5);
   std::string hex = h.hex();
   EXPECT_EQ(rel, "blake3/" + hex.substr(0, 2) + "/" + hex.substr(2, 2) + "/" + hex + "_5.bin");
-  EXPECT_EQ(hex, "ea8f163db38682925e4491c5e58d4bb3506ef8c14eb78a86e908c5624a67200f");  // BLAKE3("hello")
+  EXPECT_EQ(hex,
+            "ea8f163db38682925e4491c5e58d4bb3506ef8c14eb78a86e908c5624a67200f"); // BLAKE3("hello")
   Hash back;
   uint64_t size = 0;
   ASSERT_TRUE(Store::parse_blob_name(fs::basename(rel), back, size));
@@ -95,7 +98,8 @@ TEST_F(StoreTest, Tier2LinkKeepsUserModeAndDetectsAppend) {
   Hash h2;
   auto r2 = insert_path(p2, InsertPolicy::Shared, &h2);
   ASSERT_TRUE(r2.ok()) << r2.error().message();
-  if (*r2 != Placement::Link) GTEST_SKIP() << "filesystem gives reflinks or no xattrs: " << placement_name(*r2);
+  if (*r2 != Placement::Link)
+    GTEST_SKIP() << "filesystem gives reflinks or no xattrs: " << placement_name(*r2);
   struct stat st {};
   ::stat(p2.c_str(), &st);
   EXPECT_EQ(st.st_mode & 07777, 0644u) << "tier2 must keep the user's mode";
@@ -105,7 +109,7 @@ TEST_F(StoreTest, Tier2LinkKeepsUserModeAndDetectsAppend) {
   EXPECT_EQ(m_store->check(h2, 12), BlobState::Suspect);
   auto state = m_store->revalidate(h2, 12);
   ASSERT_TRUE(state.ok());
-  EXPECT_EQ(*state, BlobState::Missing);  // quarantined, never served under its name
+  EXPECT_EQ(*state, BlobState::Missing); // quarantined, never served under its name
   EXPECT_NE(::access(m_store->blob_path(h2, 12).c_str(), F_OK), 0);
   EXPECT_EQ(fs::read_file(p2).value(), "second file\nx\n") << "the user's edit is kept";
   // Re-inserting the original bytes works again.
@@ -138,7 +142,8 @@ TEST_F(StoreTest, Tier1MakesSharedInodeReadOnly) {
   auto r = insert_path(p, InsertPolicy::ReadOnly, &h);
   ASSERT_TRUE(r.ok()) << r.error().message();
   if (*r != Placement::Link) GTEST_SKIP();
-  struct stat st {}, bst {};
+  struct stat st {
+  }, bst{};
   ::stat(p.c_str(), &st);
   ::stat(m_store->blob_path(h, 20).c_str(), &bst);
   EXPECT_EQ(st.st_ino, bst.st_ino);
@@ -182,7 +187,8 @@ TEST_F(StoreTest, ConcurrentInsertsFromManyProcesses) {
       if (!s.ok()) ::_exit(3);
       for (int i = 0; i < kBlobs; ++i) {
         int k = (i + p * 37) % kBlobs;
-        std::string data = "blob number " + std::to_string(k) + std::string(static_cast<size_t>(k) * 13, 'x');
+        std::string data =
+            "blob number " + std::to_string(k) + std::string(static_cast<size_t>(k) * 13, 'x');
         if (!(*s)->insert_bytes(data).ok()) ::_exit(4);
       }
       ::_exit(0);
@@ -196,14 +202,19 @@ TEST_F(StoreTest, ConcurrentInsertsFromManyProcesses) {
   }
   std::set<std::string> seen;
   uint64_t bad = 0;
-  ASSERT_TRUE(m_store->for_each_blob([&](const BlobInfo& b, const struct stat& st) {
-    seen.insert(b.hash.hex());
-    EXPECT_EQ(static_cast<uint64_t>(st.st_size), b.size);
-  }, &bad).ok());
+  ASSERT_TRUE(m_store
+                  ->for_each_blob(
+                      [&](const BlobInfo& b, const struct stat& st) {
+                        seen.insert(b.hash.hex());
+                        EXPECT_EQ(static_cast<uint64_t>(st.st_size), b.size);
+                      },
+                      &bad)
+                  .ok());
   EXPECT_EQ(bad, 0u);
   EXPECT_EQ(seen.size(), static_cast<size_t>(kBlobs));
   for (int k = 0; k < kBlobs; ++k) {
-    std::string data = "blob number " + std::to_string(k) + std::string(static_cast<size_t>(k) * 13, 'x');
+    std::string data =
+        "blob number " + std::to_string(k) + std::string(static_cast<size_t>(k) * 13, 'x');
     auto ok = m_store->verify(blake3(data), data.size());
     ASSERT_TRUE(ok.ok());
     EXPECT_TRUE(*ok);
@@ -238,5 +249,5 @@ TEST_F(StoreTest, TwoOpensAgreeOnStoreId) {
   EXPECT_EQ(m_store->id().size(), 32u);
 }
 
-}  // namespace
-}  // namespace vrift
+} // namespace
+} // namespace vrift

@@ -38,4 +38,4 @@ bool locale_is_utf8() {
   return utf8;
 }
 
-}  // namespace vrift::cli
+} // namespace vrift::cli

@@ -18,8 +18,8 @@ inline constexpr int kExitFail = 1;
 inline constexpr int kExitUsage = 2;
 
 struct GlobalOptions {
-  std::string the_source_root;  ///< --the-source-root ("" = not given)
-  int verbose = 0;              ///< -v / -vv
+  std::string the_source_root; ///< --the-source-root ("" = not given)
+  int verbose = 0;             ///< -v / -vv
   /// Resolves the path authority with the flag applied.
   Result<Paths> paths() const;
 };
@@ -38,4 +38,4 @@ bool locale_is_utf8();
 void add_ingest_command(CLI::App& app, GlobalOptions& g, int* exit_code);
 void add_manifest_command(CLI::App& app, GlobalOptions& g, int* exit_code);
 
-}  // namespace vrift::cli
+} // namespace vrift::cli

@@ -6,7 +6,8 @@
 
 int main(int argc, char** argv) {
   using namespace vrift::cli;
-  CLI::App app{"vrift: content-addressed data virtualization for developer machines and CI", "vrift"};
+  CLI::App app{"vrift: content-addressed data virtualization for developer machines and CI",
+               "vrift"};
   app.set_version_flag("--version", std::string("vrift ") + VRIFT_VERSION);
   app.require_subcommand(1);
   app.fallthrough();

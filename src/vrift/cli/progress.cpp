@@ -33,7 +33,8 @@ void ProgressLine::run() {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     if (m_stop.load()) break;
     double dt = std::chrono::duration<double>(clock::now() - t0).count();
-    uint64_t f = m_files->load(std::memory_order_relaxed), b = m_bytes->load(std::memory_order_relaxed);
+    uint64_t f = m_files->load(std::memory_order_relaxed),
+             b = m_bytes->load(std::memory_order_relaxed);
     static const char* kSpinUtf8[] = {"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"};
     static const char* kSpinAscii[] = {"-", "\\", "|", "/"};
     const char* spin = utf8 ? kSpinUtf8[tick % 10] : kSpinAscii[tick % 4];
@@ -44,4 +45,4 @@ void ProgressLine::run() {
   }
 }
 
-}  // namespace vrift::cli
+} // namespace vrift::cli

@@ -24,4 +24,4 @@ private:
   std::thread m_thread;
 };
 
-}  // namespace vrift::cli
+} // namespace vrift::cli

@@ -12,10 +12,14 @@ namespace vrift {
 
 const char* origin_name(Origin o) {
   switch (o) {
-    case Origin::Flag: return "--the-source-root";
-    case Origin::Env: return "VR_THE_SOURCE";
-    case Origin::Config: return "config file";
-    case Origin::Default: return "default";
+  case Origin::Flag:
+    return "--the-source-root";
+  case Origin::Env:
+    return "VR_THE_SOURCE";
+  case Origin::Config:
+    return "config file";
+  case Origin::Default:
+    return "default";
   }
   return "?";
 }
@@ -32,7 +36,8 @@ std::string expand_path(const std::string& p) {
     char cwd[PATH_MAX];
     if (::getcwd(cwd, sizeof cwd)) out = fs::join(cwd, out);
   }
-  while (out.size() > 1 && out.back() == '/') out.pop_back();
+  while (out.size() > 1 && out.back() == '/')
+    out.pop_back();
   return out;
 }
 
@@ -55,7 +60,8 @@ Result<Paths> resolve_paths(const PathOverrides& ov) {
       toml::table tbl = toml::parse_file(p.config_file);
       if (auto node = tbl["the_source_root"]) {
         auto s = node.value<std::string>();
-        if (!s) return fail("config file '" + p.config_file + "': the_source_root must be a string");
+        if (!s)
+          return fail("config file '" + p.config_file + "': the_source_root must be a string");
         cfg_root = *s;
       }
     } catch (const toml::parse_error& err) {
@@ -81,4 +87,4 @@ Result<Paths> resolve_paths(const PathOverrides& ov) {
   return p;
 }
 
-}  // namespace vrift
+} // namespace vrift

@@ -15,9 +15,9 @@ enum class Origin { Flag, Env, Config, Default };
 const char* origin_name(Origin o);
 
 struct Paths {
-  std::string home;          ///< ~/.vrift (or $VRIFT_HOME): registry, config, caches.
-  std::string config_file;   ///< home/config.toml
-  std::string store_root;    ///< TheSource, absolute, no trailing slash.
+  std::string home;        ///< ~/.vrift (or $VRIFT_HOME): registry, config, caches.
+  std::string config_file; ///< home/config.toml
+  std::string store_root;  ///< TheSource, absolute, no trailing slash.
   Origin store_origin = Origin::Default;
 
   std::string registry_db() const { return home + "/registry.db"; }
@@ -27,7 +27,7 @@ struct Paths {
 };
 
 struct PathOverrides {
-  std::optional<std::string> the_source_root;  ///< --the-source-root
+  std::optional<std::string> the_source_root; ///< --the-source-root
 };
 
 /// Resolves every path from the overrides, the environment and the config file.
@@ -37,4 +37,4 @@ Result<Paths> resolve_paths(const PathOverrides& overrides);
 /// Expands a leading "~/" with HOME and makes a relative path absolute against the cwd.
 std::string expand_path(const std::string& p);
 
-}  // namespace vrift
+} // namespace vrift

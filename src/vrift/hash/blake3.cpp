@@ -4,8 +4,8 @@
 
 #include <cerrno>
 
-#include <blake3.h>  // the official C implementation (not vrift/hash/blake3.h)
 #include "vrift/util/hex.h"
+#include <blake3.h> // the official C implementation (not vrift/hash/blake3.h)
 
 namespace vrift {
 
@@ -15,7 +15,7 @@ std::string Hash::hex() const { return to_hex(bytes.data(), bytes.size()); }
 
 bool Hash::from_hex(std::string_view hex, Hash& out) {
   for (char c : hex) {
-    if (c >= 'A' && c <= 'F') return false;  // canonical form is lowercase
+    if (c >= 'A' && c <= 'F') return false; // canonical form is lowercase
   }
   return vrift::from_hex(hex, out.bytes.data(), out.bytes.size());
 }
@@ -28,7 +28,8 @@ void Blake3::update(const void* data, size_t n) {
 
 Hash Blake3::finish() const {
   Hash h;
-  blake3_hasher_finalize(reinterpret_cast<const blake3_hasher*>(m_state), h.bytes.data(), h.bytes.size());
+  blake3_hasher_finalize(reinterpret_cast<const blake3_hasher*>(m_state), h.bytes.data(),
+                         h.bytes.size());
   return h;
 }
 
@@ -55,4 +56,4 @@ Result<Hash> blake3_fd(int fd, uint64_t* bytes_read, uint8_t* buf, size_t buf_si
   return b.finish();
 }
 
-}  // namespace vrift
+} // namespace vrift

@@ -22,7 +22,8 @@ struct Hash {
   bool operator!=(const Hash& o) const { return bytes != o.bytes; }
   bool operator<(const Hash& o) const { return bytes < o.bytes; }
   bool is_zero() const {
-    for (auto b : bytes) if (b) return false;
+    for (auto b : bytes)
+      if (b) return false;
     return true;
   }
 };
@@ -43,7 +44,7 @@ public:
   Hash finish() const;
 
 private:
-  alignas(16) unsigned char m_state[1912];  // >= sizeof(blake3_hasher), checked in the .cpp
+  alignas(16) unsigned char m_state[1912]; // >= sizeof(blake3_hasher), checked in the .cpp
 };
 
 /// Hash of a byte range.
@@ -54,4 +55,4 @@ inline Hash blake3(std::string_view s) { return blake3(s.data(), s.size()); }
 /// Returns the hash and sets *bytes_read; an I/O error becomes an Error.
 Result<Hash> blake3_fd(int fd, uint64_t* bytes_read, uint8_t* buf, size_t buf_size);
 
-}  // namespace vrift
+} // namespace vrift

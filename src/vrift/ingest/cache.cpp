@@ -11,18 +11,16 @@ namespace vrift {
 namespace {
 constexpr char kMagic[8] = {'V', 'R', 'C', 'A', 'C', 'H', 'E', '1'};
 
-template <typename T>
-void put(std::string& out, const T& v) {
+template <typename T> void put(std::string& out, const T& v) {
   out.append(reinterpret_cast<const char*>(&v), sizeof v);
 }
-template <typename T>
-bool get(std::string_view& in, T& v) {
+template <typename T> bool get(std::string_view& in, T& v) {
   if (in.size() < sizeof v) return false;
   std::memcpy(&v, in.data(), sizeof v);
   in.remove_prefix(sizeof v);
   return true;
 }
-}  // namespace
+} // namespace
 
 bool CacheRecord::matches(const struct stat& st) const {
   return dev == st.st_dev && ino == st.st_ino && size == static_cast<uint64_t>(st.st_size) &&
@@ -69,7 +67,8 @@ IngestCache IngestCache::load(const std::string& path, const std::string& store_
   }
   c.m_records = std::move(recs);
   c.m_index.reserve(c.m_records.size() * 2);
-  for (size_t i = 0; i < c.m_records.size(); ++i) c.m_index.emplace(c.m_records[i].path, i);
+  for (size_t i = 0; i < c.m_records.size(); ++i)
+    c.m_index.emplace(c.m_records[i].path, i);
   return c;
 }
 
@@ -117,4 +116,4 @@ const CacheRecord* IngestCache::find(std::string_view path) const {
   return it == m_index.end() ? nullptr : &m_records[it->second];
 }
 
-}  // namespace vrift
+} // namespace vrift

@@ -44,4 +44,4 @@ private:
   std::unordered_map<std::string_view, size_t> m_index;
 };
 
-}  // namespace vrift
+} // namespace vrift

@@ -10,10 +10,26 @@ bool is_skipped_dir(std::string_view name) { return name == ".git" || name == ".
 
 const char* security_match(std::string_view name) {
   static constexpr const char* kPatterns[] = {
-      ".env",       ".env.*",       "*.pem",      "*.key",           "*.p12",
-      "*.pfx",      "*.jks",        "*.keystore", "id_rsa*",         "id_dsa*",
-      "id_ecdsa*",  "id_ed25519*",  ".netrc",     ".npmrc",          ".pypirc",
-      ".pgpass",    "*.kdbx",       "credentials.json", "service-account*.json", ".htpasswd",
+      ".env",
+      ".env.*",
+      "*.pem",
+      "*.key",
+      "*.p12",
+      "*.pfx",
+      "*.jks",
+      "*.keystore",
+      "id_rsa*",
+      "id_dsa*",
+      "id_ecdsa*",
+      "id_ed25519*",
+      ".netrc",
+      ".npmrc",
+      ".pypirc",
+      ".pgpass",
+      "*.kdbx",
+      "credentials.json",
+      "service-account*.json",
+      ".htpasswd",
   };
   // Cheap pre-check: every pattern needs a '.' or starts with "id_"/"cred"/"serv".
   if (name.find('.') == std::string_view::npos && name.rfind("id_", 0) != 0) return nullptr;
@@ -27,4 +43,4 @@ const char* security_match(std::string_view name) {
   return nullptr;
 }
 
-}  // namespace vrift
+} // namespace vrift

@@ -15,4 +15,4 @@ bool is_skipped_dir(std::string_view name);
 /// service-account*.json, .htpasswd.
 const char* security_match(std::string_view name);
 
-}  // namespace vrift
+} // namespace vrift

@@ -85,7 +85,7 @@ private:
     if (S_ISDIR(st.st_mode)) {
       if (is_skipped_dir(e.name)) return false;
       for (auto& [dev, ino] : m_skip_dirs) {
-        if (st.st_dev == dev && st.st_ino == ino) return false;  // the store or ~/.vrift itself
+        if (st.st_dev == dev && st.st_ino == ino) return false; // the store or ~/.vrift itself
       }
       ManifestEntry me;
       me.path = manifest_path_of(e.rel);
@@ -100,7 +100,8 @@ private:
       std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
       ssize_t n = ::readlinkat(e.dirfd, e.name, target.data(), target.size());
       if (n < 0) return fail_os("reading link '" + abs(e.rel) + "'");
-      if (static_cast<size_t>(n) >= target.size()) return fail("'" + abs(e.rel) + "' changed while being read");
+      if (static_cast<size_t>(n) >= target.size())
+        return fail("'" + abs(e.rel) + "' changed while being read");
       target.resize(static_cast<size_t>(n));
       if (target.empty()) {
         w.excluded.push_back({e.rel, "empty symlink target"});
@@ -122,7 +123,7 @@ private:
       w.excluded.push_back({e.rel, "special file (device, fifo or socket)"});
       return false;
     }
-    if (e.rel == m_skip_rel) return false;  // the manifest being written
+    if (e.rel == m_skip_rel) return false; // the manifest being written
     if (m_opts.security_filter) {
       if (const char* pat = security_match(e.name)) {
         w.excluded.push_back({e.rel, std::string("security filter: ") + pat});
@@ -148,7 +149,8 @@ private:
       w.cache.push_back(*rec);
       ++w.cached;
       count(w, me.size);
-      if (m_opts.mode == IngestMode::Phantom) w.phantom.push_back({abs(e.rel), me.hash, me.size, true});
+      if (m_opts.mode == IngestMode::Phantom)
+        w.phantom.push_back({abs(e.rel), me.hash, me.size, true});
       w.entries.push_back(std::move(me));
       return {};
     }
@@ -156,17 +158,20 @@ private:
     int fd = ::openat(e.dirfd, e.name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
     if (fd < 0 && errno == EPERM) fd = ::openat(e.dirfd, e.name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
-      if (errno == ENOENT) return fail("'" + abs(e.rel) + "' vanished while being ingested", ENOENT);
+      if (errno == ENOENT)
+        return fail("'" + abs(e.rel) + "' vanished while being ingested", ENOENT);
       return fail_os("opening '" + abs(e.rel) + "'");
     }
     UniqueFd guard(fd);
     const struct stat& st = e.st;
     uint64_t n = 0;
-    VRIFT_ASSIGN(Hash h, blake3_fd(fd, &n, w.buf.data(), w.buf.size()).context("'" + abs(e.rel) + "'"));
+    VRIFT_ASSIGN(Hash h,
+                 blake3_fd(fd, &n, w.buf.data(), w.buf.size()).context("'" + abs(e.rel) + "'"));
     // Same inode, size and mtime after reading as the walk saw: nothing changed underneath.
     struct stat st2 {};
-    if (::fstat(fd, &st2) != 0 || st2.st_ino != st.st_ino || n != static_cast<uint64_t>(st.st_size) ||
-        st2.st_size != st.st_size || fs::ns(st2.st_mtim) != fs::ns(st.st_mtim)) {
+    if (::fstat(fd, &st2) != 0 || st2.st_ino != st.st_ino ||
+        n != static_cast<uint64_t>(st.st_size) || st2.st_size != st.st_size ||
+        fs::ns(st2.st_mtim) != fs::ns(st.st_mtim)) {
       return fail("'" + abs(e.rel) + "' changed while being read", EAGAIN);
     }
     if (rec && rec->hash != h) {
@@ -189,11 +194,19 @@ private:
     VRIFT_ASSIGN(Placement how, m_store.insert_file(fd, abs(e.rel), st2, h, n, policy, &fin)
                                     .context("storing '" + abs(e.rel) + "'"));
     switch (how) {
-      case Placement::Existing: break;
-      case Placement::Link: ++w.link; break;
-      case Placement::Copy: ++w.copy; break;
-      case Placement::Reflink: ++w.reflink; break;
-      case Placement::Move: break;
+    case Placement::Existing:
+      break;
+    case Placement::Link:
+      ++w.link;
+      break;
+    case Placement::Copy:
+      ++w.copy;
+      break;
+    case Placement::Reflink:
+      ++w.reflink;
+      break;
+    case Placement::Move:
+      break;
     }
     if (how != Placement::Existing) {
       ++w.new_blobs;
@@ -234,7 +247,8 @@ private:
 
 std::string cache_key(const std::string& store, const std::string& root, const std::string& prefix,
                       const IngestOptions& o) {
-  std::string k = store + '\0' + root + '\0' + prefix + '\0' + (o.mode == IngestMode::Phantom ? "p" : "s") +
+  std::string k = store + '\0' + root + '\0' + prefix + '\0' +
+                  (o.mode == IngestMode::Phantom ? "p" : "s") +
                   (o.tier == IngestTier::Tier1 ? "1" : "2");
   return blake3(k).hex().substr(0, 32);
 }
@@ -246,7 +260,8 @@ uint64_t carry_phantom_entries(const std::string& copy_path, std::vector<Manifes
   if (!prev.ok()) return 0;
   std::unordered_set<std::string_view> present;
   present.reserve(entries.size() * 2);
-  for (const auto& e : entries) present.insert(e.path);
+  for (const auto& e : entries)
+    present.insert(e.path);
   std::vector<ManifestEntry> add;
   for (size_t i = 0; i < prev->size(); ++i) {
     EntryView v = prev->at(i);
@@ -262,30 +277,36 @@ uint64_t carry_phantom_entries(const std::string& copy_path, std::vector<Manifes
     add.push_back(std::move(me));
   }
   uint64_t n = add.size();
-  for (auto& e : add) entries.push_back(std::move(e));
+  for (auto& e : add)
+    entries.push_back(std::move(e));
   return n;
 }
 
-}  // namespace
+} // namespace
 
 Result<std::string> normalize_prefix(const std::string& prefix) {
   std::string p = prefix;
-  while (!p.empty() && p.back() == '/') p.pop_back();
-  while (p.rfind("./", 0) == 0) p.erase(0, 2);
+  while (!p.empty() && p.back() == '/')
+    p.pop_back();
+  while (p.rfind("./", 0) == 0)
+    p.erase(0, 2);
   if (p.empty() || p == ".") return std::string();
   VRIFT_TRY(validate_manifest_path(p).context("--prefix '" + prefix + "'"));
   return p;
 }
 
-Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts, IngestProgress* progress) {
+Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
+                            IngestProgress* progress) {
   auto t0 = std::chrono::steady_clock::now();
   IngestReport rep;
 
   // 1. Inputs.
   struct stat dst {};
   if (::stat(opts.dir.c_str(), &dst) != 0) return fail_os("cannot ingest '" + opts.dir + "'");
-  if (!S_ISDIR(dst.st_mode)) return fail("cannot ingest '" + opts.dir + "': not a directory", ENOTDIR);
-  if (::access(opts.dir.c_str(), R_OK | X_OK) != 0) return fail_os("cannot ingest '" + opts.dir + "'");
+  if (!S_ISDIR(dst.st_mode))
+    return fail("cannot ingest '" + opts.dir + "': not a directory", ENOTDIR);
+  if (::access(opts.dir.c_str(), R_OK | X_OK) != 0)
+    return fail_os("cannot ingest '" + opts.dir + "'");
   VRIFT_ASSIGN(rep.root, fs::canonical(opts.dir));
   std::string out = expand_path(opts.output);
   std::string out_dir = fs::dirname(out);
@@ -295,7 +316,8 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts, Inges
   }
   VRIFT_ASSIGN(std::string out_dir_c, fs::canonical(out_dir));
   rep.manifest_path = out_dir_c + "/" + fs::basename(out);
-  if (::access(out_dir_c.c_str(), W_OK) != 0) return fail_os("cannot write manifest into '" + out_dir_c + "'");
+  if (::access(out_dir_c.c_str(), W_OK) != 0)
+    return fail_os("cannot write manifest into '" + out_dir_c + "'");
   {
     struct stat mst {};
     if (::stat(rep.manifest_path.c_str(), &mst) == 0 && S_ISDIR(mst.st_mode)) {
@@ -304,7 +326,8 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts, Inges
   }
   VRIFT_ASSIGN(std::string prefix, normalize_prefix(opts.prefix));
   std::string skip_rel;
-  if (rep.manifest_path.rfind(rep.root + "/", 0) == 0) skip_rel = rep.manifest_path.substr(rep.root.size() + 1);
+  if (rep.manifest_path.rfind(rep.root + "/", 0) == 0)
+    skip_rel = rep.manifest_path.substr(rep.root.size() + 1);
   unsigned threads = opts.jobs ? opts.jobs : std::max(1u, std::thread::hardware_concurrency());
   threads = std::min(threads, 64u);
 
@@ -315,7 +338,8 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts, Inges
   if (opts.register_project) {
     VRIFT_ASSIGN(registry, Registry::open(paths.registry_db()));
   }
-  std::string cache_path = paths.ingest_cache_dir() + "/" + cache_key(store->root(), rep.root, prefix, opts) + ".cache";
+  std::string cache_path =
+      paths.ingest_cache_dir() + "/" + cache_key(store->root(), rep.root, prefix, opts) + ".cache";
   IngestCache cache = IngestCache::load(cache_path, store->id());
 
   // 3. Walk, hash, place.
@@ -347,7 +371,8 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts, Inges
     std::move(w.phantom.begin(), w.phantom.end(), std::back_inserter(phantom));
     w = WorkerState();
   }
-  std::sort(rep.excluded.begin(), rep.excluded.end(), [](auto& a, auto& b) { return a.path < b.path; });
+  std::sort(rep.excluded.begin(), rep.excluded.end(),
+            [](auto& a, auto& b) { return a.path < b.path; });
   std::sort(rep.mismatches.begin(), rep.mismatches.end());
   if (!prefix.empty()) {
     // The prefix's own directories, with the root's metadata.
@@ -367,17 +392,20 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts, Inges
   }
 
   // Phantom re-ingest keeps what only exists through vrift.
-  std::string copy_path = paths.manifest_copies_dir() + "/" + blake3(rep.manifest_path).hex().substr(0, 32) + ".manifest";
+  std::string copy_path = paths.manifest_copies_dir() + "/" +
+                          blake3(rep.manifest_path).hex().substr(0, 32) + ".manifest";
   if (opts.mode == IngestMode::Phantom) rep.carried = carry_phantom_entries(copy_path, entries);
 
   // 4. Blobs durable before any manifest names them.
   {
     UniqueFd sfd(::open(store->root().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!sfd.valid() || ::syncfs(sfd.get()) != 0) return fail_os("syncing store '" + store->root() + "'");
+    if (!sfd.valid() || ::syncfs(sfd.get()) != 0)
+      return fail_os("syncing store '" + store->root() + "'");
   }
 
   // 5. Manifest, copy, registration.
-  VRIFT_ASSIGN(std::string bytes, serialize_manifest(std::move(entries), rep.root).context("building manifest"));
+  VRIFT_ASSIGN(std::string bytes,
+               serialize_manifest(std::move(entries), rep.root).context("building manifest"));
   VRIFT_ASSIGN(Manifest loaded, Manifest::from_bytes(bytes));
   rep.manifest_id = loaded.id();
   VRIFT_TRY(fs::write_file_atomic(rep.manifest_path, bytes, 0644).context("writing manifest"));
@@ -394,7 +422,8 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts, Inges
     rec.files = rep.files;
     rec.bytes = rep.bytes;
     rec.registered_ns = rec.updated_ns = now_ns();
-    VRIFT_TRY(fs::write_file_atomic(copy_path, bytes, 0444).context("keeping a copy of the manifest"));
+    VRIFT_TRY(
+        fs::write_file_atomic(copy_path, bytes, 0444).context("keeping a copy of the manifest"));
     VRIFT_TRY(registry.upsert(rec));
     std::string sidecar = copy_path.substr(0, copy_path.size() - 9) + ".json";
     VRIFT_TRY(fs::write_file_atomic(sidecar, project_sidecar_json(rec), 0644));
@@ -410,10 +439,12 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts, Inges
       if (sfd.valid()) ::syncfs(sfd.get());
     }
     for (const auto& p : phantom) {
-      if (::unlink(p.abs.c_str()) == 0) ++rep.removed;
-      else if (errno != ENOENT) return fail_os("removing '" + p.abs + "' after phantom ingest");
+      if (::unlink(p.abs.c_str()) == 0)
+        ++rep.removed;
+      else if (errno != ENOENT)
+        return fail_os("removing '" + p.abs + "' after phantom ingest");
     }
-    cache_out.clear();  // nothing physical left to cache
+    cache_out.clear(); // nothing physical left to cache
   }
 
   // 7. Cache (best effort).
@@ -424,4 +455,4 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts, Inges
   return rep;
 }
 
-}  // namespace vrift
+} // namespace vrift

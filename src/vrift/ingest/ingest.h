@@ -20,12 +20,12 @@ enum class IngestMode { Solid, Phantom };
 enum class IngestTier { Tier1, Tier2 };
 
 struct IngestOptions {
-  std::string dir;                 ///< tree to ingest
+  std::string dir; ///< tree to ingest
   std::string output = "vrift.manifest";
   IngestMode mode = IngestMode::Solid;
   IngestTier tier = IngestTier::Tier2;
-  std::string prefix;              ///< entries placed under this relative path
-  unsigned jobs = 0;               ///< 0 = number of CPUs
+  std::string prefix; ///< entries placed under this relative path
+  unsigned jobs = 0;  ///< 0 = number of CPUs
   bool force_hash = false;
   bool security_filter = true;
   bool register_project = true;
@@ -43,24 +43,25 @@ struct Excluded {
 };
 
 struct IngestReport {
-  std::string root;                ///< canonical directory ingested
-  std::string manifest_path;       ///< absolute
+  std::string root;          ///< canonical directory ingested
+  std::string manifest_path; ///< absolute
   Hash manifest_id;
   uint64_t files = 0, dirs = 0, symlinks = 0, bytes = 0;
-  uint64_t new_blobs = 0, new_bytes = 0;     ///< content the store did not have before
-  uint64_t cached = 0;                       ///< files not read thanks to the re-ingest cache
+  uint64_t new_blobs = 0, new_bytes = 0; ///< content the store did not have before
+  uint64_t cached = 0;                   ///< files not read thanks to the re-ingest cache
   uint64_t placed_link = 0, placed_copy = 0, placed_reflink = 0;
-  uint64_t removed = 0;                      ///< phantom: project files removed after commit
-  uint64_t carried = 0;                      ///< phantom re-ingest: entries kept from before
+  uint64_t removed = 0; ///< phantom: project files removed after commit
+  uint64_t carried = 0; ///< phantom re-ingest: entries kept from before
   std::vector<Excluded> excluded;
-  std::vector<std::string> mismatches;       ///< --force-hash: content changed behind the cache
+  std::vector<std::string> mismatches; ///< --force-hash: content changed behind the cache
   double seconds = 0;
 };
 
 /// Runs an ingest. PROGRESS may be null. Errors leave no new manifest and no wrong blob.
-Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts, IngestProgress* progress);
+Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
+                            IngestProgress* progress);
 
 /// Canonical relative prefix ("a/b"), or an error for absolute / ".." / empty components.
 Result<std::string> normalize_prefix(const std::string& prefix);
 
-}  // namespace vrift
+} // namespace vrift

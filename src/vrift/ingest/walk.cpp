@@ -17,14 +17,16 @@ namespace vrift {
 
 namespace {
 
-std::string fs_join(const std::string& a, const std::string& b) { return b.empty() ? a : a + "/" + b; }
+std::string fs_join(const std::string& a, const std::string& b) {
+  return b.empty() ? a : a + "/" + b;
+}
 
 struct linux_dirent64 {
   ino64_t d_ino;
   off64_t d_off;
   unsigned short d_reclen;
   unsigned char d_type;
-  char d_name[256];  // the kernel sizes records by d_reclen; 256 covers NAME_MAX
+  char d_name[256]; // the kernel sizes records by d_reclen; 256 covers NAME_MAX
 };
 
 class DirQueue {
@@ -41,7 +43,7 @@ public:
     std::unique_lock lk(m_mu);
     m_cv.wait(lk, [&] { return m_abort || !m_dirs.empty() || m_active == 0; });
     if (m_abort || m_dirs.empty()) return false;
-    out = std::move(m_dirs.back());  // LIFO: depth-first keeps the queue short
+    out = std::move(m_dirs.back()); // LIFO: depth-first keeps the queue short
     m_dirs.pop_back();
     ++m_active;
     return true;
@@ -94,7 +96,10 @@ Status walk_dir(int root_fd, const std::string& root, const std::string& rel, un
       if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'))) continue;
       struct stat st {};
       if (::fstatat(dfd.get(), name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-        if (errno == ENOENT) return fail("'" + fs_join(root, rel.empty() ? name : rel + "/" + name) + "' vanished while being ingested", ENOENT);
+        if (errno == ENOENT)
+          return fail("'" + fs_join(root, rel.empty() ? name : rel + "/" + name) +
+                          "' vanished while being ingested",
+                      ENOENT);
         return fail_os("stat '" + fs_join(root, rel.empty() ? name : rel + "/" + name) + "'");
       }
       child = rel.empty() ? std::string(name) : rel + "/" + name;
@@ -105,7 +110,7 @@ Status walk_dir(int root_fd, const std::string& root, const std::string& rel, un
   return {};
 }
 
-}  // namespace
+} // namespace
 
 Status parallel_walk(const std::string& root, unsigned threads, const WalkVisitor& visitor) {
   UniqueFd root_fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -125,11 +130,13 @@ Status parallel_walk(const std::string& root, unsigned threads, const WalkVisito
     run(0);
   } else {
     std::vector<std::thread> pool;
-    for (unsigned i = 0; i < threads; ++i) pool.emplace_back(run, i);
-    for (auto& t : pool) t.join();
+    for (unsigned i = 0; i < threads; ++i)
+      pool.emplace_back(run, i);
+    for (auto& t : pool)
+      t.join();
   }
   if (q.aborted()) return fail(q.error());
   return {};
 }
 
-}  // namespace vrift
+} // namespace vrift

@@ -13,10 +13,10 @@
 namespace vrift {
 
 struct WalkEntry {
-  int dirfd;                 ///< open fd of the containing directory
-  const char* name;          ///< last component
-  const std::string& rel;    ///< path relative to the walk root
-  const struct stat& st;     ///< lstat of the entry
+  int dirfd;              ///< open fd of the containing directory
+  const char* name;       ///< last component
+  const std::string& rel; ///< path relative to the walk root
+  const struct stat& st;  ///< lstat of the entry
 };
 
 /// Visitor result: descend into a directory or not; a non-ok status aborts the walk.
@@ -29,4 +29,4 @@ struct WalkVisitor {
 /// Walks ROOT (an absolute directory) with THREADS threads. Stops at the first error.
 Status parallel_walk(const std::string& root, unsigned threads, const WalkVisitor& visitor);
 
-}  // namespace vrift
+} // namespace vrift

@@ -40,7 +40,7 @@ Error db_error(sqlite3* db, const std::string& what) {
   return Error("registry: " + what + ": " + sqlite3_errmsg(db));
 }
 
-}  // namespace
+} // namespace
 
 Registry::Registry(Registry&& o) noexcept : m_db(std::exchange(o.m_db, nullptr)) {}
 Registry& Registry::operator=(Registry&& o) noexcept {
@@ -67,10 +67,12 @@ Status Registry::exec(const char* sql) const {
 Result<Registry> Registry::open(const std::string& path) {
   VRIFT_TRY(fs::mkdir_p(fs::dirname(path), 0700));
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
   Registry r(db);
-  if (rc != SQLITE_OK) return fail("opening registry '" + path + "': " + (db ? sqlite3_errmsg(db) : "out of memory"));
+  if (rc != SQLITE_OK)
+    return fail("opening registry '" + path + "': " + (db ? sqlite3_errmsg(db) : "out of memory"));
   sqlite3_busy_timeout(db, 10000);
   // A damaged file shows up on the first statement: report it as a corrupt registry.
   if (auto s = r.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"); !s.ok()) {
@@ -93,7 +95,8 @@ Status Registry::upsert(ProjectRecord& rec) {
       " copy_path=excluded.copy_path, manifest_id=excluded.manifest_id, mode=excluded.mode,"
       " tier=excluded.tier, prefix=excluded.prefix, files=excluded.files, bytes=excluded.bytes,"
       " updated_ns=excluded.updated_ns RETURNING seq, registered_ns";
-  if (sqlite3_prepare_v2(m_db, sql, -1, &st.s, nullptr) != SQLITE_OK) return fail(db_error(m_db, "preparing"));
+  if (sqlite3_prepare_v2(m_db, sql, -1, &st.s, nullptr) != SQLITE_OK)
+    return fail(db_error(m_db, "preparing"));
   int i = 1;
   for (const std::string* s : {&rec.store, &rec.root, &rec.manifest_path, &rec.copy_path,
                                &rec.manifest_id, &rec.mode, &rec.tier, &rec.prefix}) {
@@ -107,7 +110,8 @@ Status Registry::upsert(ProjectRecord& rec) {
   if (rc != SQLITE_ROW) return fail(db_error(m_db, "registering '" + rec.manifest_path + "'"));
   rec.seq = sqlite3_column_int64(st.s, 0);
   rec.registered_ns = sqlite3_column_int64(st.s, 1);
-  while (rc == SQLITE_ROW) rc = sqlite3_step(st.s);
+  while (rc == SQLITE_ROW)
+    rc = sqlite3_step(st.s);
   if (rc != SQLITE_DONE) return fail(db_error(m_db, "registering '" + rec.manifest_path + "'"));
   return {};
 }
@@ -117,7 +121,8 @@ Result<std::vector<ProjectRecord>> Registry::list(const std::string& store) cons
   const char* sql =
       "SELECT seq, store, root, manifest_path, copy_path, manifest_id, mode, tier, prefix, files,"
       " bytes, registered_ns, updated_ns FROM projects WHERE store = ? ORDER BY seq";
-  if (sqlite3_prepare_v2(m_db, sql, -1, &st.s, nullptr) != SQLITE_OK) return fail(db_error(m_db, "reading"));
+  if (sqlite3_prepare_v2(m_db, sql, -1, &st.s, nullptr) != SQLITE_OK)
+    return fail(db_error(m_db, "reading"));
   sqlite3_bind_text(st.s, 1, store.c_str(), static_cast<int>(store.size()), SQLITE_TRANSIENT);
   std::vector<ProjectRecord> out;
   int rc;
@@ -148,7 +153,8 @@ Result<std::vector<ProjectRecord>> Registry::list(const std::string& store) cons
 
 Status Registry::remove(int64_t seq) {
   Stmt st;
-  if (sqlite3_prepare_v2(m_db, "DELETE FROM projects WHERE seq = ?", -1, &st.s, nullptr) != SQLITE_OK) {
+  if (sqlite3_prepare_v2(m_db, "DELETE FROM projects WHERE seq = ?", -1, &st.s, nullptr) !=
+      SQLITE_OK) {
     return fail(db_error(m_db, "preparing"));
   }
   sqlite3_bind_int64(st.s, 1, seq);
@@ -158,7 +164,8 @@ Status Registry::remove(int64_t seq) {
 
 Status Registry::remove_store(const std::string& store) {
   Stmt st;
-  if (sqlite3_prepare_v2(m_db, "DELETE FROM projects WHERE store = ?", -1, &st.s, nullptr) != SQLITE_OK) {
+  if (sqlite3_prepare_v2(m_db, "DELETE FROM projects WHERE store = ?", -1, &st.s, nullptr) !=
+      SQLITE_OK) {
     return fail(db_error(m_db, "preparing"));
   }
   sqlite3_bind_text(st.s, 1, store.c_str(), static_cast<int>(store.size()), SQLITE_TRANSIENT);
@@ -181,10 +188,17 @@ Result<std::string> Registry::integrity_check() const {
 }
 
 std::string project_sidecar_json(const ProjectRecord& r) {
-  nlohmann::json j = {{"store", r.store},     {"root", r.root},       {"manifest_path", r.manifest_path},
-                      {"manifest_id", r.manifest_id}, {"mode", r.mode}, {"tier", r.tier},
-                      {"prefix", r.prefix},   {"files", r.files},     {"bytes", r.bytes},
-                      {"registered_ns", r.registered_ns}, {"updated_ns", r.updated_ns}};
+  nlohmann::json j = {{"store", r.store},
+                      {"root", r.root},
+                      {"manifest_path", r.manifest_path},
+                      {"manifest_id", r.manifest_id},
+                      {"mode", r.mode},
+                      {"tier", r.tier},
+                      {"prefix", r.prefix},
+                      {"files", r.files},
+                      {"bytes", r.bytes},
+                      {"registered_ns", r.registered_ns},
+                      {"updated_ns", r.updated_ns}};
   return j.dump(2) + "\n";
 }
 
@@ -204,10 +218,12 @@ Result<ProjectRecord> parse_project_sidecar(const std::string& text) {
   str("prefix", r.prefix);
   if (j.contains("files") && j["files"].is_number_unsigned()) r.files = j["files"].get<uint64_t>();
   if (j.contains("bytes") && j["bytes"].is_number_unsigned()) r.bytes = j["bytes"].get<uint64_t>();
-  if (j.contains("registered_ns") && j["registered_ns"].is_number_integer()) r.registered_ns = j["registered_ns"].get<int64_t>();
-  if (j.contains("updated_ns") && j["updated_ns"].is_number_integer()) r.updated_ns = j["updated_ns"].get<int64_t>();
+  if (j.contains("registered_ns") && j["registered_ns"].is_number_integer())
+    r.registered_ns = j["registered_ns"].get<int64_t>();
+  if (j.contains("updated_ns") && j["updated_ns"].is_number_integer())
+    r.updated_ns = j["updated_ns"].get<int64_t>();
   if (r.manifest_path.empty() || r.root.empty()) return fail("sidecar lacks manifest_path or root");
   return r;
 }
 
-}  // namespace vrift
+} // namespace vrift

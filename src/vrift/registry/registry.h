@@ -15,14 +15,14 @@ struct sqlite3;
 namespace vrift {
 
 struct ProjectRecord {
-  int64_t seq = 0;              ///< registration order (first registration)
-  std::string store;            ///< store root the manifest's blobs live in
-  std::string root;             ///< directory that was ingested
-  std::string manifest_path;    ///< the user's manifest file
-  std::string copy_path;        ///< vrift's own copy under <store>/manifests/
-  std::string manifest_id;      ///< hex
-  std::string mode;             ///< "solid" | "phantom"
-  std::string tier;             ///< "tier1" | "tier2"
+  int64_t seq = 0;           ///< registration order (first registration)
+  std::string store;         ///< store root the manifest's blobs live in
+  std::string root;          ///< directory that was ingested
+  std::string manifest_path; ///< the user's manifest file
+  std::string copy_path;     ///< vrift's own copy under <store>/manifests/
+  std::string manifest_id;   ///< hex
+  std::string mode;          ///< "solid" | "phantom"
+  std::string tier;          ///< "tier1" | "tier2"
   std::string prefix;
   uint64_t files = 0;
   uint64_t bytes = 0;
@@ -61,4 +61,4 @@ private:
 std::string project_sidecar_json(const ProjectRecord& rec);
 Result<ProjectRecord> parse_project_sidecar(const std::string& json);
 
-}  // namespace vrift
+} // namespace vrift

@@ -37,7 +37,8 @@ int64_t mtime_ns(const struct stat& st) { return fs::ns(st.st_mtim); }
 std::string random_hex(size_t bytes) {
   std::random_device rd;
   std::string raw(bytes, '\0');
-  for (auto& c : raw) c = static_cast<char>(rd() & 0xff);
+  for (auto& c : raw)
+    c = static_cast<char>(rd() & 0xff);
   return to_hex(reinterpret_cast<const uint8_t*>(raw.data()), raw.size());
 }
 
@@ -51,7 +52,8 @@ Result<uint64_t> copy_fd(int src, int dst) {
   loff_t in_off = 0;
   for (;;) {
     ssize_t n = ::copy_file_range(src, &in_off, dst, nullptr, 1 << 30, 0);
-    if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)) break;
+    if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP))
+      break;
     if (n < 0) {
       if (errno == EINTR) continue;
       return fail_os("copying");
@@ -81,15 +83,20 @@ Result<uint64_t> copy_fd(int src, int dst) {
   }
 }
 
-}  // namespace
+} // namespace
 
 const char* placement_name(Placement p) {
   switch (p) {
-    case Placement::Existing: return "existing";
-    case Placement::Reflink: return "reflink";
-    case Placement::Link: return "link";
-    case Placement::Copy: return "copy";
-    case Placement::Move: return "move";
+  case Placement::Existing:
+    return "existing";
+  case Placement::Reflink:
+    return "reflink";
+  case Placement::Link:
+    return "link";
+  case Placement::Copy:
+    return "copy";
+  case Placement::Move:
+    return "move";
   }
   return "?";
 }
@@ -126,7 +133,8 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& root, bool create)
     return fail("'" + meta + "' is not a supported store format (expected '" + kStoreFormat + "')");
   }
   auto pos = body.find("\nid ");
-  if (pos == std::string::npos || body.size() < pos + 4 + 32) return fail("'" + meta + "' has no store id");
+  if (pos == std::string::npos || body.size() < pos + 4 + 32)
+    return fail("'" + meta + "' has no store id");
   s->m_id = body.substr(pos + 4, 32);
   for (const char* sub : {"blake3", "tmp", "quarantine", "manifests"}) {
     VRIFT_TRY(fs::mkdir_p(root + "/" + sub, 0755));
@@ -157,7 +165,8 @@ std::string Store::blob_path(const Hash& h, uint64_t size) const {
 }
 
 bool Store::parse_blob_name(std::string_view name, Hash& h, uint64_t& size) {
-  if (name.size() < 64 + 1 + 1 + 4 || name[64] != '_' || name.substr(name.size() - 4) != ".bin") return false;
+  if (name.size() < 64 + 1 + 1 + 4 || name[64] != '_' || name.substr(name.size() - 4) != ".bin")
+    return false;
   if (!Hash::from_hex(name.substr(0, 64), h)) return false;
   std::string_view digits = name.substr(65, name.size() - 65 - 4);
   if (digits.empty() || digits.size() > 20) return false;
@@ -168,7 +177,7 @@ bool Store::parse_blob_name(std::string_view name, Hash& h, uint64_t& size) {
     if (nv / 10 != v) return false;
     v = nv;
   }
-  if (digits.size() > 1 && digits[0] == '0') return false;  // canonical decimal only
+  if (digits.size() > 1 && digits[0] == '0') return false; // canonical decimal only
   size = v;
   return true;
 }
@@ -189,11 +198,13 @@ Status Store::ensure_shard_dir(const Hash& h) const {
   std::string topdir = m_root + "/blake3/" + hex.substr(0, 2);
   uint64_t top_bit = 1ULL << (top % 64);
   if (!(m_top_known[top / 64].load(std::memory_order_relaxed) & top_bit)) {
-    if (::mkdir(topdir.c_str(), 0755) != 0 && errno != EEXIST) return fail_os("creating '" + topdir + "'");
+    if (::mkdir(topdir.c_str(), 0755) != 0 && errno != EEXIST)
+      return fail_os("creating '" + topdir + "'");
     m_top_known[top / 64].fetch_or(top_bit);
   }
   std::string leafdir = topdir + "/" + hex.substr(2, 2);
-  if (::mkdir(leafdir.c_str(), 0755) != 0 && errno != EEXIST) return fail_os("creating '" + leafdir + "'");
+  if (::mkdir(leafdir.c_str(), 0755) != 0 && errno != EEXIST)
+    return fail_os("creating '" + leafdir + "'");
   m_leaf_known[leaf / 64].fetch_or(leaf_bit);
   return {};
 }
@@ -221,7 +232,8 @@ Status Store::set_fingerprint(const std::string& blob, int64_t mtime) {
   return {};
 }
 
-Status Store::publish_temp(const std::string& tmp, const Hash& h, uint64_t size, bool* existed) const {
+Status Store::publish_temp(const std::string& tmp, const Hash& h, uint64_t size,
+                           bool* existed) const {
   VRIFT_TRY(ensure_shard_dir(h));
   std::string dst = blob_path(h, size);
   *existed = false;
@@ -290,7 +302,7 @@ Result<Placement> Store::on_existing(int fd, const std::string& path, const stru
   struct stat bst {};
   if (::stat(dst.c_str(), &bst) == 0 && bst.st_dev == st.st_dev && bst.st_ino != st.st_ino &&
       (bst.st_mode & 07777) == ro) {
-    if (bst.st_nlink == 1) VRIFT_TRY(set_fingerprint(dst, mtime_ns(bst)));  // shared from now on
+    if (bst.st_nlink == 1) VRIFT_TRY(set_fingerprint(dst, mtime_ns(bst))); // shared from now on
     std::string tmp = path + ".vrift-link." + std::to_string(::getpid());
     if (::link(dst.c_str(), tmp.c_str()) == 0) {
       if (::rename(tmp.c_str(), path.c_str()) == 0) return how;
@@ -315,7 +327,8 @@ Result<Placement> Store::insert_file(int fd, const std::string& path, const stru
     if (state == BlobState::Suspect) {
       VRIFT_ASSIGN(state, revalidate(h, size));
     }
-    if (state == BlobState::Ok) return finish(on_existing(fd, path, st, h, size, policy, Placement::Existing));
+    if (state == BlobState::Ok)
+      return finish(on_existing(fd, path, st, h, size, policy, Placement::Existing));
     VRIFT_ASSIGN(Placement how, place_private(fd, h, size));
     return finish(on_existing(fd, path, st, h, size, policy, how));
   }
@@ -342,7 +355,8 @@ Result<Placement> Store::insert_file(int fd, const std::string& path, const stru
     if (state == BlobState::Suspect) {
       VRIFT_ASSIGN(state, revalidate(h, size));
     }
-    if (state == BlobState::Ok) return finish(on_existing(fd, path, st, h, size, policy, Placement::Existing));
+    if (state == BlobState::Ok)
+      return finish(on_existing(fd, path, st, h, size, policy, Placement::Existing));
     // Quarantined just now: try to place ours.
   }
   if (rc != 0) {
@@ -355,14 +369,15 @@ Result<Placement> Store::insert_file(int fd, const std::string& path, const stru
   if (auto fp = set_fingerprint(dst, mtime_ns(st)); !fp.ok()) {
     ::unlink(dst.c_str());
     if (fp.error().errnum() == ENOTSUP || fp.error().errnum() == EOPNOTSUPP) {
-      m_xattr_ok.store(0);  // no xattrs here: never share inodes, copy instead
+      m_xattr_ok.store(0); // no xattrs here: never share inodes, copy instead
       VRIFT_ASSIGN(Placement how, place_private(fd, h, size));
       return finish(on_existing(fd, path, st, h, size, policy, how));
     }
     return fail(std::move(fp).error());
   }
   if (policy == InsertPolicy::ReadOnly) {
-    if (::fchmod(fd, st.st_mode & 07777 & ~0222u) != 0) return fail_os("making '" + path + "' read-only");
+    if (::fchmod(fd, st.st_mode & 07777 & ~0222u) != 0)
+      return fail_os("making '" + path + "' read-only");
   }
   // The inode must be exactly what we hashed; otherwise withdraw the name again.
   struct stat after {};
@@ -400,7 +415,8 @@ Result<Placement> Store::insert_bytes(std::string_view data) {
 
 Status Store::make_owned(const Hash& h, uint64_t size, const std::string& src_path) {
   std::string dst = blob_path(h, size);
-  struct stat bst {}, sst {};
+  struct stat bst {
+  }, sst{};
   if (::lstat(dst.c_str(), &bst) != 0) return fail_os("blob '" + dst + "'");
   if (::lstat(src_path.c_str(), &sst) != 0) return fail_os("'" + src_path + "'");
   if (bst.st_dev == sst.st_dev && bst.st_ino == sst.st_ino) {
@@ -410,9 +426,9 @@ Status Store::make_owned(const Hash& h, uint64_t size, const std::string& src_pa
     return {};
   }
   char buf[8];
-  bool linked = ::lgetxattr(dst.c_str(), kFingerprintXattr, buf, sizeof buf) >= 0 || bst.st_nlink > 1 ||
-                (bst.st_mode & 0222) != 0;
-  if (!linked) return {};  // already owned: the source is a duplicate
+  bool linked = ::lgetxattr(dst.c_str(), kFingerprintXattr, buf, sizeof buf) >= 0 ||
+                bst.st_nlink > 1 || (bst.st_mode & 0222) != 0;
+  if (!linked) return {}; // already owned: the source is a duplicate
   // The blob shares its inode with someone else's writable file: give the store a private copy.
   UniqueFd in(::open(src_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (!in.valid()) return fail_os("opening '" + src_path + "'");
@@ -466,7 +482,8 @@ Result<BlobState> Store::revalidate(const Hash& h, uint64_t size) {
     return BlobState::Ok;
   }
   std::string q = m_root + "/quarantine/" + fs::basename(p) + "." + std::to_string(::time(nullptr));
-  if (::rename(p.c_str(), q.c_str()) != 0 && errno != ENOENT) return fail_os("quarantining '" + p + "'");
+  if (::rename(p.c_str(), q.c_str()) != 0 && errno != ENOENT)
+    return fail_os("quarantining '" + p + "'");
   std::fprintf(stderr, "vrift: warning: blob %s changed after it was stored; moved to %s\n",
                fs::basename(p).c_str(), q.c_str());
   return BlobState::Missing;
@@ -522,4 +539,4 @@ Result<StoreLock> Store::lock(bool exclusive) const {
   return StoreLock(std::move(fd));
 }
 
-}  // namespace vrift
+} // namespace vrift

@@ -32,19 +32,19 @@ namespace vrift {
 
 /// How a blob came to be in the store.
 enum class Placement : uint8_t {
-  Existing,  ///< the content was already there (dedup)
-  Reflink,   ///< FICLONE: a private copy sharing extents
-  Link,      ///< hard link to the user's file (linked blob, fingerprinted)
-  Copy,      ///< a full copy (owned blob)
-  Move,      ///< the user's file itself became the blob (phantom)
+  Existing, ///< the content was already there (dedup)
+  Reflink,  ///< FICLONE: a private copy sharing extents
+  Link,     ///< hard link to the user's file (linked blob, fingerprinted)
+  Copy,     ///< a full copy (owned blob)
+  Move,     ///< the user's file itself became the blob (phantom)
 };
 const char* placement_name(Placement p);
 
 /// What a caller wants for the source file (see docs/store-format.md, "Tiers and modes").
 enum class InsertPolicy : uint8_t {
-  Shared,     ///< tier2: blob may share the user's inode (fingerprinted); user file untouched
-  ReadOnly,   ///< tier1: the shared inode becomes read-only (0444); user file may become a link
-  Private,    ///< never share the inode with the user's file: reflink or copy
+  Shared,   ///< tier2: blob may share the user's inode (fingerprinted); user file untouched
+  ReadOnly, ///< tier1: the shared inode becomes read-only (0444); user file may become a link
+  Private,  ///< never share the inode with the user's file: reflink or copy
 };
 
 /// Freshness of a blob as seen by a cheap check (fstat + fingerprint xattr).
@@ -53,7 +53,7 @@ enum class BlobState : uint8_t { Ok, Missing, Suspect };
 struct BlobInfo {
   Hash hash;
   uint64_t size = 0;
-  std::string path;    ///< absolute path of the blob file
+  std::string path; ///< absolute path of the blob file
 };
 
 class Store;
@@ -136,7 +136,7 @@ private:
   std::string m_root;
   std::string m_id;
   std::atomic<int> m_xattr_ok{1};
-  mutable std::atomic<int> m_reflink{-1};  // -1 unknown, 0 no, 1 yes
+  mutable std::atomic<int> m_reflink{-1}; // -1 unknown, 0 no, 1 yes
   // 65536 leaf shard directories known to exist (bit per <h0h1h2h3>); 256 top-level ones.
   mutable std::unique_ptr<std::atomic<uint64_t>[]> m_leaf_known;
   mutable std::unique_ptr<std::atomic<uint64_t>[]> m_top_known;
@@ -145,4 +145,4 @@ private:
 /// Name of the fingerprint xattr carried by linked blobs.
 inline constexpr const char* kFingerprintXattr = "user.vrift.fp";
 
-}  // namespace vrift
+} // namespace vrift

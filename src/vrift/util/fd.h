@@ -32,4 +32,4 @@ private:
   int m_fd = -1;
 };
 
-}  // namespace vrift
+} // namespace vrift

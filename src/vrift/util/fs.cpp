@@ -16,13 +16,15 @@ Status mkdir_p(const std::string& dir, mode_t mode) {
   if (::mkdir(dir.c_str(), mode) == 0 || errno == EEXIST) {
     struct stat st {};
     if (::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return {};
-    if (errno == EEXIST || ::stat(dir.c_str(), &st) == 0) return fail("creating directory '" + dir + "': exists and is not a directory", ENOTDIR);
+    if (errno == EEXIST || ::stat(dir.c_str(), &st) == 0)
+      return fail("creating directory '" + dir + "': exists and is not a directory", ENOTDIR);
   }
   if (errno != ENOENT) return fail_os("creating directory '" + dir + "'");
   auto parent = dirname(dir);
   if (parent == dir) return fail_os("creating directory '" + dir + "'");
   VRIFT_TRY(mkdir_p(parent, mode));
-  if (::mkdir(dir.c_str(), mode) != 0 && errno != EEXIST) return fail_os("creating directory '" + dir + "'");
+  if (::mkdir(dir.c_str(), mode) != 0 && errno != EEXIST)
+    return fail_os("creating directory '" + dir + "'");
   return {};
 }
 
@@ -72,7 +74,8 @@ Status write_file_atomic(const std::string& path, std::string_view data, mode_t 
   if (::fsync(fd.get()) != 0) return cleanup(os_error("syncing '" + path + "'"));
   if (::fchmod(fd.get(), mode) != 0) return cleanup(os_error("setting mode of '" + path + "'"));
   fd.reset();
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return cleanup(os_error("renaming into '" + path + "'"));
+  if (::rename(tmp.c_str(), path.c_str()) != 0)
+    return cleanup(os_error("renaming into '" + path + "'"));
   return fsync_dir(dir);
 }
 
@@ -99,9 +102,10 @@ std::string join(std::string_view a, std::string_view b) {
   if (b.empty()) return std::string(a);
   std::string out(a);
   if (out.back() != '/') out += '/';
-  while (!b.empty() && b.front() == '/') b.remove_prefix(1);
+  while (!b.empty() && b.front() == '/')
+    b.remove_prefix(1);
   out += b;
   return out;
 }
 
-}  // namespace vrift::fs
+} // namespace vrift::fs

@@ -39,4 +39,4 @@ inline int64_t ns(const struct timespec& ts) {
   return static_cast<int64_t>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
 }
 
-}  // namespace vrift::fs
+} // namespace vrift::fs

@@ -35,4 +35,4 @@ inline bool from_hex(std::string_view hex, uint8_t* out, size_t n) {
   return true;
 }
 
-}  // namespace vrift
+} // namespace vrift

@@ -36,11 +36,24 @@ std::optional<int64_t> parse_duration(std::string_view s) {
   if (s.empty()) return std::nullopt;
   int64_t mult = 1;
   switch (s.back()) {
-    case 's': mult = 1; s.remove_suffix(1); break;
-    case 'm': mult = 60; s.remove_suffix(1); break;
-    case 'h': mult = 3600; s.remove_suffix(1); break;
-    case 'd': mult = 86400; s.remove_suffix(1); break;
-    default: break;
+  case 's':
+    mult = 1;
+    s.remove_suffix(1);
+    break;
+  case 'm':
+    mult = 60;
+    s.remove_suffix(1);
+    break;
+  case 'h':
+    mult = 3600;
+    s.remove_suffix(1);
+    break;
+  case 'd':
+    mult = 86400;
+    s.remove_suffix(1);
+    break;
+  default:
+    break;
   }
   if (s.empty()) return std::nullopt;
   int64_t v = 0;
@@ -50,4 +63,4 @@ std::optional<int64_t> parse_duration(std::string_view s) {
   return v * mult;
 }
 
-}  // namespace vrift
+} // namespace vrift

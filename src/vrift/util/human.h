@@ -15,4 +15,4 @@ std::string human_bytes(uint64_t n);
 /// Parses "30s", "15m", "2h", "7d" (and a bare number of seconds) into seconds.
 std::optional<int64_t> parse_duration(std::string_view s);
 
-}  // namespace vrift
+} // namespace vrift

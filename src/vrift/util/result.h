@@ -47,11 +47,10 @@ inline Unexpected fail_os(const std::string& what, int errnum = errno) {
   return Unexpected{os_error(what, errnum)};
 }
 
-template <typename T>
-class [[nodiscard]] Result {
+template <typename T> class [[nodiscard]] Result {
 public:
-  Result(T value) : m_v(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
-  Result(Unexpected u) : m_v(std::in_place_index<1>, std::move(u.error)) {}  // NOLINT
+  Result(T value) : m_v(std::in_place_index<0>, std::move(value)) {} // NOLINT: implicit by design
+  Result(Unexpected u) : m_v(std::in_place_index<1>, std::move(u.error)) {} // NOLINT
 
   bool ok() const { return m_v.index() == 0; }
   explicit operator bool() const { return ok(); }
@@ -76,11 +75,10 @@ private:
   std::variant<T, Error> m_v;
 };
 
-template <>
-class [[nodiscard]] Result<void> {
+template <> class [[nodiscard]] Result<void> {
 public:
   Result() = default;
-  Result(Unexpected u) : m_err(std::move(u.error)), m_ok(false) {}  // NOLINT
+  Result(Unexpected u) : m_err(std::move(u.error)), m_ok(false) {} // NOLINT
 
   bool ok() const { return m_ok; }
   explicit operator bool() const { return m_ok; }
@@ -98,20 +96,20 @@ private:
 
 using Status = Result<void>;
 
-}  // namespace vrift
+} // namespace vrift
 
 /// Evaluates a Result expression; on error returns it (as Unexpected) from the enclosing function.
-#define VRIFT_TRY(expr)                                                     \
-  do {                                                                      \
-    auto&& vrift_try_r_ = (expr);                                           \
-    if (!vrift_try_r_.ok()) return ::vrift::fail(std::move(vrift_try_r_).error()); \
+#define VRIFT_TRY(expr)                                                                            \
+  do {                                                                                             \
+    auto&& vrift_try_r_ = (expr);                                                                  \
+    if (!vrift_try_r_.ok()) return ::vrift::fail(std::move(vrift_try_r_).error());                 \
   } while (0)
 
 #define VRIFT_CONCAT_INNER(a, b) a##b
 #define VRIFT_CONCAT(a, b) VRIFT_CONCAT_INNER(a, b)
 /// `VRIFT_ASSIGN(auto x, expr)`: unwraps a Result into x or returns its error.
 #define VRIFT_ASSIGN(decl, expr) VRIFT_ASSIGN_IMPL(VRIFT_CONCAT(vrift_r_, __LINE__), decl, expr)
-#define VRIFT_ASSIGN_IMPL(tmp, decl, expr)                        \
-  auto tmp = (expr);                                              \
-  if (!tmp.ok()) return ::vrift::fail(std::move(tmp).error());    \
+#define VRIFT_ASSIGN_IMPL(tmp, decl, expr)                                                         \
+  auto tmp = (expr);                                                                               \
+  if (!tmp.ok()) return ::vrift::fail(std::move(tmp).error());                                     \
   decl = std::move(tmp).value()

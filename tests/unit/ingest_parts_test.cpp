@@ -1,0 +1,174 @@
+// The pieces ingest is made of: security filter, re-ingest cache, path authority, human figures,
+// registry, prefix normalisation.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "vrift/config/paths.h"
+#include "vrift/ingest/cache.h"
+#include "vrift/ingest/filter.h"
+#include "vrift/ingest/ingest.h"
+#include "vrift/registry/registry.h"
+#include "vrift/util/fs.h"
+#include "vrift/util/human.h"
+
+namespace vrift {
+namespace {
+
+std::string temp_dir() {
+  char tmpl[] = "/tmp/vrift-unit.XXXXXX";
+  EXPECT_NE(::mkdtemp(tmpl), nullptr);
+  return tmpl;
+}
+
+TEST(Filter, SecretsAreCaught) {
+  for (const char* n : {".env", ".env.local", "server.pem", "tls.key", "id_rsa", "id_rsa.pub",
+                        "id_ed25519", ".npmrc", "credentials.json", "cert.p12"}) {
+    EXPECT_NE(security_match(n), nullptr) << n;
+  }
+  for (const char* n : {"index.js", "environment.ts", "keyboard.js", "package.json", "monkey",
+                        "README.md", "env", "key"}) {
+    EXPECT_EQ(security_match(n), nullptr) << n;
+  }
+  EXPECT_TRUE(is_skipped_dir(".git"));
+  EXPECT_TRUE(is_skipped_dir(".vrift"));
+  EXPECT_FALSE(is_skipped_dir(".github"));
+}
+
+TEST(Cache, RoundTripAndStoreIdGuard) {
+  std::string d = temp_dir();
+  std::string f = d + "/file";
+  std::ofstream(f) << "abc";
+  struct stat st {};
+  ASSERT_EQ(::stat(f.c_str(), &st), 0);
+  std::vector<CacheRecord> recs{CacheRecord::from_stat("a/file", st, blake3("abc"))};
+  std::string cp = d + "/c/x.cache";
+  ASSERT_TRUE(IngestCache::save(cp, "0123456789abcdef0123456789abcdef", recs).ok());
+  auto c = IngestCache::load(cp, "0123456789abcdef0123456789abcdef");
+  ASSERT_EQ(c.size(), 1u);
+  const CacheRecord* r = c.find("a/file");
+  ASSERT_NE(r, nullptr);
+  EXPECT_TRUE(r->matches(st));
+  EXPECT_EQ(r->hash, blake3("abc"));
+  EXPECT_EQ(c.find("a/other"), nullptr);
+  // Another store's cache is ignored.
+  EXPECT_EQ(IngestCache::load(cp, "ffffffffffffffffffffffffffffffff").size(), 0u);
+  // A touched file no longer matches.
+  struct timespec ts[2] = {{5, 0}, {5, 0}};
+  ::utimensat(AT_FDCWD, f.c_str(), ts, 0);
+  ::stat(f.c_str(), &st);
+  EXPECT_FALSE(r->matches(st));
+  // A damaged cache is an empty cache, never a crash.
+  std::string bytes = fs::read_file(cp).value();
+  for (size_t cut = 0; cut < bytes.size(); cut += 7) {
+    ASSERT_TRUE(fs::write_file_atomic(cp, bytes.substr(0, cut)).ok());
+    EXPECT_EQ(IngestCache::load(cp, "0123456789abcdef0123456789abcdef").size(), 0u) << cut;
+  }
+  std::system(("rm -rf " + d).c_str());
+}
+
+TEST(Paths, PrecedenceFlagEnvConfigDefault) {
+  std::string d = temp_dir();
+  ::setenv("HOME", d.c_str(), 1);
+  ::unsetenv("VRIFT_HOME");
+  ::unsetenv("VR_THE_SOURCE");
+  auto p = resolve_paths({});
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->store_root, d + "/.vrift/the_source");
+  EXPECT_EQ(p->store_origin, Origin::Default);
+  EXPECT_EQ(p->registry_db(), d + "/.vrift/registry.db");
+  ASSERT_TRUE(fs::mkdir_p(d + "/.vrift").ok());
+  std::ofstream(d + "/.vrift/config.toml") << "the_source_root = \"/cfg/store/\"\n";
+  p = resolve_paths({});
+  ASSERT_TRUE(p.ok()) << p.error().message();
+  EXPECT_EQ(p->store_root, "/cfg/store");
+  EXPECT_EQ(p->store_origin, Origin::Config);
+  ::setenv("VR_THE_SOURCE", "/env/store", 1);
+  p = resolve_paths({});
+  EXPECT_EQ(p->store_root, "/env/store");
+  EXPECT_EQ(p->store_origin, Origin::Env);
+  PathOverrides ov;
+  ov.the_source_root = "/flag/store";
+  p = resolve_paths(ov);
+  EXPECT_EQ(p->store_root, "/flag/store");
+  EXPECT_EQ(p->store_origin, Origin::Flag);
+  std::ofstream(d + "/.vrift/config.toml") << "the_source_root = [\n";
+  p = resolve_paths({});
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.error().message().find("config.toml' line"), std::string::npos);
+  ::unsetenv("VR_THE_SOURCE");
+  std::system(("rm -rf " + d).c_str());
+}
+
+TEST(Human, Figures) {
+  EXPECT_EQ(with_commas(0), "0");
+  EXPECT_EQ(with_commas(115363), "115,363");
+  EXPECT_EQ(with_commas(1000000), "1,000,000");
+  EXPECT_EQ(human_bytes(512), "512 B");
+  EXPECT_EQ(human_bytes(222000000), "222 MB");
+  EXPECT_EQ(human_bytes(1480000000), "1.48 GB");
+  EXPECT_EQ(parse_duration("30s"), 30);
+  EXPECT_EQ(parse_duration("15m"), 900);
+  EXPECT_EQ(parse_duration("2h"), 7200);
+  EXPECT_EQ(parse_duration("7d"), 604800);
+  EXPECT_EQ(parse_duration("45"), 45);
+  EXPECT_FALSE(parse_duration(""));
+  EXPECT_FALSE(parse_duration("h"));
+  EXPECT_FALSE(parse_duration("-1h"));
+  EXPECT_FALSE(parse_duration("2w"));
+  EXPECT_FALSE(parse_duration("99999999999999999999d"));
+}
+
+TEST(Prefix, Normalisation) {
+  EXPECT_EQ(normalize_prefix("").value(), "");
+  EXPECT_EQ(normalize_prefix("./a/b/").value(), "a/b");
+  EXPECT_FALSE(normalize_prefix("/abs").ok());
+  EXPECT_FALSE(normalize_prefix("a/../b").ok());
+  EXPECT_FALSE(normalize_prefix("a//b").ok());
+}
+
+TEST(Registry, UpsertKeepsOrderAndListsPerStore) {
+  std::string d = temp_dir();
+  auto reg = Registry::open(d + "/registry.db");
+  ASSERT_TRUE(reg.ok()) << reg.error().message();
+  ProjectRecord a{
+      0, "/s", "/p/a", "/p/a.manifest", "/s/manifests/a", "id1", "solid", "tier2", "", 1,
+      2, 10,   10};
+  ProjectRecord b{
+      0, "/s", "/p/b", "/p/b.manifest", "/s/manifests/b", "id2", "solid", "tier2", "", 3,
+      4, 20,   20};
+  ProjectRecord other{
+      0, "/t", "/p/c", "/p/c.manifest", "/t/manifests/c", "id3", "solid", "tier2", "", 5,
+      6, 30,   30};
+  ASSERT_TRUE(reg->upsert(a).ok());
+  ASSERT_TRUE(reg->upsert(b).ok());
+  ASSERT_TRUE(reg->upsert(other).ok());
+  a.manifest_id = "id1b";
+  a.registered_ns = a.updated_ns = 99;
+  ASSERT_TRUE(reg->upsert(a).ok());
+  auto rows = reg->list("/s");
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0].root, "/p/a") << "re-registration keeps the original order";
+  EXPECT_EQ((*rows)[0].manifest_id, "id1b");
+  EXPECT_EQ((*rows)[0].registered_ns, 10);
+  EXPECT_EQ((*rows)[1].root, "/p/b");
+  auto side = parse_project_sidecar(project_sidecar_json((*rows)[1]));
+  ASSERT_TRUE(side.ok());
+  EXPECT_EQ(side->manifest_path, "/p/b.manifest");
+  EXPECT_EQ(side->files, 3u);
+  EXPECT_EQ(reg->integrity_check().value(), "ok");
+  // A file that is not a database is reported, not a crash.
+  std::ofstream(d + "/bad.db") << std::string(4096, 'x');
+  auto bad = Registry::open(d + "/bad.db");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message().find("corrupt"), std::string::npos);
+  std::system(("rm -rf " + d).c_str());
+}
+
+} // namespace
+} // namespace vrift
