@@ -31,7 +31,7 @@ files_a=$(find "$A" -type f | wc -l)
 find "$A" "$B" -type f -print0 | xargs -0 cat > /dev/null
 
 : > "$work/cp"; : > "$work/ing"; : > "$work/find"; : > "$work/reing"; : > "$work/rss"; : > "$work/b"
-for r in $(seq 1 "$reps"); do
+for _ in $(seq 1 "$reps"); do
   rm -rf "$work/cpal" "$VR_THE_SOURCE" "$HOME/.vrift"; sync
   t0=$(now); cp -al "$A" "$work/cpal"; t1=$(now); echo "$t1 - $t0" | bc >> "$work/cp"
   rm -rf "$work/cpal"; sync

@@ -25,18 +25,22 @@ std::string valid(const std::vector<ManifestEntry>& entries, std::string_view or
 
 std::vector<ManifestEntry> wide_tree() {
   std::vector<ManifestEntry> v = {dir_entry("a"), dir_entry("a/b"), dir_entry("a/b/c")};
-  for (int i = 0; i < 40; ++i) v.push_back(file_entry("a/b/c/f" + std::to_string(i), "x"));
+  for (int i = 0; i < 40; ++i)
+    v.push_back(file_entry("a/b/c/f" + std::to_string(i), "x"));
   v.push_back(link_entry("a/l", "b/c/f1"));
   return v;
 }
 
 std::vector<ManifestEntry> odd_paths() {
-  return {file_entry("caf\xc3\xa9 \xe2\x98\x95", "u"), file_entry("-rf", "d"),
-          file_entry(std::string(255, 'n'), "l"), file_entry("with space", "s"),
-          file_entry("\xff", "high"), link_entry("abs", "/etc/passwd")};
+  return {file_entry("caf\xc3\xa9 \xe2\x98\x95", "u"),
+          file_entry("-rf", "d"),
+          file_entry(std::string(255, 'n'), "l"),
+          file_entry("with space", "s"),
+          file_entry("\xff", "high"),
+          link_entry("abs", "/etc/passwd")};
 }
 
-}  // namespace
+} // namespace
 
 int main(int argc, char** argv) {
   if (argc != 2) {
@@ -64,7 +68,8 @@ int main(int argc, char** argv) {
   flipped[kManifestHeaderSize + 30] ^= 4;
   out.emplace_back("bad-checksum", flipped);
   std::string garbage;
-  for (int i = 0; i < 512; ++i) garbage += static_cast<char>((i * 131 + 7) % 251);
+  for (int i = 0; i < 512; ++i)
+    garbage += static_cast<char>((i * 131 + 7) % 251);
   out.emplace_back("garbage", garbage);
   // Checksum-valid files that break one rule each.
   out.emplace_back("bad-unsorted", encode_raw({file_entry("b", ""), file_entry("a", "")}, ""));

@@ -4,6 +4,7 @@
 set -uo pipefail
 
 VRIFT=${VRIFT_BIN:-vrift}
+# shellcheck disable=SC2034  # used by the suites that source this file
 SRC_DIR=${VRIFT_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 T=$(mktemp -d /tmp/vrift-it.XXXXXX)
 export HOME="$T/home" VR_THE_SOURCE="$T/store"

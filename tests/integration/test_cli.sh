@@ -20,6 +20,7 @@ check_eq "config file" "$T/from-config (from config file)" "$(store_of)"
 export VR_THE_SOURCE="$T/from-env"
 check_eq "env beats config" "$T/from-env (from VR_THE_SOURCE)" "$(store_of)"
 check_eq "flag beats env" "$T/from-flag (from --the-source-root)" "$(store_of --the-source-root "$T/from-flag")"
+# shellcheck disable=SC2088  # the literal ~ is the input under test
 check_eq "~ expands" "$HOME/tilde (from --the-source-root)" "$(store_of --the-source-root '~/tilde')"
 check "the flagged store holds the blob" test -n "$(find "$T/from-flag/blake3" -type f)"
 printf 'the_source_root = [broken\n' > "$HOME/.vrift/config.toml"

@@ -22,9 +22,15 @@ std::vector<std::string> render(const std::vector<DiffItem>& items) {
   std::vector<std::string> out;
   for (const auto& d : items) {
     switch (d.kind) {
-    case DiffItem::Added: out.push_back("+ " + d.path); break;
-    case DiffItem::Removed: out.push_back("- " + d.path); break;
-    case DiffItem::Modified: out.push_back("M " + d.path + " (" + d.what + ")"); break;
+    case DiffItem::Added:
+      out.push_back("+ " + d.path);
+      break;
+    case DiffItem::Removed:
+      out.push_back("- " + d.path);
+      break;
+    case DiffItem::Modified:
+      out.push_back("M " + d.path + " (" + d.what + ")");
+      break;
     }
   }
   return out;
@@ -39,12 +45,14 @@ TEST(ManifestDiff, IdenticalAndEmpty) {
   Manifest empty = load({});
   EXPECT_TRUE(diff_manifests(empty, empty).empty());
   EXPECT_EQ(diff_manifests(empty, a).size(), sample_tree().size());
-  for (const auto& d : diff_manifests(a, empty)) EXPECT_EQ(d.kind, DiffItem::Removed);
+  for (const auto& d : diff_manifests(a, empty))
+    EXPECT_EQ(d.kind, DiffItem::Removed);
 }
 
 TEST(ManifestDiff, TimestampsAloneAreNotADifference) {
   auto later = sample_tree();
-  for (auto& e : later) e.mtime_ns += 1;
+  for (auto& e : later)
+    e.mtime_ns += 1;
   EXPECT_TRUE(diff_manifests(load(sample_tree()), load(later)).empty());
 }
 
@@ -54,12 +62,10 @@ TEST(ManifestDiff, AddedRemovedModifiedInPathOrder) {
                      link_entry("link", "one"), file_entry("both", "x", 0644)});
   Manifest b = load({dir_entry("d", 0700), file_entry("d/keep", "k"), file_entry("d/new", "n"),
                      file_entry("edit", "v2"), file_entry("mode", "m", 0755),
-                     link_entry("link", "two"), file_entry("both", "y", 0600),
-                     dir_entry("z")});
+                     link_entry("link", "two"), file_entry("both", "y", 0600), dir_entry("z")});
   EXPECT_EQ(render(diff_manifests(a, b)),
-            (Lines{"M both (content, mode 644->600)", "M d (mode 755->700)", "- d/gone",
-                   "+ d/new", "M edit (content)", "M link (target)", "M mode (mode 644->755)",
-                   "+ z"}));
+            (Lines{"M both (content, mode 644->600)", "M d (mode 755->700)", "- d/gone", "+ d/new",
+                   "M edit (content)", "M link (target)", "M mode (mode 644->755)", "+ z"}));
 }
 
 TEST(ManifestDiff, TypeChangesSayOnlyThat) {
@@ -78,9 +84,8 @@ TEST(ManifestDiff, SetuidBitsShowInOctal) {
 TEST(ManifestDiff, DisjointTreesInterleave) {
   Manifest a = load({file_entry("a", ""), file_entry("c", ""), file_entry("e", "")});
   Manifest b = load({file_entry("b", ""), file_entry("d", ""), file_entry("\xc3\xa9", "")});
-  EXPECT_EQ(render(diff_manifests(a, b)),
-            (Lines{"- a", "+ b", "- c", "+ d", "- e", "+ \xc3\xa9"}));
+  EXPECT_EQ(render(diff_manifests(a, b)), (Lines{"- a", "+ b", "- c", "+ d", "- e", "+ \xc3\xa9"}));
 }
 
-}  // namespace
-}  // namespace vrift
+} // namespace
+} // namespace vrift

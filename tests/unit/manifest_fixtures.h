@@ -13,7 +13,7 @@
 
 namespace vrift::testing {
 
-inline constexpr int64_t kSomeMtime = 1767323045123456789;  // 2026-01-02T03:04:05.123456789Z
+inline constexpr int64_t kSomeMtime = 1767323045123456789; // 2026-01-02T03:04:05.123456789Z
 
 inline ManifestEntry file_entry(std::string path, std::string_view content, uint32_t mode = 0644,
                                 int64_t mtime = kSomeMtime) {
@@ -119,15 +119,13 @@ inline void reseal(std::string& bytes) {
 }
 
 /// Reads or writes a little-endian integer field at OFFSET (tests poke at header fields).
-template <typename T>
-T peek(const std::string& bytes, size_t offset) {
+template <typename T> T peek(const std::string& bytes, size_t offset) {
   T v;
   std::memcpy(&v, bytes.data() + offset, sizeof v);
   return v;
 }
-template <typename T>
-void poke(std::string& bytes, size_t offset, T v) {
+template <typename T> void poke(std::string& bytes, size_t offset, T v) {
   std::memcpy(bytes.data() + offset, &v, sizeof v);
 }
 
-}  // namespace vrift::testing
+} // namespace vrift::testing

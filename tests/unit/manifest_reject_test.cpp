@@ -77,7 +77,8 @@ TEST(ManifestReject, HeaderFieldsThatDisagree) {
 
 TEST(ManifestReject, EntryCountThatWouldOverflow) {
   std::string b = sample_bytes();
-  for (uint64_t count : {uint64_t{1} << 61, ~uint64_t{0}, uint64_t{0x0333333333333334}, uint64_t{10}}) {
+  for (uint64_t count :
+       {uint64_t{1} << 61, ~uint64_t{0}, uint64_t{0x0333333333333334}, uint64_t{10}}) {
     poke<uint64_t>(b, offsetof(ManifestHeader, entry_count), count);
     reseal(b);
     EXPECT_REJECTED(b, "manifest") << count;
@@ -135,7 +136,7 @@ TEST(ManifestReject, EmptyPath) {
   std::string b = encode_raw({file_entry("a", "")}, "");
   poke<uint32_t>(b, rec_field(0, offsetof(ManifestEntryRaw, path_len)), 0);
   poke<uint32_t>(b, rec_field(0, offsetof(ManifestEntryRaw, path_off)), 0);
-  reseal(b);  // the arena still holds "a", but the empty path is reported before that
+  reseal(b); // the arena still holds "a", but the empty path is reported before that
   EXPECT_REJECTED(b, "empty path");
 }
 
@@ -164,8 +165,9 @@ TEST(ManifestReject, TypeModeSizeAndTargetRules) {
   };
   EXPECT_REJECTED(encode_raw(with(file_entry("f", ""), [](auto& e) { e.type = EntryType{0}; }), ""),
                   "unknown entry type 0");
-  EXPECT_REJECTED(encode_raw(with(file_entry("f", ""), [](auto& e) { e.type = EntryType{200}; }), ""),
-                  "unknown entry type 200");
+  EXPECT_REJECTED(
+      encode_raw(with(file_entry("f", ""), [](auto& e) { e.type = EntryType{200}; }), ""),
+      "unknown entry type 200");
   EXPECT_REJECTED(encode_raw({file_entry("f", "", 0100644)}, ""), "bits beyond 07777");
   EXPECT_REJECTED(encode_raw(with(dir_entry("d"), [](auto& e) { e.size = 4096; }), ""),
                   "a directory has size 4096");
@@ -192,7 +194,7 @@ TEST(ManifestReject, StringsOutsideOrOutOfOrderInTheArena) {
   reseal(b);
   EXPECT_REJECTED(b, "entry 1: path (offset 7, 1000 bytes): outside the 10-byte string arena");
   b = good;
-  poke<uint32_t>(b, rec_field(1, offsetof(ManifestEntryRaw, path_len)), 1);  // "d" then 'e'
+  poke<uint32_t>(b, rec_field(1, offsetof(ManifestEntryRaw, path_len)), 1); // "d" then 'e'
   reseal(b);
   EXPECT_REJECTED(b, "not NUL-terminated");
   b = good;
@@ -236,11 +238,12 @@ TEST(ManifestReject, OpenReportsTheFileAndTheReason) {
     std::fclose(f);
     auto m = Manifest::open(path);
     ASSERT_FALSE(m.ok()) << len;
-    EXPECT_EQ(m.error().message().rfind("loading manifest '" + path + "': truncated manifest", 0), 0u)
+    EXPECT_EQ(m.error().message().rfind("loading manifest '" + path + "': truncated manifest", 0),
+              0u)
         << m.error().message();
   }
   std::remove(path.c_str());
 }
 
-}  // namespace
-}  // namespace vrift
+} // namespace
+} // namespace vrift

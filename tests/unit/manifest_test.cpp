@@ -58,12 +58,14 @@ TEST(Manifest, RoundTripThroughAFile) {
   ASSERT_TRUE(m.ok()) << m.error().message();
   auto want = sorted(tree);
   ASSERT_EQ(m->size(), want.size());
-  for (size_t i = 0; i < want.size(); ++i) expect_same_entry(want[i], m->at(i));
+  for (size_t i = 0; i < want.size(); ++i)
+    expect_same_entry(want[i], m->at(i));
   EXPECT_EQ(m->origin(), "/home/me/proj");
   EXPECT_EQ(m->id(), manifest_id(want));
   auto copied = m->entries();
   ASSERT_EQ(copied.size(), want.size());
-  for (size_t i = 0; i < want.size(); ++i) expect_same_entry(copied[i], m->at(i));
+  for (size_t i = 0; i < want.size(); ++i)
+    expect_same_entry(copied[i], m->at(i));
   struct stat st {};
   ASSERT_EQ(::stat(tmp.file("m.vmf").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0644u);
@@ -111,24 +113,25 @@ TEST(Manifest, HeaderFieldsSitAtTheDocumentedOffsets) {
   uint64_t strings = peek<uint64_t>(b, 32);
   EXPECT_EQ(peek<uint64_t>(b, 40), b.size());
   EXPECT_EQ(128 + 80 * sample_tree().size() + strings, b.size());
-  EXPECT_EQ(peek<uint32_t>(b, 48), 0u);  // origin first in the arena
+  EXPECT_EQ(peek<uint32_t>(b, 48), 0u); // origin first in the arena
   EXPECT_EQ(peek<uint32_t>(b, 52), 2u);
-  EXPECT_EQ(b.substr(56, 32), std::string(reinterpret_cast<const char*>(
-                                              id_of(sample_tree()).bytes.data()), 32));
+  EXPECT_EQ(b.substr(56, 32),
+            std::string(reinterpret_cast<const char*>(id_of(sample_tree()).bytes.data()), 32));
   EXPECT_EQ(b.substr(88, 32),
             std::string(reinterpret_cast<const char*>(blake3(b.substr(128)).bytes.data()), 32));
   EXPECT_EQ(b.substr(120, 8), std::string(8, '\0'));
 }
 
 TEST(Manifest, IdFollowsTheDocumentedCanonicalForm) {
-  std::vector<ManifestEntry> v = sorted(
-      {dir_entry("d", 0755), file_entry("d/f", "x", 0644), link_entry("d/l", "f")});
+  std::vector<ManifestEntry> v =
+      sorted({dir_entry("d", 0755), file_entry("d/f", "x", 0644), link_entry("d/l", "f")});
   std::string canon;
   canon += std::string("d\0", 2) + '\x02' + std::string("\xed\x01\0\0", 4);
   Hash fh = blake3(std::string_view("x"));
   canon += std::string("d/f\0", 4) + '\x01' + std::string("\xa4\x01\0\0", 4) +
            std::string(reinterpret_cast<const char*>(fh.bytes.data()), 32);
-  canon += std::string("d/l\0", 4) + '\x03' + std::string("\xff\x01\0\0", 4) + std::string("f\0", 2);
+  canon +=
+      std::string("d/l\0", 4) + '\x03' + std::string("\xff\x01\0\0", 4) + std::string("f\0", 2);
   EXPECT_EQ(manifest_id(v), blake3(canon));
   EXPECT_EQ(manifest_id({}), blake3(std::string_view()));
 }
@@ -136,7 +139,8 @@ TEST(Manifest, IdFollowsTheDocumentedCanonicalForm) {
 TEST(Manifest, IdIgnoresTimestampsAndOrigin) {
   auto a = sample_tree();
   auto b = sample_tree();
-  for (auto& e : b) e.mtime_ns += 987654321;
+  for (auto& e : b)
+    e.mtime_ns += 987654321;
   EXPECT_EQ(id_of(a), id_of(b));
   auto ma = Manifest::from_bytes(*serialize_manifest(a, "/one"));
   auto mb = Manifest::from_bytes(*serialize_manifest(b, "/two"));
@@ -224,11 +228,11 @@ TEST(Manifest, MoveTransfersTheMappingAndTheBuffer) {
   ASSERT_TRUE(opened.ok());
   Manifest a = std::move(*opened);
   Manifest b = std::move(a);
-  EXPECT_EQ(a.size(), 0u);  // NOLINT(bugprone-use-after-move): moved-from is empty by contract
+  EXPECT_EQ(a.size(), 0u); // NOLINT(bugprone-use-after-move): moved-from is empty by contract
   EXPECT_EQ(b.size(), sample_tree().size());
   auto owned = Manifest::from_bytes(b.bytes());
   ASSERT_TRUE(owned.ok());
-  b = std::move(*owned);  // unmaps the file, takes the buffer
+  b = std::move(*owned); // unmaps the file, takes the buffer
   EXPECT_EQ(b.origin(), "/o");
   EXPECT_TRUE(b.find("src/main.c").has_value());
   Manifest c;
@@ -255,9 +259,9 @@ TEST(Manifest, WriteNeedsAnExistingOutputDirectory) {
   TempDir tmp;
   auto st = write_manifest(tmp.file("no/such/m"), sample_tree(), "");
   ASSERT_FALSE(st.ok());
-  EXPECT_NE(st.error().message().find("output directory '" + tmp.file("no/such") +
-                                      "' does not exist"),
-            std::string::npos)
+  EXPECT_NE(
+      st.error().message().find("output directory '" + tmp.file("no/such") + "' does not exist"),
+      std::string::npos)
       << st.error().message();
   auto bad = write_manifest(tmp.file("m"), {file_entry("/abs", "")}, "");
   ASSERT_FALSE(bad.ok());
@@ -294,14 +298,22 @@ std::vector<BadInput> bad_inputs() {
       {"mode", {file_entry("a", "", 010644)}, "", "mode 10644 has bits beyond 07777"},
       {"empty target", {link_entry("l", "")}, "", "symlink target is empty"},
       {"target nul", {link_entry("l", std::string("a\0b", 3))}, "", "NUL"},
-      {"target size", {with(link_entry("l", "abc"), [](auto& e) { e.size = 2; })}, "",
+      {"target size",
+       {with(link_entry("l", "abc"), [](auto& e) { e.size = 2; })},
+       "",
        "symlink size 2 is not its target length 3"},
       {"dir size", {with(dir_entry("d"), [](auto& e) { e.size = 1; })}, "", "has size 1"},
-      {"dir hash", {with(dir_entry("d"), [](auto& e) { e.hash = blake3(std::string_view("x")); })},
-       "", "a directory has a content hash"},
-      {"file target", {with(file_entry("f", ""), [](auto& e) { e.target = "x"; })}, "",
+      {"dir hash",
+       {with(dir_entry("d"), [](auto& e) { e.hash = blake3(std::string_view("x")); })},
+       "",
+       "a directory has a content hash"},
+      {"file target",
+       {with(file_entry("f", ""), [](auto& e) { e.target = "x"; })},
+       "",
        "a file has no symlink target"},
-      {"unknown type", {with(file_entry("f", ""), [](auto& e) { e.type = EntryType{9}; })}, "",
+      {"unknown type",
+       {with(file_entry("f", ""), [](auto& e) { e.type = EntryType{9}; })},
+       "",
        "unknown entry type 9"},
       {"origin nul", {}, std::string("/a\0b", 4), "origin contains a NUL"},
   };
@@ -317,5 +329,5 @@ TEST(Manifest, SerializeRejectsBadInput) {
   }
 }
 
-}  // namespace
-}  // namespace vrift
+} // namespace
+} // namespace vrift

@@ -16,7 +16,7 @@
 namespace vrift::cli {
 namespace {
 
-using json = nlohmann::ordered_json;  // keys in the documented order
+using json = nlohmann::ordered_json; // keys in the documented order
 
 struct ShowOptions {
   std::string file;
@@ -39,8 +39,8 @@ std::string format_mtime(int64_t ns) {
   auto t = static_cast<time_t>(sec);
   struct tm tm {};
   if (::gmtime_r(&t, &tm) == nullptr) return fmt::format("{}ns", ns);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
 }
 
 std::string mode_str(uint32_t mode) { return fmt::format("{:04o}", mode); }
@@ -86,7 +86,9 @@ void print_entries(const Manifest& m) {
   size_t hash_width = any_file ? 64 : 1;
   for (size_t i = 0; i < m.size(); ++i) {
     EntryView e = m.at(i);
-    const char* kind = e.type == EntryType::File ? "file" : e.type == EntryType::Dir ? "dir" : "link";
+    const char* kind = e.type == EntryType::File  ? "file"
+                       : e.type == EntryType::Dir ? "dir"
+                                                  : "link";
     std::string size = e.type == EntryType::Dir ? "-" : std::to_string(e.size);
     std::string hash = e.type == EntryType::File ? e.hash_value().hex() : "-";
     std::string path = escape_control(e.path);
@@ -141,9 +143,12 @@ int run_id(const std::string& file) {
 
 const char* kind_name(DiffItem::Kind k) {
   switch (k) {
-  case DiffItem::Added: return "added";
-  case DiffItem::Removed: return "removed";
-  case DiffItem::Modified: return "modified";
+  case DiffItem::Added:
+    return "added";
+  case DiffItem::Removed:
+    return "removed";
+  case DiffItem::Modified:
+    return "modified";
   }
   return "unknown";
 }
@@ -172,15 +177,18 @@ int run_diff(const DiffOptions& o) {
   } else {
     for (const auto& d : items) {
       std::string path = escape_control(d.path);
-      if (d.kind == DiffItem::Added) fmt::print("+ {}\n", path);
-      else if (d.kind == DiffItem::Removed) fmt::print("- {}\n", path);
-      else fmt::print("M {} ({})\n", path, d.what);
+      if (d.kind == DiffItem::Added)
+        fmt::print("+ {}\n", path);
+      else if (d.kind == DiffItem::Removed)
+        fmt::print("- {}\n", path);
+      else
+        fmt::print("M {} ({})\n", path, d.what);
     }
   }
   return items.empty() ? kExitOk : kExitFail;
 }
 
-}  // namespace
+} // namespace
 
 void add_manifest_command(CLI::App& app, GlobalOptions& /*g*/, int* exit_code) {
   CLI::App* cmd = app.add_subcommand("manifest", "Inspect manifests: show, id, diff");
@@ -206,4 +214,4 @@ void add_manifest_command(CLI::App& app, GlobalOptions& /*g*/, int* exit_code) {
   diff->callback([diff_opts, exit_code] { *exit_code = run_diff(*diff_opts); });
 }
 
-}  // namespace vrift::cli
+} // namespace vrift::cli

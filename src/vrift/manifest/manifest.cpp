@@ -37,13 +37,13 @@ namespace {
 constexpr uint32_t kMaxMode = 07777;
 
 // Unaligned, aliasing-safe read of a trivially copyable T (an owned buffer may sit anywhere).
-template <typename T> T load(const char *p) {
+template <typename T> T load(const char* p) {
   T v;
   std::memcpy(&v, p, sizeof v);
   return v;
 }
 
-bool all_zero(const uint8_t *p, size_t n) {
+bool all_zero(const uint8_t* p, size_t n) {
   return std::all_of(p, p + n, [](uint8_t b) { return b == 0; });
 }
 
@@ -52,7 +52,7 @@ std::string quoted(std::string_view s) { return "'" + escape_control(s) + "'"; }
 // Feeds the canonical form of manifest_id() to BLAKE3 through a buffer (few, large updates).
 class IdHasher {
 public:
-  void add(std::string_view path, uint8_t type, uint32_t mode, const uint8_t *hash,
+  void add(std::string_view path, uint8_t type, uint32_t mode, const uint8_t* hash,
            std::string_view target) {
     put(path.data(), path.size());
     put_byte(0);
@@ -74,12 +74,11 @@ public:
 
 private:
   void put_byte(uint8_t b) { put(&b, 1); }
-  void put(const void *p, size_t n) {
+  void put(const void* p, size_t n) {
     if (m_used + n > sizeof m_buf) {
       m_b3.update(m_buf, m_used);
       m_used = 0;
-      if (n > sizeof m_buf)
-        return m_b3.update(p, n);
+      if (n > sizeof m_buf) return m_b3.update(p, n);
     }
     std::memcpy(m_buf + m_used, p, n);
     m_used += n;
@@ -92,35 +91,27 @@ private:
 // The rules every entry obeys, whether a writer built it or it was read from a file: a known
 // type, a mode within 07777, and per type what size, hash and target may hold.
 Status check_fields(std::string_view path, uint8_t type, uint32_t mode, uint64_t size,
-                    const uint8_t *hash, std::string_view target) {
-  auto bad = [&](const std::string &what) { return fail("entry " + quoted(path) + ": " + what); };
-  if (mode > kMaxMode)
-    return bad(fmt::format("mode {:o} has bits beyond 07777", mode));
+                    const uint8_t* hash, std::string_view target) {
+  auto bad = [&](const std::string& what) { return fail("entry " + quoted(path) + ": " + what); };
+  if (mode > kMaxMode) return bad(fmt::format("mode {:o} has bits beyond 07777", mode));
   switch (type) {
   case static_cast<uint8_t>(EntryType::File):
-    if (!target.empty())
-      return bad("a file has no symlink target");
+    if (!target.empty()) return bad("a file has no symlink target");
     return {};
   case static_cast<uint8_t>(EntryType::Dir):
-    if (size != 0)
-      return bad(fmt::format("a directory has size {} (must be 0)", size));
-    if (!all_zero(hash, 32))
-      return bad("a directory has a content hash");
-    if (!target.empty())
-      return bad("a directory has a symlink target");
+    if (size != 0) return bad(fmt::format("a directory has size {} (must be 0)", size));
+    if (!all_zero(hash, 32)) return bad("a directory has a content hash");
+    if (!target.empty()) return bad("a directory has a symlink target");
     return {};
   case static_cast<uint8_t>(EntryType::Symlink):
-    if (target.empty())
-      return bad("symlink target is empty");
-    if (target.find('\0') != std::string_view::npos)
-      return bad("symlink target contains a NUL");
+    if (target.empty()) return bad("symlink target is empty");
+    if (target.find('\0') != std::string_view::npos) return bad("symlink target contains a NUL");
     if (target.size() > kMaxManifestPath)
       return bad(
           fmt::format("symlink target is {} bytes (at most {})", target.size(), kMaxManifestPath));
     if (size != target.size())
       return bad(fmt::format("symlink size {} is not its target length {}", size, target.size()));
-    if (!all_zero(hash, 32))
-      return bad("a symlink has a content hash");
+    if (!all_zero(hash, 32)) return bad("a symlink has a content hash");
     return {};
   default:
     return bad(fmt::format("unknown entry type {}", type));
@@ -129,10 +120,9 @@ Status check_fields(std::string_view path, uint8_t type, uint32_t mode, uint64_t
 
 // Top-level entries have no parent; any other entry's parent must be listed, as a directory.
 // FIND_TYPE(parent) returns the type byte of a listed path, or -1 when it is not listed.
-template <typename FindType> Status check_parent(std::string_view path, FindType &&find_type) {
+template <typename FindType> Status check_parent(std::string_view path, FindType&& find_type) {
   size_t slash = path.rfind('/');
-  if (slash == std::string_view::npos)
-    return {};
+  if (slash == std::string_view::npos) return {};
   std::string_view parent = path.substr(0, slash);
   int type = find_type(parent);
   if (type < 0)
@@ -143,8 +133,7 @@ template <typename FindType> Status check_parent(std::string_view path, FindType
 }
 
 Status check_origin(std::string_view origin) {
-  if (origin.find('\0') != std::string_view::npos)
-    return fail("origin contains a NUL byte");
+  if (origin.find('\0') != std::string_view::npos) return fail("origin contains a NUL byte");
   if (origin.size() > kMaxManifestPath)
     return fail(fmt::format("origin is {} bytes (at most {})", origin.size(), kMaxManifestPath));
   return {};
@@ -152,12 +141,12 @@ Status check_origin(std::string_view origin) {
 
 // Where the records and the arena sit inside a manifest's bytes.
 struct Layout {
-  const char *records;
-  const char *arena;
+  const char* records;
+  const char* arena;
   uint64_t arena_size;
   size_t count;
 
-  Layout(const char *data, size_t len, size_t n)
+  Layout(const char* data, size_t len, size_t n)
       : records(data + kManifestHeaderSize), arena(records + n * kManifestEntrySize),
         arena_size(len - kManifestHeaderSize - n * kManifestEntrySize), count(n) {}
 
@@ -169,7 +158,7 @@ struct Layout {
     return len ? std::string_view(arena + off, len) : std::string_view();
   }
   std::string_view path(size_t i) const {
-    const char *r = records + i * kManifestEntrySize;
+    const char* r = records + i * kManifestEntrySize;
     return str(load<uint32_t>(r + offsetof(ManifestEntryRaw, path_off)),
                load<uint32_t>(r + offsetof(ManifestEntryRaw, path_len)));
   }
@@ -179,8 +168,7 @@ struct Layout {
     while (lo < hi) {
       size_t mid = lo + (hi - lo) / 2;
       int c = path(mid).compare(p); // char_traits<char>: bytewise, as unsigned bytes
-      if (c == 0)
-        return mid;
+      if (c == 0) return mid;
       if (c < 0)
         lo = mid + 1;
       else
@@ -193,15 +181,14 @@ struct Layout {
   // entry's path and target; NUL-terminated, no gaps, no sharing). NEXT is where it must start;
   // it must lie inside the arena and hold no NUL. 0/0 is "none". Checking the order, not only
   // the bounds, means no offset or length can change without the reader noticing.
-  Result<std::string_view> checked_str(uint32_t off, uint32_t len, uint64_t &next, size_t entry,
-                                       const char *what) const {
+  Result<std::string_view> checked_str(uint32_t off, uint32_t len, uint64_t& next, size_t entry,
+                                       const char* what) const {
     auto where = [&] { // ENTRY is SIZE_MAX for the origin, which belongs to no entry
       std::string who = entry == SIZE_MAX ? what : fmt::format("entry {}: {}", entry, what);
       return fmt::format("{} (offset {}, {} bytes)", who, off, len);
     };
     if (len == 0) {
-      if (off != 0)
-        return fail(where() + ": empty string with a non-zero offset");
+      if (off != 0) return fail(where() + ": empty string with a non-zero offset");
       return std::string_view();
     }
     if (off != next)
@@ -210,17 +197,15 @@ struct Layout {
     uint64_t end = uint64_t{off} + len; // < 2^33: no overflow
     if (end >= arena_size)
       return fail(fmt::format("{}: outside the {}-byte string arena", where(), arena_size));
-    if (arena[end] != '\0')
-      return fail(where() + ": not NUL-terminated");
-    if (std::memchr(arena + off, 0, len) != nullptr)
-      return fail(where() + ": contains a NUL byte");
+    if (arena[end] != '\0') return fail(where() + ": not NUL-terminated");
+    if (std::memchr(arena + off, 0, len) != nullptr) return fail(where() + ": contains a NUL byte");
     next = end + 1;
     return std::string_view(arena + off, len);
   }
 };
 
 // Header fields and the sizes they imply, against LEN, the actual length (>= the header).
-Status check_header(const ManifestHeader &h, size_t len) {
+Status check_header(const ManifestHeader& h, size_t len) {
   if (std::memcmp(h.magic, kManifestMagic, sizeof h.magic) != 0)
     return fail("not a vrift manifest (bad magic)");
   if (h.version != kManifestVersion)
@@ -256,7 +241,7 @@ std::string too_short(size_t len) {
 
 } // namespace
 
-const char *entry_type_name(EntryType t) {
+const char* entry_type_name(EntryType t) {
   switch (t) {
   case EntryType::File:
     return "file";
@@ -275,27 +260,21 @@ Hash EntryView::hash_value() const {
 }
 
 Status validate_manifest_path(std::string_view path) {
-  if (path.empty())
-    return fail("empty path");
+  if (path.empty()) return fail("empty path");
   if (path.size() > kMaxManifestPath)
     return fail(fmt::format("path {}... is {} bytes (at most {})", quoted(path.substr(0, 64)),
                             path.size(), kMaxManifestPath));
   if (path.find('\0') != std::string_view::npos)
     return fail("path " + quoted(path) + " contains a NUL byte");
-  if (path.front() == '/')
-    return fail("absolute path " + quoted(path));
-  if (path.back() == '/')
-    return fail("path " + quoted(path) + " ends with '/'");
+  if (path.front() == '/') return fail("absolute path " + quoted(path));
+  if (path.back() == '/') return fail("path " + quoted(path) + " ends with '/'");
   size_t start = 0;
   while (start <= path.size()) {
     size_t end = std::min(path.find('/', start), path.size());
     std::string_view comp = path.substr(start, end - start);
-    if (comp.empty())
-      return fail("path " + quoted(path) + " has an empty component");
-    if (comp == ".")
-      return fail("path " + quoted(path) + " has a '.' component");
-    if (comp == "..")
-      return fail("path " + quoted(path) + " has a '..' component");
+    if (comp.empty()) return fail("path " + quoted(path) + " has an empty component");
+    if (comp == ".") return fail("path " + quoted(path) + " has a '.' component");
+    if (comp == "..") return fail("path " + quoted(path) + " has a '..' component");
     start = end + 1;
   }
   return {};
@@ -304,29 +283,28 @@ Status validate_manifest_path(std::string_view path) {
 // The canonical form: for each entry in order, path bytes, 0x00, the type byte, the mode as 4
 // bytes little-endian, then for a file its 32 hash bytes, for a symlink its target bytes and
 // 0x00 (a directory adds nothing). Paths and targets hold no NUL, so the form is unambiguous.
-Hash manifest_id(const std::vector<ManifestEntry> &sorted_entries) {
+Hash manifest_id(const std::vector<ManifestEntry>& sorted_entries) {
   IdHasher h;
-  for (const auto &e : sorted_entries)
+  for (const auto& e : sorted_entries)
     h.add(e.path, static_cast<uint8_t>(e.type), e.mode, e.hash.bytes.data(), e.target);
   return h.finish();
 }
 
 Result<std::string> serialize_manifest(std::vector<ManifestEntry> entries,
                                        std::string_view origin) {
-  std::sort(entries.begin(), entries.end(), [](const ManifestEntry &a, const ManifestEntry &b) {
+  std::sort(entries.begin(), entries.end(), [](const ManifestEntry& a, const ManifestEntry& b) {
     return std::string_view(a.path) < std::string_view(b.path); // bytewise, unsigned
   });
   auto find_type = [&](std::string_view p) {
     auto it =
         std::lower_bound(entries.begin(), entries.end(), p,
-                         [](const ManifestEntry &e, std::string_view k) { return e.path < k; });
+                         [](const ManifestEntry& e, std::string_view k) { return e.path < k; });
     return it != entries.end() && it->path == p ? static_cast<int>(it->type) : -1;
   };
   for (size_t i = 0; i < entries.size(); ++i) {
-    const ManifestEntry &e = entries[i];
+    const ManifestEntry& e = entries[i];
     VRIFT_TRY(validate_manifest_path(e.path));
-    if (i > 0 && entries[i - 1].path == e.path)
-      return fail("duplicate path " + quoted(e.path));
+    if (i > 0 && entries[i - 1].path == e.path) return fail("duplicate path " + quoted(e.path));
     VRIFT_TRY(check_fields(e.path, static_cast<uint8_t>(e.type), e.mode, e.size,
                            e.hash.bytes.data(), e.target));
     VRIFT_TRY(check_parent(e.path, find_type));
@@ -336,10 +314,9 @@ Result<std::string> serialize_manifest(std::vector<ManifestEntry> entries,
   // The arena: origin first, then each entry's path and target, each NUL-terminated.
   std::string arena;
   bool too_big = false;
-  auto place = [&](std::string_view s, uint32_t &off, uint32_t &len) {
+  auto place = [&](std::string_view s, uint32_t& off, uint32_t& len) {
     off = len = 0;
-    if (s.empty())
-      return;
+    if (s.empty()) return;
     if (arena.size() + s.size() + 1 > UINT32_MAX) { // offsets are 32-bit
       too_big = true;
       return;
@@ -361,7 +338,7 @@ Result<std::string> serialize_manifest(std::vector<ManifestEntry> entries,
 
   std::string out(kManifestHeaderSize + entries.size() * kManifestEntrySize, '\0');
   for (size_t i = 0; i < entries.size(); ++i) {
-    const ManifestEntry &e = entries[i];
+    const ManifestEntry& e = entries[i];
     ManifestEntryRaw r{};
     place(e.path, off, len);
     r.path_off = off;
@@ -373,12 +350,10 @@ Result<std::string> serialize_manifest(std::vector<ManifestEntry> entries,
     r.mode = e.mode;
     r.size = e.size;
     r.mtime_ns = e.mtime_ns;
-    if (e.type == EntryType::File)
-      std::memcpy(r.hash, e.hash.bytes.data(), sizeof r.hash);
+    if (e.type == EntryType::File) std::memcpy(r.hash, e.hash.bytes.data(), sizeof r.hash);
     std::memcpy(out.data() + kManifestHeaderSize + i * kManifestEntrySize, &r, sizeof r);
   }
-  if (too_big)
-    return fail("manifest too large: its strings exceed 4 GiB");
+  if (too_big) return fail("manifest too large: its strings exceed 4 GiB");
   out += arena;
 
   h.entry_count = entries.size();
@@ -392,31 +367,26 @@ Result<std::string> serialize_manifest(std::vector<ManifestEntry> entries,
   return out;
 }
 
-Status write_manifest(const std::string &path, std::vector<ManifestEntry> entries,
+Status write_manifest(const std::string& path, std::vector<ManifestEntry> entries,
                       std::string_view origin) {
   std::string ctx = "writing manifest " + quoted(path);
   std::string dir = fs::dirname(path);
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0) {
-    if (errno == ENOENT)
-      return fail(ctx + ": output directory " + quoted(dir) + " does not exist");
+    if (errno == ENOENT) return fail(ctx + ": output directory " + quoted(dir) + " does not exist");
     return fail_os(ctx + ": output directory " + quoted(dir));
   }
-  if (!S_ISDIR(st.st_mode))
-    return fail(ctx + ": " + quoted(dir) + " is not a directory", ENOTDIR);
+  if (!S_ISDIR(st.st_mode)) return fail(ctx + ": " + quoted(dir) + " is not a directory", ENOTDIR);
   auto bytes = serialize_manifest(std::move(entries), origin);
-  if (!bytes)
-    return fail(std::move(bytes).error().context(ctx));
+  if (!bytes) return fail(std::move(bytes).error().context(ctx));
   return fs::write_file_atomic(path, *bytes, 0644);
 }
 
-Manifest::Manifest(Manifest &&o) noexcept { *this = std::move(o); }
+Manifest::Manifest(Manifest&& o) noexcept { *this = std::move(o); }
 
-Manifest &Manifest::operator=(Manifest &&o) noexcept {
-  if (this == &o)
-    return *this;
-  if (m_mapped)
-    ::munmap(const_cast<char *>(m_data), m_len);
+Manifest& Manifest::operator=(Manifest&& o) noexcept {
+  if (this == &o) return *this;
+  if (m_mapped) ::munmap(const_cast<char*>(m_data), m_len);
   m_mapped = o.m_mapped;
   m_len = o.m_len;
   m_count = o.m_count;
@@ -431,33 +401,27 @@ Manifest &Manifest::operator=(Manifest &&o) noexcept {
 }
 
 Manifest::~Manifest() {
-  if (m_mapped)
-    ::munmap(const_cast<char *>(m_data), m_len);
+  if (m_mapped) ::munmap(const_cast<char*>(m_data), m_len);
 }
 
-Result<Manifest> Manifest::open(const std::string &path) {
+Result<Manifest> Manifest::open(const std::string& path) {
   std::string ctx = "loading manifest " + quoted(path);
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid())
-    return fail_os(ctx);
+  // O_NONBLOCK: a FIFO given by mistake is refused below instead of hanging the open.
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  if (!fd.valid()) return fail_os(ctx);
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0)
-    return fail_os(ctx);
-  if (!S_ISREG(st.st_mode))
-    return fail(ctx + ": not a regular file");
+  if (::fstat(fd.get(), &st) != 0) return fail_os(ctx);
+  if (!S_ISREG(st.st_mode)) return fail(ctx + ": not a regular file");
   auto len = static_cast<size_t>(st.st_size);
-  if (len < kManifestHeaderSize)
-    return fail(ctx + ": " + too_short(len));
+  if (len < kManifestHeaderSize) return fail(ctx + ": " + too_short(len));
   // Manifests are replaced by rename, never rewritten in place, so the mapping stays whole.
-  void *p = ::mmap(nullptr, len, PROT_READ, MAP_PRIVATE, fd.get(), 0);
-  if (p == MAP_FAILED)
-    return fail_os(ctx + ": mapping");
+  void* p = ::mmap(nullptr, len, PROT_READ, MAP_PRIVATE, fd.get(), 0);
+  if (p == MAP_FAILED) return fail_os(ctx + ": mapping");
   Manifest m;
-  m.m_data = static_cast<const char *>(p);
+  m.m_data = static_cast<const char*>(p);
   m.m_len = len;
   m.m_mapped = true;
-  if (auto ok = m.validate(); !ok)
-    return fail(std::move(ok).error().context(ctx));
+  if (auto ok = m.validate(); !ok) return fail(std::move(ok).error().context(ctx));
   return m;
 }
 
@@ -472,8 +436,7 @@ Result<Manifest> Manifest::from_bytes(std::string_view bytes) {
 
 Status Manifest::validate() {
   m_count = 0;
-  if (m_len < kManifestHeaderSize)
-    return fail(too_short(m_len));
+  if (m_len < kManifestHeaderSize) return fail(too_short(m_len));
   auto h = load<ManifestHeader>(m_data);
   VRIFT_TRY(check_header(h, m_len));
   Hash sum = blake3(m_data + kManifestHeaderSize, m_len - kManifestHeaderSize);
@@ -495,8 +458,7 @@ Status Manifest::validate() {
       return fail(std::move(ok).error().context(fmt::format("entry {}", i)));
     if (i > 0) {
       int c = lay.path(i - 1).compare(path); // bytewise, as unsigned bytes
-      if (c == 0)
-        return fail("duplicate path " + quoted(path));
+      if (c == 0) return fail("duplicate path " + quoted(path));
       if (c > 0)
         return fail("paths are not sorted: " + quoted(lay.path(i - 1)) + " comes before " +
                     quoted(path));
@@ -523,32 +485,29 @@ EntryView Manifest::at(size_t i) const {
   assert(i < m_count);
   Layout lay(m_data, m_len, m_count);
   ManifestEntryRaw r = lay.rec(i);
-  const char *rec = lay.records + i * kManifestEntrySize;
+  const char* rec = lay.records + i * kManifestEntrySize;
   return EntryView{lay.str(r.path_off, r.path_len),
                    lay.str(r.target_off, r.target_len),
                    static_cast<EntryType>(r.type),
                    r.mode,
                    r.size,
                    r.mtime_ns,
-                   reinterpret_cast<const uint8_t *>(rec + offsetof(ManifestEntryRaw, hash))};
+                   reinterpret_cast<const uint8_t*>(rec + offsetof(ManifestEntryRaw, hash))};
 }
 
 std::optional<size_t> Manifest::find(std::string_view path) const {
-  if (!m_data)
-    return std::nullopt;
+  if (!m_data) return std::nullopt;
   return Layout(m_data, m_len, m_count).find(path, m_count);
 }
 
 Hash Manifest::id() const {
   Hash h;
-  if (m_data)
-    std::memcpy(h.bytes.data(), m_data + offsetof(ManifestHeader, id), h.bytes.size());
+  if (m_data) std::memcpy(h.bytes.data(), m_data + offsetof(ManifestHeader, id), h.bytes.size());
   return h;
 }
 
 std::string_view Manifest::origin() const {
-  if (!m_data)
-    return {};
+  if (!m_data) return {};
   auto h = load<ManifestHeader>(m_data);
   return Layout(m_data, m_len, m_count).str(h.origin_off, h.origin_len);
 }

@@ -3,7 +3,8 @@
 // On disk (all integers little-endian; the file is read by mmap and validated once on load):
 //   Header  (128 bytes, struct ManifestHeader)
 //   Entries (entry_count x 80 bytes, struct ManifestEntryRaw), sorted by path (bytewise), unique
-//   String arena (strings_size bytes): paths and symlink targets, each NUL-terminated
+//   String arena (strings_size bytes): the origin, then each entry's path and symlink target,
+//     in that order, each NUL-terminated, no gaps (so the file has one encoding per tree)
 //   The header's body_checksum is BLAKE3 over every byte after the header.
 // The manifest id is BLAKE3 over a canonical form that leaves out timestamps and the origin:
 // same tree (paths, types, modes, contents, symlink targets) => same id.
@@ -32,32 +33,32 @@ inline constexpr uint32_t kMaxManifestPath = 4096;
 
 #pragma pack(push, 1)
 struct ManifestHeader {
-  char magic[8];            // kManifestMagic
-  uint32_t version;         // kManifestVersion
-  uint32_t header_size;     // kManifestHeaderSize
-  uint32_t entry_size;      // kManifestEntrySize
-  uint32_t flags;           // 0 (reserved)
+  char magic[8];        // kManifestMagic
+  uint32_t version;     // kManifestVersion
+  uint32_t header_size; // kManifestHeaderSize
+  uint32_t entry_size;  // kManifestEntrySize
+  uint32_t flags;       // 0 (reserved)
   uint64_t entry_count;
-  uint64_t strings_size;    // bytes of the string arena
-  uint64_t file_size;       // header + entries + strings: the exact length of the file
-  uint32_t origin_off;      // the directory the tree was ingested from (absolute), in the arena
-  uint32_t origin_len;      //   (0/0: none)
-  uint8_t id[32];           // manifest id (canonical form, see manifest_id())
-  uint8_t body_checksum[32];// BLAKE3 over bytes [header_size, file_size)
+  uint64_t strings_size;     // bytes of the string arena
+  uint64_t file_size;        // header + entries + strings: the exact length of the file
+  uint32_t origin_off;       // the directory the tree was ingested from (absolute), in the arena
+  uint32_t origin_len;       //   (0/0: none)
+  uint8_t id[32];            // manifest id (canonical form, see manifest_id())
+  uint8_t body_checksum[32]; // BLAKE3 over bytes [header_size, file_size)
   uint8_t reserved[128 - 8 - 4 * 4 - 8 * 3 - 4 * 2 - 32 - 32];
 };
 struct ManifestEntryRaw {
-  uint32_t path_off;        // into the arena; path is relative, '/'-separated
+  uint32_t path_off; // into the arena; path is relative, '/'-separated
   uint32_t path_len;
-  uint32_t target_off;      // symlink target (0/0 otherwise)
+  uint32_t target_off; // symlink target (0/0 otherwise)
   uint32_t target_len;
-  uint8_t type;             // EntryType
+  uint8_t type; // EntryType
   uint8_t reserved0[3];
-  uint32_t mode;            // permission bits (07777) only
-  uint64_t size;            // file: content bytes; symlink: target length; dir: 0
-  int64_t mtime_ns;         // nanoseconds since the epoch
-  uint8_t hash[32];         // file: BLAKE3 of the content; otherwise zero
-  uint8_t reserved1[8];     // zero (pads the record to 80 bytes, keeping 8-byte alignment)
+  uint32_t mode;        // permission bits (07777) only
+  uint64_t size;        // file: content bytes; symlink: target length; dir: 0
+  int64_t mtime_ns;     // nanoseconds since the epoch
+  uint8_t hash[32];     // file: BLAKE3 of the content; otherwise zero
+  uint8_t reserved1[8]; // zero (pads the record to 80 bytes, keeping 8-byte alignment)
 };
 #pragma pack(pop)
 static_assert(sizeof(ManifestHeader) == kManifestHeaderSize);
@@ -70,8 +71,8 @@ struct ManifestEntry {
   uint32_t mode = 0644;
   uint64_t size = 0;
   int64_t mtime_ns = 0;
-  Hash hash;               ///< files only
-  std::string target;      ///< symlinks only
+  Hash hash;          ///< files only
+  std::string target; ///< symlinks only
 };
 
 /// A view of one entry inside a loaded manifest (valid while the Manifest lives).
@@ -82,7 +83,7 @@ struct EntryView {
   uint32_t mode;
   uint64_t size;
   int64_t mtime_ns;
-  const uint8_t* hash;     ///< 32 bytes
+  const uint8_t* hash; ///< 32 bytes
   Hash hash_value() const;
 };
 
@@ -98,6 +99,7 @@ Hash manifest_id(const std::vector<ManifestEntry>& sorted_entries);
 Result<std::string> serialize_manifest(std::vector<ManifestEntry> entries, std::string_view origin);
 
 /// serialize_manifest + fs::write_file_atomic: a crash leaves the old file or the new one.
+/// Errors start with "writing manifest 'PATH'"; a missing output directory is named as such.
 Status write_manifest(const std::string& path, std::vector<ManifestEntry> entries,
                       std::string_view origin);
 
@@ -114,11 +116,13 @@ public:
   /// Maps and validates a file. Errors (one line each): cannot open, bad magic, unsupported
   /// version, truncated / sizes that disagree, checksum mismatch, unsafe path (absolute, "..",
   /// empty component), duplicate or unsorted paths, unknown entry type, missing parent directory.
+  /// Every error starts with "loading manifest 'PATH': ".
   static Result<Manifest> open(const std::string& path);
-  /// Same validation over bytes held in memory (copied).
+  /// Same validation over bytes held in memory (copied); errors carry no file context.
   static Result<Manifest> from_bytes(std::string_view bytes);
 
   size_t size() const { return m_count; }
+  /// Entry I (I < size()), in path order.
   EntryView at(size_t i) const;
   /// Binary search by exact path.
   std::optional<size_t> find(std::string_view path) const;
@@ -142,9 +146,9 @@ private:
 struct DiffItem {
   enum Kind { Added, Removed, Modified } kind;
   std::string path;
-  std::string what;   ///< for Modified: "content", "mode 644->755", "type file->symlink", "target"
+  std::string what; ///< for Modified: "content", "mode 644->755", "type file->symlink", "target"
 };
 /// Differences from A to B in path order (timestamps alone are not a difference).
 std::vector<DiffItem> diff_manifests(const Manifest& a, const Manifest& b);
 
-}  // namespace vrift
+} // namespace vrift

@@ -26,4 +26,4 @@ inline std::string escape_control(std::string_view s) {
   return out;
 }
 
-}  // namespace vrift
+} // namespace vrift
