@@ -32,11 +32,24 @@ namespace vrift {
 
 namespace {
 
+double since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
 int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
+
+// A file hashed while its shard directory did not exist yet: placed after the walk.
+struct Deferred {
+  std::string rel;
+  struct stat st;
+  Hash hash;
+  uint64_t size;
+  ManifestEntry entry;
+};
 
 struct PhantomItem {
   std::string abs;
@@ -52,6 +65,7 @@ struct WorkerState {
   std::vector<Excluded> excluded;
   std::vector<std::string> mismatches;
   std::vector<PhantomItem> phantom;
+  std::vector<Deferred> deferred;
   std::vector<uint8_t> buf = std::vector<uint8_t>(1 << 18);
   uint64_t files = 0, dirs = 0, symlinks = 0, bytes = 0, new_blobs = 0, new_bytes = 0, cached = 0;
   uint64_t link = 0, copy = 0, reflink = 0;
@@ -70,7 +84,22 @@ public:
     m_workers.resize(threads);
     WalkVisitor v;
     v.visit = [this](unsigned w, const WalkEntry& e) { return visit(m_workers[w], e); };
-    return parallel_walk(m_root, threads, v);
+    auto t0 = std::chrono::steady_clock::now();
+    auto ms = [&] {
+      return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+          .count();
+    };
+    m_store.start_shard_maker();
+    Status walked = parallel_walk(m_root, threads, v);
+    log::debug("ingest: walk and hash done at {:.0f} ms", ms());
+    // The shard maker goes on creating directories in shard order; the deferred links follow
+    // right behind it, so the two overlap.
+    Status placed = walked.ok() ? place_deferred(threads) : Status();
+    Status shards = m_store.finish_shard_maker();
+    log::debug("ingest: shard directories and deferred links done at {:.0f} ms", ms());
+    VRIFT_TRY(walked);
+    VRIFT_TRY(std::move(shards).context("creating shard directories"));
+    return placed;
   }
 
   std::vector<WorkerState>& workers() { return m_workers; }
@@ -136,6 +165,102 @@ private:
 
   std::string abs(const std::string& rel) const { return m_root + "/" + rel; }
 
+  InsertPolicy policy() const {
+    return m_opts.tier == IngestTier::Tier1 && m_opts.mode == IngestMode::Solid
+               ? InsertPolicy::ReadOnly
+               : InsertPolicy::Shared;
+  }
+
+  // Links the files whose shard directory did not exist when they were hashed, in parallel
+  // (hard links scale across threads; directory creation does not).
+  Status place_deferred(unsigned threads) {
+    std::vector<std::pair<WorkerState*, Deferred*>> all;
+    for (auto& w : m_workers) {
+      for (auto& d : w.deferred)
+        all.emplace_back(&w, &d);
+    }
+    if (all.empty()) return {};
+    std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
+      return a.second->hash.bytes < b.second->hash.bytes;
+    });
+    m_store.kick_shard_maker();
+    std::atomic<size_t> next{0};
+    std::mutex mu;
+    Status first;
+    auto run = [&](WorkerState& mine) {
+      for (;;) {
+        size_t i = next.fetch_add(1);
+        if (i >= all.size()) return;
+        Deferred& d = *all[i].second;
+        Status ready = m_store.wait_shard(d.hash);
+        if (!ready.ok()) {
+          std::lock_guard lk(mu);
+          if (first.ok()) first = std::move(ready);
+          next = all.size();
+          return;
+        }
+        Status s = place(mine, -1, d.rel, d.st, d.hash, d.size, std::move(d.entry));
+        if (!s.ok()) {
+          std::lock_guard lk(mu);
+          if (first.ok()) first = std::move(s);
+          next = all.size();
+        }
+      }
+    };
+    std::vector<WorkerState> extra(threads);
+    std::vector<std::thread> pool;
+    for (unsigned t = 1; t < threads; ++t)
+      pool.emplace_back(run, std::ref(extra[t]));
+    run(extra[0]);
+    for (auto& t : pool)
+      t.join();
+    for (auto& w : m_workers)
+      w.deferred.clear();
+    for (auto& e : extra)
+      m_workers.push_back(std::move(e));
+    return first;
+  }
+
+  // Puts one hashed file into the store (FD may be -1: linked by path) and records it.
+  Status place(WorkerState& w, int fd, const std::string& rel, const struct stat& st, const Hash& h,
+               uint64_t n, ManifestEntry me) {
+    struct stat fin {};
+    VRIFT_ASSIGN(Placement how, m_store.insert_file(fd, abs(rel), st, h, n, policy(), &fin)
+                                    .context("storing '" + abs(rel) + "'"));
+    switch (how) {
+    case Placement::Existing:
+      break;
+    case Placement::Link:
+      ++w.link;
+      break;
+    case Placement::Copy:
+      ++w.copy;
+      break;
+    case Placement::Reflink:
+      ++w.reflink;
+      break;
+    case Placement::Move:
+      break;
+    }
+    if (how != Placement::Existing) {
+      ++w.new_blobs;
+      w.new_bytes += n;
+    }
+    // The identity after placement (linking changes ctime; tier1 may change mode or inode).
+    if (policy() == InsertPolicy::ReadOnly && how == Placement::Existing &&
+        ::lstat(abs(rel).c_str(), &fin) != 0) {
+      fin = st;
+    }
+    me.mode = fin.st_mode & 07777;
+    me.hash = h;
+    me.size = n;
+    w.cache.push_back(CacheRecord::from_stat(rel, fin, h));
+    count(w, n);
+    if (m_opts.mode == IngestMode::Phantom) w.phantom.push_back({abs(rel), h, n, true});
+    w.entries.push_back(std::move(me));
+    return {};
+  }
+
   Status ingest_file(WorkerState& w, const WalkEntry& e) {
     const CacheRecord* rec = m_cache.find(e.rel);
     ManifestEntry me;
@@ -187,44 +312,13 @@ private:
                       .context("checking the previous content of '" + abs(e.rel) + "'"));
       }
     }
-    InsertPolicy policy = m_opts.tier == IngestTier::Tier1 && m_opts.mode == IngestMode::Solid
-                              ? InsertPolicy::ReadOnly
-                              : InsertPolicy::Shared;
-    struct stat fin {};
-    VRIFT_ASSIGN(Placement how, m_store.insert_file(fd, abs(e.rel), st2, h, n, policy, &fin)
-                                    .context("storing '" + abs(e.rel) + "'"));
-    switch (how) {
-    case Placement::Existing:
-      break;
-    case Placement::Link:
-      ++w.link;
-      break;
-    case Placement::Copy:
-      ++w.copy;
-      break;
-    case Placement::Reflink:
-      ++w.reflink;
-      break;
-    case Placement::Move:
-      break;
+    if (!m_store.shard_ready(h)) {
+      // Its shard directory is still being made: link it after the walk.
+      m_store.request_shard(h);
+      w.deferred.push_back({e.rel, st2, h, n, std::move(me)});
+      return {};
     }
-    if (how != Placement::Existing) {
-      ++w.new_blobs;
-      w.new_bytes += n;
-    }
-    // The identity after placement (linking changes ctime; tier1 may change mode or inode).
-    if (policy == InsertPolicy::ReadOnly && how == Placement::Existing &&
-        ::fstatat(e.dirfd, e.name, &fin, AT_SYMLINK_NOFOLLOW) != 0) {
-      fin = st2;
-    }
-    me.mode = fin.st_mode & 07777;
-    me.hash = h;
-    me.size = n;
-    w.cache.push_back(CacheRecord::from_stat(e.rel, fin, h));
-    count(w, n);
-    if (m_opts.mode == IngestMode::Phantom) w.phantom.push_back({abs(e.rel), h, n, true});
-    w.entries.push_back(std::move(me));
-    return {};
+    return place(w, fd, e.rel, st2, h, n, std::move(me));
   }
 
   void count(WorkerState& w, uint64_t bytes) {
@@ -396,6 +490,7 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
                           blake3(rep.manifest_path).hex().substr(0, 32) + ".manifest";
   if (opts.mode == IngestMode::Phantom) rep.carried = carry_phantom_entries(copy_path, entries);
 
+  log::debug("ingest: placement done at {:.0f} ms", since(t0));
   // 4. Blobs durable before any manifest names them.
   {
     UniqueFd sfd(::open(store->root().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -403,6 +498,7 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
       return fail_os("syncing store '" + store->root() + "'");
   }
 
+  log::debug("ingest: syncfs done at {:.0f} ms", since(t0));
   // 5. Manifest, copy, registration.
   VRIFT_ASSIGN(std::string bytes,
                serialize_manifest(std::move(entries), rep.root).context("building manifest"));
@@ -447,6 +543,7 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
     cache_out.clear(); // nothing physical left to cache
   }
 
+  log::debug("ingest: manifest and registry done at {:.0f} ms", since(t0));
   // 7. Cache (best effort).
   if (auto s = IngestCache::save(cache_path, store->id(), cache_out); !s.ok()) {
     log::info("not saving the ingest cache: {}", s.error().message());

@@ -17,6 +17,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <random>
@@ -189,24 +190,131 @@ std::string Store::temp_path() const {
          std::to_string(counter.fetch_add(1)) + ".tmp";
 }
 
-Status Store::ensure_shard_dir(const Hash& h) const {
-  unsigned top = h.bytes[0];
-  unsigned leaf = static_cast<unsigned>(h.bytes[0]) << 8 | h.bytes[1];
+namespace {
+unsigned leaf_of(const Hash& h) { return static_cast<unsigned>(h.bytes[0]) << 8 | h.bytes[1]; }
+} // namespace
+
+Status Store::ensure_shard_dir(const Hash& h) const { return make_shard(leaf_of(h)); }
+
+Status Store::make_shard(unsigned leaf) const {
+  unsigned top = leaf >> 8;
   uint64_t leaf_bit = 1ULL << (leaf % 64);
-  if (m_leaf_known[leaf / 64].load(std::memory_order_relaxed) & leaf_bit) return {};
-  std::string hex = h.hex();
-  std::string topdir = m_root + "/blake3/" + hex.substr(0, 2);
+  if (m_leaf_known[leaf / 64].load(std::memory_order_acquire) & leaf_bit) return {};
+  char hex[5];
+  std::snprintf(hex, sizeof hex, "%04x", leaf);
+  std::string topdir = m_root + "/blake3/" + std::string(hex, 2);
   uint64_t top_bit = 1ULL << (top % 64);
   if (!(m_top_known[top / 64].load(std::memory_order_relaxed) & top_bit)) {
     if (::mkdir(topdir.c_str(), 0755) != 0 && errno != EEXIST)
       return fail_os("creating '" + topdir + "'");
     m_top_known[top / 64].fetch_or(top_bit);
   }
-  std::string leafdir = topdir + "/" + hex.substr(2, 2);
+  std::string leafdir = topdir + "/" + std::string(hex + 2, 2);
   if (::mkdir(leafdir.c_str(), 0755) != 0 && errno != EEXIST)
     return fail_os("creating '" + leafdir + "'");
-  m_leaf_known[leaf / 64].fetch_or(leaf_bit);
+  m_leaf_known[leaf / 64].fetch_or(leaf_bit, std::memory_order_release);
   return {};
+}
+
+void Store::start_shard_maker() {
+  if (m_maker.joinable()) return;
+  if (!m_leaf_wanted) m_leaf_wanted.reset(new std::atomic<uint64_t>[65536 / 64]());
+  m_maker_stop = false;
+  m_maker_status = {};
+  m_maker = std::thread([this] { shard_maker_loop(); });
+}
+
+void Store::request_shard(const Hash& h) {
+  unsigned leaf = leaf_of(h);
+  uint64_t bit = 1ULL << (leaf % 64);
+  if (m_leaf_known[leaf / 64].load(std::memory_order_relaxed) & bit) return;
+  uint64_t old = m_leaf_wanted[leaf / 64].fetch_or(bit, std::memory_order_relaxed);
+  if (!(old & bit)) {
+    {
+      std::lock_guard lk(m_maker_mu);
+      m_maker_kick = true;
+    }
+    m_maker_cv.notify_one();
+  }
+}
+
+bool Store::shard_ready(const Hash& h) const {
+  unsigned leaf = leaf_of(h);
+  return m_leaf_known[leaf / 64].load(std::memory_order_acquire) & (1ULL << (leaf % 64));
+}
+
+void Store::shard_maker_loop() {
+  for (;;) {
+    bool stop;
+    {
+      std::unique_lock lk(m_maker_mu);
+      m_maker_cv.wait(lk, [&] { return m_maker_kick || m_maker_stop; });
+      m_maker_kick = false;
+      stop = m_maker_stop;
+    }
+    // Create every wanted shard that does not exist yet, in order (one pass over 1,024 words).
+    for (unsigned w = 0; w < 65536 / 64; ++w) {
+      uint64_t todo = m_leaf_wanted[w].load(std::memory_order_relaxed) &
+                      ~m_leaf_known[w].load(std::memory_order_relaxed);
+      while (todo) {
+        unsigned b = static_cast<unsigned>(__builtin_ctzll(todo));
+        todo &= todo - 1;
+        Status st = make_shard(w * 64 + b);
+        if (!st.ok()) {
+          std::lock_guard lk(m_maker_mu);
+          if (m_maker_status.ok()) m_maker_status = std::move(st);
+          m_leaf_wanted[w].fetch_and(~(1ULL << b));
+        }
+      }
+      if ((w & 3) == 3) {
+        std::lock_guard lk(m_maker_mu); // pairs with wait_shard's predicate check
+        m_made_cv.notify_all();
+      }
+    }
+    {
+      std::lock_guard lk(m_maker_mu);
+      m_maker_idle_passes++;
+    }
+    m_made_cv.notify_all();
+    if (stop) return;
+  }
+}
+
+void Store::kick_shard_maker() {
+  {
+    std::lock_guard lk(m_maker_mu);
+    m_maker_kick = true;
+  }
+  m_maker_cv.notify_one();
+}
+
+Status Store::wait_shard(const Hash& h) {
+  if (shard_ready(h)) return {};
+  if (!m_maker.joinable()) return ensure_shard_dir(h);
+  request_shard(h);
+  std::unique_lock lk(m_maker_mu);
+  uint64_t passes = m_maker_idle_passes;
+  while (!shard_ready(h)) {
+    // A full pass of the maker that did not create it means it failed: report that.
+    if (m_maker_idle_passes > passes + 1 || !m_maker_status.ok()) {
+      if (!m_maker_status.ok()) return fail(m_maker_status.error());
+      lk.unlock();
+      return ensure_shard_dir(h);
+    }
+    m_made_cv.wait_for(lk, std::chrono::milliseconds(50));
+  }
+  return {};
+}
+
+Status Store::finish_shard_maker() {
+  if (!m_maker.joinable()) return {};
+  {
+    std::lock_guard lk(m_maker_mu);
+    m_maker_stop = true;
+  }
+  m_maker_cv.notify_one();
+  m_maker.join();
+  return std::move(m_maker_status);
 }
 
 BlobState Store::check(const Hash& h, uint64_t size) const {
@@ -309,15 +417,34 @@ Result<Placement> Store::on_existing(int fd, const std::string& path, const stru
       ::unlink(tmp.c_str());
     }
   }
-  if (::fchmod(fd, ro) != 0) return fail_os("making '" + path + "' read-only");
+  if ((fd >= 0 ? ::fchmod(fd, ro) : ::chmod(path.c_str(), ro)) != 0) {
+    return fail_os("making '" + path + "' read-only");
+  }
   return how;
 }
 
 Result<Placement> Store::insert_file(int fd, const std::string& path, const struct stat& st,
                                      const Hash& h, uint64_t size, InsertPolicy policy,
                                      struct stat* final_st) {
+  UniqueFd opened;
+  if (fd < 0 &&
+      (policy == InsertPolicy::Private || m_reflink.load(std::memory_order_relaxed) != 0 ||
+       !m_xattr_ok.load(std::memory_order_relaxed))) {
+    // Copies and reflinks need the content: open it and make sure it is the file we hashed.
+    opened.reset(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    struct stat ost {};
+    if (!opened.valid()) return fail_os("opening '" + path + "'");
+    if (::fstat(opened.get(), &ost) != 0 || ost.st_ino != st.st_ino || ost.st_size != st.st_size ||
+        mtime_ns(ost) != mtime_ns(st)) {
+      return fail("file changed while being read", EAGAIN);
+    }
+    fd = opened.get();
+  }
   auto finish = [&](Result<Placement> r) -> Result<Placement> {
-    if (r.ok() && final_st && ::fstat(fd, final_st) != 0) *final_st = st;
+    if (r.ok() && final_st &&
+        (fd >= 0 ? ::fstat(fd, final_st) : ::lstat(path.c_str(), final_st)) != 0) {
+      *final_st = st;
+    }
     return r;
   };
   if (policy == InsertPolicy::Private || m_reflink.load(std::memory_order_relaxed) != 0 ||
@@ -337,14 +464,19 @@ Result<Placement> Store::insert_file(int fd, const std::string& path, const stru
   // that is there (it may be a linked blob edited since) before trusting it.
   std::string dst = blob_path(h, size);
   int rc = -1;
+  auto link_once = [&]() {
+    // By path (no symlink following) when the caller has no fd; verified below either way.
+    return fd >= 0 ? ::linkat(fd, "", AT_FDCWD, dst.c_str(), AT_EMPTY_PATH)
+                   : ::linkat(AT_FDCWD, path.c_str(), AT_FDCWD, dst.c_str(), 0);
+  };
   for (int attempt = 0; attempt < 3; ++attempt) {
-    rc = ::linkat(fd, "", AT_FDCWD, dst.c_str(), AT_EMPTY_PATH);
+    rc = link_once();
     if (rc != 0 && errno == ENOENT && attempt == 0) {
       // Either the shard directory is missing or AT_EMPTY_PATH is not permitted (it needs
       // CAP_DAC_READ_SEARCH): make sure of the first, then fall back to /proc/self/fd.
       VRIFT_TRY(ensure_shard_dir(h));
-      rc = ::linkat(fd, "", AT_FDCWD, dst.c_str(), AT_EMPTY_PATH);
-      if (rc != 0 && errno == ENOENT) {
+      rc = link_once();
+      if (rc != 0 && errno == ENOENT && fd >= 0) {
         char proc[64];
         std::snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
         rc = ::linkat(AT_FDCWD, proc, AT_FDCWD, dst.c_str(), AT_SYMLINK_FOLLOW);
@@ -361,33 +493,61 @@ Result<Placement> Store::insert_file(int fd, const std::string& path, const stru
   }
   if (rc != 0) {
     if (errno == EXDEV || errno == EPERM || errno == EMLINK || errno == ENOENT || errno == EACCES) {
+      if (fd < 0) {
+        return insert_file_opened(path, st, h, size, policy, final_st);
+      }
       VRIFT_ASSIGN(Placement how, place_private(fd, h, size));
       return finish(on_existing(fd, path, st, h, size, policy, how));
     }
     return fail_os("linking into '" + dst + "'");
   }
+  if (fd < 0) {
+    // Linked by path: the blob must be the very inode we hashed, unchanged.
+    struct stat bst {};
+    if (::lstat(dst.c_str(), &bst) != 0 || !S_ISREG(bst.st_mode) || bst.st_ino != st.st_ino ||
+        bst.st_dev != st.st_dev || bst.st_size != st.st_size || mtime_ns(bst) != mtime_ns(st)) {
+      ::unlink(dst.c_str());
+      return fail("file changed while being read", EAGAIN);
+    }
+  }
   if (auto fp = set_fingerprint(dst, mtime_ns(st)); !fp.ok()) {
     ::unlink(dst.c_str());
     if (fp.error().errnum() == ENOTSUP || fp.error().errnum() == EOPNOTSUPP) {
       m_xattr_ok.store(0); // no xattrs here: never share inodes, copy instead
+      if (fd < 0) return insert_file_opened(path, st, h, size, policy, final_st);
       VRIFT_ASSIGN(Placement how, place_private(fd, h, size));
       return finish(on_existing(fd, path, st, h, size, policy, how));
     }
     return fail(std::move(fp).error());
   }
   if (policy == InsertPolicy::ReadOnly) {
-    if (::fchmod(fd, st.st_mode & 07777 & ~0222u) != 0)
+    mode_t ro = st.st_mode & 07777 & ~0222u;
+    if ((fd >= 0 ? ::fchmod(fd, ro) : ::chmod(dst.c_str(), ro)) != 0) {
       return fail_os("making '" + path + "' read-only");
+    }
   }
   // The inode must be exactly what we hashed; otherwise withdraw the name again.
   struct stat after {};
-  if (::fstat(fd, &after) != 0 || after.st_size != st.st_size || mtime_ns(after) != mtime_ns(st) ||
-      after.st_ino != st.st_ino) {
+  if ((fd >= 0 ? ::fstat(fd, &after) : ::lstat(dst.c_str(), &after)) != 0 ||
+      after.st_size != st.st_size || mtime_ns(after) != mtime_ns(st) || after.st_ino != st.st_ino) {
     ::unlink(dst.c_str());
     return fail("file changed while being read", EAGAIN);
   }
   if (final_st) *final_st = after;
   return Placement::Link;
+}
+
+Result<Placement> Store::insert_file_opened(const std::string& path, const struct stat& st,
+                                            const Hash& h, uint64_t size, InsertPolicy policy,
+                                            struct stat* final_st) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.valid()) return fail_os("opening '" + path + "'");
+  struct stat ost {};
+  if (::fstat(fd.get(), &ost) != 0 || ost.st_ino != st.st_ino || ost.st_size != st.st_size ||
+      mtime_ns(ost) != mtime_ns(st)) {
+    return fail("file changed while being read", EAGAIN);
+  }
+  return insert_file(fd.get(), path, st, h, size, policy, final_st);
 }
 
 Result<Placement> Store::insert_bytes(std::string_view data) {

@@ -18,11 +18,14 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "vrift/hash/blake3.h"
 #include "vrift/util/fd.h"
@@ -74,6 +77,9 @@ public:
   /// Opens the store at ROOT (absolute). With CREATE, makes the layout if missing.
   /// Errors: missing store without CREATE, not a directory, unreadable STORE file.
   static Result<std::unique_ptr<Store>> open(const std::string& root, bool create);
+  ~Store() { (void)finish_shard_maker(); }
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
 
   const std::string& root() const { return m_root; }
   const std::string& id() const { return m_id; }
@@ -87,10 +93,12 @@ public:
   BlobState check(const Hash& h, uint64_t size) const;
 
   /// Inserts the content of FD (an open regular file at PATH whose bytes hash to H, SIZE bytes,
-  /// with fstat ST taken before hashing) following POLICY. Verifies after linking that the
-  /// inode was not modified since it was hashed; on a change the blob name is withdrawn and the
-  /// error says "changed while being read". "Already exists" is success (Existing).
-  /// FINAL (optional) receives the file's stat after placement (ctime moves when linking).
+  /// with fstat ST taken before hashing) following POLICY. FD may be -1: the file is then linked
+  /// by path and the blob's inode, size and mtime are checked against ST afterwards. Verifies after
+  /// linking that the inode was not modified since it was hashed; on a change the blob name is
+  /// withdrawn and the error says "changed while being read". "Already exists" is success
+  /// (Existing). FINAL (optional) receives the file's stat after placement (ctime moves when
+  /// linking).
   Result<Placement> insert_file(int fd, const std::string& path, const struct stat& st,
                                 const Hash& h, uint64_t size, InsertPolicy policy,
                                 struct stat* final_st = nullptr);
@@ -117,6 +125,21 @@ public:
   /// Shared lock for writers; exclusive for gc. Blocks.
   Result<StoreLock> lock(bool exclusive) const;
 
+  /// Shard directories for a burst of inserts. ext4 serialises directory creation (two threads
+  /// making shard directories are slower than one), so ingest asks for shards as it discovers
+  /// hashes and one background thread creates them while the workers go on hashing.
+  void start_shard_maker();
+  void request_shard(const Hash& h);
+  bool shard_ready(const Hash& h) const;
+  /// Makes the shard maker create every shard requested so far (in shard order) without
+  /// waiting for more requests.
+  void kick_shard_maker();
+  /// Blocks until the shard of H exists (requesting it if needed); an error if the maker
+  /// failed to create it.
+  Status wait_shard(const Hash& h);
+  /// Creates every requested shard, stops the thread; the first mkdir error, if any.
+  Status finish_shard_maker();
+
   /// Whether reflinks work from files under DIR into the store (probed once, cached).
   bool reflink_supported() const { return m_reflink.load() == 1; }
 
@@ -126,7 +149,12 @@ public:
 private:
   explicit Store(std::string root) : m_root(std::move(root)) {}
   Status ensure_shard_dir(const Hash& h) const;
+  Status make_shard(unsigned leaf) const;
+  void shard_maker_loop();
   Result<Placement> place_private(int fd, const Hash& h, uint64_t size);
+  Result<Placement> insert_file_opened(const std::string& path, const struct stat& st,
+                                       const Hash& h, uint64_t size, InsertPolicy policy,
+                                       struct stat* final_st);
   // Applies POLICY to the user's file once the blob exists; returns HOW.
   Result<Placement> on_existing(int fd, const std::string& path, const struct stat& st,
                                 const Hash& h, uint64_t size, InsertPolicy policy, Placement how);
@@ -140,6 +168,15 @@ private:
   // 65536 leaf shard directories known to exist (bit per <h0h1h2h3>); 256 top-level ones.
   mutable std::unique_ptr<std::atomic<uint64_t>[]> m_leaf_known;
   mutable std::unique_ptr<std::atomic<uint64_t>[]> m_top_known;
+  std::unique_ptr<std::atomic<uint64_t>[]> m_leaf_wanted;
+  std::thread m_maker;
+  std::mutex m_maker_mu;
+  std::condition_variable m_maker_cv;
+  bool m_maker_stop = false;
+  bool m_maker_kick = false;
+  uint64_t m_maker_idle_passes = 0;
+  std::condition_variable m_made_cv; // signalled as shards appear (for wait_shard)
+  Status m_maker_status;
 };
 
 /// Name of the fingerprint xattr carried by linked blobs.
