@@ -37,5 +37,10 @@ bool locale_is_utf8();
 /// Each subcommand adds itself to APP; the callback it installs sets *exit_code.
 void add_ingest_command(CLI::App& app, GlobalOptions& g, int* exit_code);
 void add_manifest_command(CLI::App& app, GlobalOptions& g, int* exit_code);
+void add_status_command(CLI::App& app, GlobalOptions& g, int* exit_code);
+void add_gc_command(CLI::App& app, GlobalOptions& g, int* exit_code);
+void add_doctor_command(CLI::App& app, GlobalOptions& g, int* exit_code);
+void add_registry_command(CLI::App& app, GlobalOptions& g, int* exit_code);
+void add_clean_command(CLI::App& app, GlobalOptions& g, int* exit_code);
 
 } // namespace vrift::cli

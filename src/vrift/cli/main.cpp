@@ -21,6 +21,11 @@ int main(int argc, char** argv) {
 
   add_ingest_command(app, g, &exit_code);
   add_manifest_command(app, g, &exit_code);
+  add_status_command(app, g, &exit_code);
+  add_gc_command(app, g, &exit_code);
+  add_doctor_command(app, g, &exit_code);
+  add_registry_command(app, g, &exit_code);
+  add_clean_command(app, g, &exit_code);
 
   try {
     app.parse(argc, argv);
