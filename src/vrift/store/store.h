@@ -124,6 +124,10 @@ public:
 
   /// Shared lock for writers; exclusive for gc. Blocks.
   Result<StoreLock> lock(bool exclusive) const;
+  /// Like lock() but gives up after TIMEOUT_MS with an error saying the store is busy.
+  Result<StoreLock> lock_for(bool exclusive, int timeout_ms) const;
+  /// Forgets which shard directories exist (after gc removed empty ones).
+  void forget_shards();
 
   /// Shard directories for a burst of inserts. ext4 serialises directory creation (two threads
   /// making shard directories are slower than one), so ingest asks for shards as it discovers
