@@ -19,7 +19,7 @@ bash "$root/datasets/fetch.sh" "$data" >/dev/null
 A=$data/projA/node_modules
 B=$data/projB/node_modules
 work=$(mktemp -d "$data/bench.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+trap 'echo "cleaning up $work" >&2; rm -rf "$work"' EXIT
 export HOME=$work/home VR_THE_SOURCE=$work/store
 mkdir -p "$HOME"
 
@@ -31,10 +31,13 @@ files_a=$(find "$A" -type f | wc -l)
 find "$A" "$B" -type f -print0 | xargs -0 cat > /dev/null
 
 : > "$work/cp"; : > "$work/ing"; : > "$work/find"; : > "$work/reing"; : > "$work/rss"; : > "$work/b"
-for _ in $(seq 1 "$reps"); do
-  rm -rf "$work/cpal" "$VR_THE_SOURCE" "$HOME/.vrift"; sync
-  t0=$(now); cp -al "$A" "$work/cpal"; t1=$(now); echo "$t1 - $t0" | bc >> "$work/cp"
-  rm -rf "$work/cpal"; sync
+# Each repetition uses new directories: deleting 20k-file trees between runs keeps the disk busy
+# (the work disk is mounted with discard) and would slow down whatever runs next.
+for r in $(seq 1 "$reps"); do
+  export VR_THE_SOURCE=$work/store$r VRIFT_HOME=$work/home$r
+  sync; sleep 2
+  t0=$(now); cp -al "$A" "$work/cpal$r"; t1=$(now); echo "$t1 - $t0" | bc >> "$work/cp"
+  sync; sleep 2
   /usr/bin/time -f '%M' -o "$work/rss1" "$vrift" ingest "$A" -o "$work/a.manifest" --json > "$work/a1.json"
   python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["seconds"])' "$work/a1.json" >> "$work/ing"
   cat "$work/rss1" >> "$work/rss"
