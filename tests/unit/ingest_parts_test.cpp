@@ -104,6 +104,23 @@ TEST(Paths, PrecedenceFlagEnvConfigDefault) {
   std::system(("rm -rf " + d).c_str());
 }
 
+TEST(Paths, RuntimeAndVdirLocations) {
+  ::setenv("HOME", "/tmp", 1);
+  ::setenv("VRIFT_RUNTIME_DIR", "/run/test-vrift", 1);
+  ::setenv("VRIFT_VDIR_DIR", "/dev/shm/test-vdir", 1);
+  auto p = resolve_paths({});
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->daemon_socket(), "/run/test-vrift/vriftd.sock");
+  EXPECT_EQ(p->vdir_dir, "/dev/shm/test-vdir");
+  EXPECT_EQ(Paths::staging_dir("/p/proj"), "/p/proj/.vrift/staging");
+  ::unsetenv("VRIFT_RUNTIME_DIR");
+  ::unsetenv("VRIFT_VDIR_DIR");
+  ::unsetenv("XDG_RUNTIME_DIR");
+  p = resolve_paths({});
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->runtime_dir, "/tmp/vrift-" + std::to_string(::getuid()));
+}
+
 TEST(Human, Figures) {
   EXPECT_EQ(with_commas(0), "0");
   EXPECT_EQ(with_commas(115363), "115,363");

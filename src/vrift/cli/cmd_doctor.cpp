@@ -2,6 +2,8 @@
 // Exit 0 when no check found an error (warnings allowed), 1 otherwise.
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 #include "vrift/cli/common.h"
 #include "vrift/maint/doctor.h"
 #include "vrift/util/escape.h"
@@ -38,7 +40,8 @@ void render_text(const DoctorReport& r) {
                escape_control(c.message));
     for (const auto& d : c.details)
       fmt::print("        {}\n", escape_control(d));
-    recs.insert(recs.end(), c.recommendations.begin(), c.recommendations.end());
+    for (const auto& s : c.recommendations) // several checks may advise the same re-ingest
+      if (std::find(recs.begin(), recs.end(), s) == recs.end()) recs.push_back(s);
   }
   size_t errors = r.count(CheckStatus::Error), warnings = r.count(CheckStatus::Warning);
   if (recs.empty()) {

@@ -70,6 +70,25 @@ Result<Paths> resolve_paths(const PathOverrides& ov) {
     }
   }
 
+  std::string uid = std::to_string(::getuid());
+  const char* rt = std::getenv("VRIFT_RUNTIME_DIR");
+  const char* xdg = std::getenv("XDG_RUNTIME_DIR");
+  if (rt && *rt) {
+    p.runtime_dir = expand_path(rt);
+  } else if (xdg && *xdg && ::access(xdg, W_OK) == 0) {
+    p.runtime_dir = expand_path(xdg) + "/vrift";
+  } else {
+    p.runtime_dir = "/tmp/vrift-" + uid;
+  }
+  const char* vd = std::getenv("VRIFT_VDIR_DIR");
+  if (vd && *vd) {
+    p.vdir_dir = expand_path(vd);
+  } else if (::access("/dev/shm", W_OK) == 0) {
+    p.vdir_dir = "/dev/shm/vrift-" + uid;
+  } else {
+    p.vdir_dir = p.runtime_dir + "/vdir";
+  }
+
   const char* env = std::getenv("VR_THE_SOURCE");
   if (ov.the_source_root && !ov.the_source_root->empty()) {
     p.store_root = expand_path(*ov.the_source_root);

@@ -20,7 +20,21 @@ struct Paths {
   std::string store_root;  ///< TheSource, absolute, no trailing slash.
   Origin store_origin = Origin::Default;
 
+  std::string runtime_dir;    ///< per-user daemon files: $VRIFT_RUNTIME_DIR, else
+                             ///< $XDG_RUNTIME_DIR/vrift, else /tmp/vrift-<uid> (mode 0700)
+  std::string vdir_dir;      ///< VDir shared-memory files: $VRIFT_VDIR_DIR, else
+                             ///< /dev/shm/vrift-<uid> (tmpfs), else runtime_dir/vdir
+
   std::string registry_db() const { return home + "/registry.db"; }
+  /// The daemon's Unix socket: a file on disk (sandboxes in a new network namespace can reach
+  /// it; an abstract socket they cannot).
+  std::string daemon_socket() const { return runtime_dir + "/vriftd.sock"; }
+  std::string daemon_lock() const { return runtime_dir + "/vriftd.lock"; }
+  std::string daemon_journal_dir() const { return home + "/journal"; }
+  /// Writes staged by the shim live beside the project (same filesystem: commit is a link).
+  static std::string staging_dir(const std::string& project_root) {
+    return project_root + "/.vrift/staging";
+  }
   std::string ingest_cache_dir() const { return home + "/cache"; }
   /// Copies of registered manifests live with the store whose blobs they reference.
   std::string manifest_copies_dir() const { return store_root + "/manifests"; }

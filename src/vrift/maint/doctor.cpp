@@ -12,6 +12,7 @@
 #include "vrift/maint/doctor.h"
 
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <fmt/core.h>
@@ -209,7 +210,7 @@ bool check_store(Ctx& c) {
             where + " does not exist, but " +
                 plural(c.projects.size(), "manifest is", "manifests are") + " registered for it");
     for (const auto& p : c.projects)
-      if (!p.stale()) k.recommendations.push_back(reingest(c, p.rec, true));
+      if (!p.stale() && p.load_error.empty()) k.recommendations.push_back(reingest(c, p.rec, true));
     return false;
   }
   auto s = Store::open(root, /*create=*/false);
@@ -226,6 +227,7 @@ void check_missing(Ctx& c) {
   DoctorCheck k;
   k.name = "Missing blobs";
   uint64_t total = 0;
+  size_t projects = 0;
   const ProjectRecord* only = nullptr;
   for (size_t i = 0; i < c.projects.size(); ++i) {
     const auto& p = c.projects[i];
@@ -238,16 +240,17 @@ void check_missing(Ctx& c) {
     only = &p.rec;
     k.details.push_back(plural(n, "blob", "blobs") + " referenced by " + p.rec.root +
                         (n == 1 ? " is" : " are") + " missing");
+    ++projects;
     k.recommendations.push_back(reingest(c, p.rec, true));
   }
   if (!total) {
     k.message = "none (every blob the manifests reference is present)";
   } else {
     k.status = CheckStatus::Error;
-    std::string who =
-        k.details.size() == 1 ? only->root : plural(k.details.size(), "project", "projects");
+    std::string who = projects == 1 ? only->root : plural(projects, "project", "projects");
     k.message = plural(total, "blob", "blobs") + " referenced by " + who +
                 (total == 1 ? " is" : " are") + " missing";
+    if (projects == 1) k.details.clear(); // the message says it all
   }
   c.rep.checks.push_back(std::move(k));
 }
@@ -285,15 +288,19 @@ void bad_blob_advice(Ctx& c, DoctorCheck& k, const std::vector<BlobKey>& bad) {
   doctor::Examples paths;
   std::vector<size_t> projects;
   for (const auto& b : bad) {
-    k.details.push_back(fmt::format("{}... ({}): bytes differ from the name; {}",
+    std::string path = c.store->blob_path(b.hash, b.size);
+    // A linked blob shares its inode with a project file: that file was written in place.
+    bool linked = ::lgetxattr(path.c_str(), kFingerprintXattr, nullptr, 0) >= 0;
+    k.details.push_back(fmt::format("{}... ({}, {}): bytes differ from the name; {}",
                                     b.hash.hex().substr(0, 16), human_bytes(b.size),
+                                    linked ? "linked: a project file was edited in place" : "owned",
                                     referenced_by(c, b)));
-    paths.add(c.store->blob_path(b.hash, b.size));
+    paths.add(path);
     for (size_t i : referencing(c, b))
       if (std::find(projects.begin(), projects.end(), i) == projects.end()) projects.push_back(i);
   }
-  k.recommendations.push_back("Move the corrupt blobs aside (ingest stores the content again from "
-                              "a project that has it): `" +
+  k.recommendations.push_back("Remove the corrupt blobs (an ingest stores the content again from "
+                              "a project that has it; project files keep their bytes): `" +
                               doctor::command_over("rm -f", paths) + "`");
   for (size_t i : projects)
     if (!c.projects[i].stale()) k.recommendations.push_back(reingest(c, c.projects[i].rec, true));

@@ -1,10 +1,8 @@
 #include "vrift/maint/projects.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <memory>
 
 namespace vrift {
 
@@ -39,25 +37,9 @@ void add_references(const Manifest& m, BlobSet& out) {
 
 Result<std::vector<BlobKey>> list_blobs(const Store& store) {
   std::vector<BlobKey> out;
-  std::string base = store.root() + "/blake3";
-  std::unique_ptr<DIR, int (*)(DIR*)> top(::opendir(base.c_str()), ::closedir);
-  if (!top) return fail_os("listing '" + base + "'");
-  while (dirent* d1 = ::readdir(top.get())) {
-    if (d1->d_name[0] == '.') continue;
-    std::string p1 = base + "/" + d1->d_name;
-    std::unique_ptr<DIR, int (*)(DIR*)> mid(::opendir(p1.c_str()), ::closedir);
-    if (!mid) continue;
-    while (dirent* d2 = ::readdir(mid.get())) {
-      if (d2->d_name[0] == '.') continue;
-      std::string p2 = p1 + "/" + d2->d_name;
-      std::unique_ptr<DIR, int (*)(DIR*)> leaf(::opendir(p2.c_str()), ::closedir);
-      if (!leaf) continue;
-      while (dirent* d3 = ::readdir(leaf.get())) {
-        BlobKey k;
-        if (Store::parse_blob_name(d3->d_name, k.hash, k.size)) out.push_back(k);
-      }
-    }
-  }
+  VRIFT_TRY(store.for_each_blob(
+      [&](const BlobInfo& b, const struct stat&) { out.push_back(BlobKey{b.hash, b.size}); }, nullptr,
+      /*with_stat=*/false));
   return out;
 }
 

@@ -650,7 +650,7 @@ Result<BlobState> Store::revalidate(const Hash& h, uint64_t size) {
 }
 
 Status Store::for_each_blob(const std::function<void(const BlobInfo&, const struct stat&)>& fn,
-                            uint64_t* bad_names) const {
+                            uint64_t* bad_names, bool with_stat) const {
   std::string base = m_root + "/blake3";
   DIR* top = ::opendir(base.c_str());
   if (!top) return fail_os("listing '" + base + "'");
@@ -677,7 +677,7 @@ Status Store::for_each_blob(const std::function<void(const BlobInfo&, const stru
         BlobInfo bi;
         struct stat st {};
         if (!parse_blob_name(d3->d_name, bi.hash, bi.size) ||
-            ::fstatat(dfd, d3->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            (with_stat && ::fstatat(dfd, d3->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)) {
           if (bad_names) ++*bad_names;
           continue;
         }

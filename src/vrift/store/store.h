@@ -119,8 +119,10 @@ public:
   Result<BlobState> revalidate(const Hash& h, uint64_t size);
 
   /// Calls FN for every blob file (names that do not parse are skipped and counted).
+  /// With WITH_STAT false the stat passed to FN is zeroed (names carry hash and size; skipping
+  /// 100k fstatat calls keeps `vrift status` fast).
   Status for_each_blob(const std::function<void(const BlobInfo&, const struct stat&)>& fn,
-                       uint64_t* bad_names = nullptr) const;
+                       uint64_t* bad_names = nullptr, bool with_stat = true) const;
 
   /// Shared lock for writers; exclusive for gc. Blocks.
   Result<StoreLock> lock(bool exclusive) const;

@@ -1,0 +1,90 @@
+// The blocking client (client.h).
+#include "vrift/proto/client.h"
+
+#include <unistd.h>
+
+#include <chrono>
+
+namespace vrift::proto {
+
+Result<Client> Client::connect(const std::string& path, Role role, int timeout_ms) {
+  auto start = std::chrono::steady_clock::now();
+  VRIFT_ASSIGN(UniqueFd fd, connect_unix(path, timeout_ms));
+  int used = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::steady_clock::now() - start)
+                                  .count());
+  int left = timeout_ms < 0 ? kForever : (used < timeout_ms ? timeout_ms - used : 0);
+  return greet(std::move(fd), role, left)
+      .context("talking to the vrift daemon at '" + path + "'");
+}
+
+Result<Client> Client::greet(UniqueFd fd, Role role, int timeout_ms) {
+  Client c(std::move(fd), role);
+  VRIFT_TRY(c.hello(timeout_ms));
+  return c;
+}
+
+Status Client::hello(int timeout_ms) {
+  Hello ours;
+  ours.role = m_role;
+  ours.max_frame = kMaxFrameSize;
+  ours.pid = static_cast<uint32_t>(::getpid());
+  VRIFT_ASSIGN(Frame f, exchange(MsgType::Hello, send_msg(m_fd.get(), m_next_id, ours, timeout_ms),
+                                 MsgType::HelloReply, timeout_ms));
+  HelloReply r;
+  if (Err e = decode(f, &r); e != Err::Ok) return broken(MsgType::HelloReply, e);
+  if (!accept_hello_reply(ours, r)) {
+    m_fd.reset();
+    return fail("the daemon chose protocol version " + std::to_string(r.version) +
+                    " or capabilities this client did not offer",
+                EPROTO);
+  }
+  m_daemon = r;
+  return {};
+}
+
+Result<Frame> Client::exchange(MsgType req, Status sent, MsgType want, int timeout_ms) {
+  std::string what = std::string(type_name(req)) + " request";
+  if (!m_fd.valid()) return fail(what + ": the connection was closed after an earlier error", EPIPE);
+  uint32_t id = m_next_id++;
+  if (m_next_id == 0) m_next_id = 1; // id 0 is reserved for connection-level errors
+  if (!sent) {
+    m_fd.reset();
+    return fail(std::move(sent).context(what).error());
+  }
+  auto got = recv_frame(m_fd.get(), m_buf, kMaxFrameSize, timeout_ms);
+  if (!got || !*got) {
+    m_fd.reset();
+    if (!got) return fail(std::move(got).context(what).error());
+    return fail(what + ": the daemon closed the connection", ECONNRESET);
+  }
+  const Frame& f = **got;
+  if (f.id != id) {
+    m_fd.reset();
+    return fail(what + ": reply for request " + std::to_string(f.id) + ", expected " +
+                    std::to_string(id),
+                EPROTO);
+  }
+  if (f.type == MsgType::ErrorReply) {
+    ErrorReply e;
+    if (Err d = decode(f, &e); d != Err::Ok) return broken(f.type, d);
+    m_last_kind = e.kind;
+    if (e.kind == ErrorKind::UnsupportedVersion) m_fd.reset(); // the daemon closes too
+    return fail(what + ": " + std::string(e.message) + " [" + kind_name(e.kind) + "]",
+                e.kind == ErrorKind::UnsupportedVersion ? EPROTONOSUPPORT : errno_of(e.kind));
+  }
+  if (f.type != want) {
+    m_fd.reset();
+    return fail(what + ": the daemon replied " + type_name(f.type) + ", expected " +
+                    type_name(want),
+                EPROTO);
+  }
+  return f;
+}
+
+Unexpected Client::broken(MsgType got, Err e) {
+  m_fd.reset();
+  return fail(std::string("bad ") + type_name(got) + " from the daemon: " + err_name(e), EPROTO);
+}
+
+} // namespace vrift::proto

@@ -1,0 +1,58 @@
+// A blocking protocol client for the CLI (and tests): connects, greets, then makes one call at
+// a time, checking ids and reply types. Not for the shim, which uses the freestanding codec.
+//
+//   VRIFT_ASSIGN(auto c, proto::Client::connect(sock, proto::Role::Cli, kCliConnectTimeoutMs));
+//   VRIFT_ASSIGN(auto st, c.call<proto::StatusReply>(proto::StatusQuery{}));
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "vrift/proto/io.h"
+
+namespace vrift::proto {
+
+class Client {
+public:
+  /// Connects to the daemon's socket and greets it, all within `timeout_ms`. Errors: as
+  /// connect_unix; EPROTONOSUPPORT when the daemon speaks no common version; EPROTO when its
+  /// answer breaks the protocol.
+  static Result<Client> connect(const std::string& path, Role role, int timeout_ms);
+  /// Greets over an already connected socket (tests use a socketpair).
+  static Result<Client> greet(UniqueFd fd, Role role, int timeout_ms);
+
+  /// Sends `req` and waits up to `timeout_ms` for its reply, which must be a Reply. An ERROR
+  /// reply becomes an Error whose message is the daemon's (with its kind) and whose errnum is
+  /// errno_of(kind); last_error_kind() keeps the kind. String views in the result point into
+  /// this client's buffer and stay valid until the next call. After a transport or protocol
+  /// error the connection is closed and every later call fails at once.
+  template <class Reply, class Req> Result<Reply> call(const Req& req, int timeout_ms) {
+    static_assert(is_request(Req::kType) && is_reply(Reply::kType));
+    VRIFT_ASSIGN(Frame f, exchange(Req::kType, send_msg(m_fd.get(), m_next_id, req, timeout_ms),
+                                   Reply::kType, timeout_ms));
+    Reply r;
+    if (Err e = decode(f, &r); e != Err::Ok) return broken(Reply::kType, e);
+    return r;
+  }
+
+  const HelloReply& daemon() const { return m_daemon; } ///< the negotiated greeting
+  ErrorKind last_error_kind() const { return m_last_kind; }
+  bool connected() const { return m_fd.valid(); }
+
+private:
+  Client(UniqueFd fd, Role role) : m_fd(std::move(fd)), m_role(role) {}
+  Status hello(int timeout_ms);
+  // After the request was sent (`sent`): receives its reply, checks id and type, turns ERROR
+  // into an Error. Closes the connection on any transport or protocol failure.
+  Result<Frame> exchange(MsgType req, Status sent, MsgType want, int timeout_ms);
+  Unexpected broken(MsgType got, Err e);
+
+  UniqueFd m_fd;
+  Role m_role;
+  std::vector<uint8_t> m_buf;
+  uint32_t m_next_id = 1;
+  HelloReply m_daemon;
+  ErrorKind m_last_kind{};
+};
+
+} // namespace vrift::proto

@@ -1,0 +1,315 @@
+// One struct per message type: its fields and, in fields(), its schema in wire order. The
+// encoder, the decoder and the size bound all walk that one schema (codec.cpp), so they cannot
+// disagree. String fields are views: after decode() they point into the frame's buffer and
+// stay valid only while it does. Freestanding (no heap, no exceptions).
+//
+// A schema is a sequence of visitor calls: u16/u32/u64/i64 for plain integers, session (a u64
+// that is not 0), mode (a u32 within 07777), flags (a u32 within a mask), hash (32 bytes),
+// relpath/abspath/target/text for strings (docs/protocol.md section 5), and check(cond) for a
+// rule spanning fields, evaluated after the fields before it.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+#include "vrift/proto/wire.h"
+
+namespace vrift::proto {
+
+using Hash32 = std::array<uint8_t, kHashSize>;
+
+// Declares the members every message has: its type and value equality.
+#define VRIFT_PROTO_MESSAGE(Name)                                                                  \
+  static constexpr MsgType kType = MsgType::Name;                                                  \
+  bool operator==(const Name&) const = default
+
+/// HELLO: the client's greeting. May grow at its end (decoders ignore trailing bytes).
+struct Hello {
+  VRIFT_PROTO_MESSAGE(Hello);
+  static constexpr bool kExtensible = true;
+  uint16_t min_version = kMinProtocolVersion;
+  uint16_t max_version = kProtocolVersion;
+  Role role = Role::Test;
+  uint32_t max_frame = kMaxFrameSize; ///< the largest frame the sender accepts
+  uint64_t capabilities = 0;
+  uint32_t pid = 0;
+  template <class V, class Self> static constexpr void fields(V& v, Self& m) {
+    v.u16(m.min_version);
+    v.u16(m.max_version);
+    v.enum16(m.role);
+    v.u32(m.max_frame);
+    v.u64(m.capabilities);
+    v.u32(m.pid);
+    v.check(m.min_version >= 1 && m.min_version <= m.max_version &&
+            m.max_frame >= kMinFrameLimit);
+  }
+};
+
+/// HELLO_REPLY: the daemon's answer: the version and capabilities both sides now use.
+struct HelloReply {
+  VRIFT_PROTO_MESSAGE(HelloReply);
+  static constexpr bool kExtensible = true;
+  uint16_t version = kProtocolVersion;
+  Role role = Role::Daemon;
+  uint32_t max_frame = kMaxFrameSize;
+  uint64_t capabilities = 0;
+  uint32_t pid = 0;
+  template <class V, class Self> static constexpr void fields(V& v, Self& m) {
+    v.u16(m.version);
+    v.enum16(m.role);
+    v.u32(m.max_frame);
+    v.u64(m.capabilities);
+    v.u32(m.pid);
+    v.check(m.version >= 1 && m.max_frame >= kMinFrameLimit);
+  }
+};
+
+// Requests and replies without fields.
+#define VRIFT_PROTO_EMPTY_MESSAGE(Name)                                                            \
+  struct Name {                                                                                    \
+    VRIFT_PROTO_MESSAGE(Name);                                                                     \
+    template <class V, class Self> static constexpr void fields(V&, Self&) {}                      \
+  }
+VRIFT_PROTO_EMPTY_MESSAGE(Ping);        ///< -> OK
+VRIFT_PROTO_EMPTY_MESSAGE(StatusQuery); ///< STATUS -> STATUS_REPLY
+VRIFT_PROTO_EMPTY_MESSAGE(Shutdown);    ///< -> OK, then the daemon stops
+VRIFT_PROTO_EMPTY_MESSAGE(OkReply);     ///< the reply of requests that return nothing
+#undef VRIFT_PROTO_EMPTY_MESSAGE
+
+/// SESSION_OPEN: project `manifest` at `root` (both canonical absolute paths).
+struct SessionOpen {
+  VRIFT_PROTO_MESSAGE(SessionOpen);
+  std::string_view root, manifest;
+  template <class V, class Self> static constexpr void fields(V& v, Self& m) {
+    v.abspath(m.root);
+    v.abspath(m.manifest);
+  }
+};
+
+/// SESSION_REPLY: the session id, its entry count and the VDir file the shim maps.
+struct SessionReply {
+  VRIFT_PROTO_MESSAGE(SessionReply);
+  uint64_t session = 0;
+  uint64_t entry_count = 0;
+  std::string_view vdir_path;
+  template <class V, class Self> static constexpr void fields(V& v, Self& m) {
+    v.session(m.session);
+    v.u64(m.entry_count);
+    v.abspath(m.vdir_path);
+  }
+};
+
+/// SESSION_CLOSE: releases this connection's reference to a session.
+struct SessionClose {
+  VRIFT_PROTO_MESSAGE(SessionClose);
+  uint64_t session = 0;
+  template <class V, class Self> static constexpr void fields(V& v, Self& m) {
+    v.session(m.session);
+  }
+};
+
+/// COMMIT: `staging` now holds the whole new content of `path`.
+struct Commit {
+  VRIFT_PROTO_MESSAGE(Commit);
+  uint64_t session = 0;
+  std::string_view path, staging;
+  template <class V, class Self> static constexpr void fields(V& v, Self& m) {
+    v.session(m.session);
+    v.relpath(m.path);
+    v.abspath(m.staging);
+  }
+};
+
+/// COMMIT_REPLY: sent once the blob, the VDir and the manifest are durable.
+struct CommitReply {
+  VRIFT_PROTO_MESSAGE(CommitReply);
+  Hash32 hash{};
+  uint64_t size = 0;
+  template <class V, class Self> static constexpr void fields(V& v, Self& m) {
+    v.hash(m.hash);
+    v.u64(m.size);
+  }
+};
+
+// Mutations with one path and nothing else.
+#define VRIFT_PROTO_PATH_MESSAGE(Name)                                                             \
+  struct Name {                                                                                    \
+    VRIFT_PROTO_MESSAGE(Name);                                                                     \
+    uint64_t session = 0;                                                                          \
+    std::string_view path;                                                                         \
+    template <class V, class Self> static constexpr void fields(V& v, Self& m) {                   \
+      v.session(m.session);                                                                        \
+      v.relpath(m.path);                                                                           \
+    }                                                                                              \
+  }
+VRIFT_PROTO_PATH_MESSAGE(Unlink);
+VRIFT_PROTO_PATH_MESSAGE(Rmdir);
+#undef VRIFT_PROTO_PATH_MESSAGE
+
+/// RENAME from -> to; flags: kRenameNoReplace or kRenameExchange (not both).
+struct Rename {
+  VRIFT_PROTO_MESSAGE(Rename);
+  uint64_t session = 0;
+  uint32_t flags = 0;
+  std::string_view from, to;
+  template <class V, class Self> static constexpr void fields(V& v, Self& m) {
+    v.session(m.session);
+    v.flags(m.flags, kRenameNoReplace | kRenameExchange);
+    v.relpath(m.from);
+    v.relpath(m.to);
+    v.check(m.flags != (kRenameNoReplace | kRenameExchange));
+  }
+};
+
+struct Mkdir {
+  VRIFT_PROTO_MESSAGE(Mkdir);
+  uint64_t session = 0;
+  uint32_t mode = 0;
+  std::string_view path;
+  template <class V, class Self> static constexpr void fields(V& v, Self& m) {
+    v.session(m.session);
+    v.mode(m.mode);
+    v.relpath(m.path);
+  }
+};
+
+/// CHMOD; flags: kNoFollow.
+struct Chmod {
+  VRIFT_PROTO_MESSAGE(Chmod);
+  uint64_t session = 0;
+  uint32_t mode = 0;
+  uint32_t flags = 0;
+  std::string_view path;
+  template <class V, class Self> static constexpr void fields(V& v, Self& m) {
+    v.session(m.session);
+    v.mode(m.mode);
+    v.flags(m.flags, kNoFollow);
+    v.relpath(m.path);
+  }
+};
+
+/// UTIMENS: times in ns since the epoch, or kTimeNow / kTimeOmit; flags: kNoFollow.
+struct Utimens {
+  VRIFT_PROTO_MESSAGE(Utimens);
+  uint64_t session = 0;
+  int64_t atime_ns = kTimeOmit;
+  int64_t mtime_ns = kTimeOmit;
+  uint32_t flags = 0;
+  std::string_view path;
+  template <class V, class Self> static constexpr void fields(V& v, Self& m) {
+    v.session(m.session);
+    v.i64(m.atime_ns);
+    v.i64(m.mtime_ns);
+    v.flags(m.flags, kNoFollow);
+    v.relpath(m.path);
+  }
+};
+
+/// TRUNCATE to `length` bytes (at most INT64_MAX).
+struct Truncate {
+  VRIFT_PROTO_MESSAGE(Truncate);
+  uint64_t session = 0;
+  uint64_t length = 0;
+  std::string_view path;
+  template <class V, class Self> static constexpr void fields(V& v, Self& m) {
+    v.session(m.session);
+    v.u64(m.length);
+    v.relpath(m.path);
+    v.check(m.length <= static_cast<uint64_t>(INT64_MAX));
+  }
+};
+
+/// SYMLINK: create `path` as a symlink holding `target` (any bytes but NUL).
+struct Symlink {
+  VRIFT_PROTO_MESSAGE(Symlink);
+  uint64_t session = 0;
+  std::string_view target, path;
+  template <class V, class Self> static constexpr void fields(V& v, Self& m) {
+    v.session(m.session);
+    v.target(m.target);
+    v.relpath(m.path);
+  }
+};
+
+/// LINK: hard link `to` naming the same file as `from`; flags: kLinkFollow.
+struct Link {
+  VRIFT_PROTO_MESSAGE(Link);
+  uint64_t session = 0;
+  uint32_t flags = 0;
+  std::string_view from, to;
+  template <class V, class Self> static constexpr void fields(V& v, Self& m) {
+    v.session(m.session);
+    v.flags(m.flags, kLinkFollow);
+    v.relpath(m.from);
+    v.relpath(m.to);
+  }
+};
+
+/// STATUS_REPLY: what `vrift daemon status` shows.
+struct StatusReply {
+  VRIFT_PROTO_MESSAGE(StatusReply);
+  uint32_t pid = 0;
+  uint32_t sessions = 0;
+  uint32_t connections = 0;
+  uint64_t uptime_ns = 0;
+  uint64_t vdir_entries = 0;
+  uint64_t commits = 0;
+  uint64_t mutations = 0;
+  uint64_t rss_bytes = 0;
+  std::string_view version;    ///< the daemon's build version, e.g. "0.1.0"
+  std::string_view store_root; ///< the store it serves (path authority agreement)
+  template <class V, class Self> static constexpr void fields(V& v, Self& m) {
+    v.u32(m.pid);
+    v.u32(m.sessions);
+    v.u32(m.connections);
+    v.u64(m.uptime_ns);
+    v.u64(m.vdir_entries);
+    v.u64(m.commits);
+    v.u64(m.mutations);
+    v.u64(m.rss_bytes);
+    v.text(m.version, kMaxVersionLen);
+    v.abspath(m.store_root);
+  }
+};
+
+/// ERROR: a kind (not 0) and one line of text.
+struct ErrorReply {
+  VRIFT_PROTO_MESSAGE(ErrorReply);
+  ErrorKind kind = ErrorKind::Internal;
+  std::string_view message;
+  template <class V, class Self> static constexpr void fields(V& v, Self& m) {
+    v.enum16(m.kind);
+    v.text(m.message, kMaxMessageLen);
+    v.check(static_cast<uint16_t>(m.kind) != 0);
+  }
+};
+
+#undef VRIFT_PROTO_MESSAGE
+
+/// Every message struct, for X-macros: X(Name) where Name is both the struct and the MsgType.
+#define VRIFT_PROTO_MESSAGES(X)                                                                    \
+  X(Hello)                                                                                         \
+  X(Ping)                                                                                          \
+  X(StatusQuery)                                                                                   \
+  X(Shutdown)                                                                                      \
+  X(SessionOpen)                                                                                   \
+  X(SessionClose)                                                                                  \
+  X(Commit)                                                                                        \
+  X(Unlink)                                                                                        \
+  X(Rename)                                                                                        \
+  X(Mkdir)                                                                                         \
+  X(Rmdir)                                                                                         \
+  X(Chmod)                                                                                         \
+  X(Utimens)                                                                                       \
+  X(Truncate)                                                                                      \
+  X(Symlink)                                                                                       \
+  X(Link)                                                                                          \
+  X(OkReply)                                                                                       \
+  X(HelloReply)                                                                                    \
+  X(StatusReply)                                                                                   \
+  X(SessionReply)                                                                                  \
+  X(CommitReply)                                                                                   \
+  X(ErrorReply)
+
+} // namespace vrift::proto

@@ -1,0 +1,17 @@
+# The VDir (shared-memory metadata index), included from src/vrift/CMakeLists.txt.
+# vrift_vdir_reader is what the shim links: freestanding (libc headers only, no C++ runtime
+# use), no exceptions, no RTTI, position-independent. vrift_vdir is the daemon's writer.
+add_library(vrift_vdir_reader STATIC vdir/vdir_reader.cpp vdir/vdir_map.cpp)
+target_include_directories(vrift_vdir_reader PUBLIC ${PROJECT_SOURCE_DIR}/src)
+target_compile_options(vrift_vdir_reader PRIVATE ${VRIFT_WARNINGS} -fno-exceptions -fno-rtti)
+set_target_properties(vrift_vdir_reader PROPERTIES POSITION_INDEPENDENT_CODE ON)
+
+vrift_library(vrift_vdir SOURCES vdir/vdir_writer.cpp vdir/vdir_ops.cpp
+              DEPS vrift_manifest vrift_vdir_reader)
+
+# The seqlock uses stand-alone fences; GCC warns that TSan does not model them (-Wtsan). Every
+# shared word is an atomic, so TSan still checks what it can (docs/vdir.md, "What TSan checks").
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  target_compile_options(vrift_vdir_reader PRIVATE -Wno-tsan)
+  target_compile_options(vrift_vdir PRIVATE -Wno-tsan)
+endif()

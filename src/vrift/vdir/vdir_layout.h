@@ -1,0 +1,163 @@
+// The VDir's shared-memory layout (normative; docs/vdir.md describes it byte by byte).
+//
+// One file per session, written only by the daemon, mapped read-only by every shimmed process.
+// It is reserved at its full size once (sparse on tmpfs) and never resized, so a reader maps it
+// once and never holds a stale mapping. Three regions:
+//   [0, 4096)                 Header
+//   [arena_off, +arena_size)  Arena: entry records (fixed 128-byte part + the path, 64-aligned)
+//                             and symlink targets; append-only, records never move
+//   [index_off, +index_size)  Index region: open-addressing tables of 16-byte slots
+//                             {key, record_off}; a growth builds a new table here and switches
+//                             the header to it
+//
+// Synchronisation (details in vdir_reader.cpp): every record carries its own seqlock word; the
+// header's table_seq is a seqlock over (table_off, table_cap). Shared words are only accessed
+// with __atomic builtins, so the protocol is data-race-free. This header is freestanding: no
+// libc, no exceptions, no allocation; the shim includes it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace vrift::vdir {
+
+inline constexpr char kMagic[8] = {'V', 'R', 'I', 'F', 'T', 'V', 'D', '\0'};
+inline constexpr uint32_t kVersion = 1;
+inline constexpr uint32_t kHeaderSize = 4096;
+/// Fixed part of a record; the path bytes follow it, then a NUL, padded to kRecordAlign.
+inline constexpr uint32_t kRecordSize = 128;
+inline constexpr uint32_t kRecordAlign = 64;
+inline constexpr uint32_t kSlotSize = 16;
+/// Tables start on a page so that a retired one can be punched out of the file.
+inline constexpr uint64_t kTableAlign = 4096;
+inline constexpr uint64_t kMinTableCap = 16;
+inline constexpr uint64_t kMaxTableCap = uint64_t{1} << 32;
+/// Longest path stored (bytes, no NUL); the same limit as manifests.
+inline constexpr uint32_t kMaxPath = 4096;
+
+/// How the path key is computed (Header::hash_fn). Readers follow the file, so the test hook
+/// that forces every path onto one key needs no special build.
+enum HashFn : uint32_t {
+  kHashMum64 = 1,            ///< vdir_hash.h, seeded by Header::hash_seed
+  kHashConstantForTests = 2, ///< every path gets the same key: each probe relies on the path
+};
+
+// Entry flags (Record::flags). They occupy bits 16..23 and no other vrift table uses those bits,
+// so a flag word read from the wrong table is recognisable (LESSONS 18).
+inline constexpr uint32_t kFlagDeleted = 1u << 16;      ///< tombstone: the shim answers ENOENT
+inline constexpr uint32_t kFlagDirty = 1u << 17;        ///< changed since the session started
+inline constexpr uint32_t kFlagDir = 1u << 18;          ///< a directory (mirrors the mode bits)
+inline constexpr uint32_t kFlagSymlink = 1u << 19;      ///< a symlink (mirrors the mode bits)
+inline constexpr uint32_t kFlagFromManifest = 1u << 20; ///< filled from the session's manifest
+inline constexpr uint32_t kFlagMask = 0x1Fu << 16;
+
+// File-type bits of a mode (the Linux values, repeated so that readers need no libc header).
+inline constexpr uint32_t kModeTypeMask = 0170000;
+inline constexpr uint32_t kModeReg = 0100000;
+inline constexpr uint32_t kModeDir = 0040000;
+inline constexpr uint32_t kModeLink = 0120000;
+
+/// The first page of the file. Line 0 is written once at creation; line 1 is read by every
+/// lookup and changes only on growth; line 2 holds the writer's counters (lookups never read
+/// it, so the writer's frequent stores there do not bounce readers' cache lines).
+struct Header {
+  // Line 0: immutable after creation.
+  char magic[8];       // kMagic
+  uint32_t version;    // kVersion
+  uint32_t header_size; // kHeaderSize
+  uint32_t record_size; // kRecordSize
+  uint32_t hash_fn;    // HashFn
+  uint64_t file_size;  // bytes reserved (the file's length; readers map all of it)
+  uint64_t arena_off;  // == kHeaderSize
+  uint64_t arena_size;
+  uint64_t index_off; // == arena_off + arena_size, kTableAlign-aligned
+  uint64_t index_size;
+  // Line 1: the current table, under the table_seq seqlock.
+  uint64_t hash_seed; // immutable
+  uint64_t table_seq; // odd while the writer switches tables
+  uint64_t table_off; // absolute offset of the current table
+  uint64_t table_cap; // slots, a power of two
+  uint64_t reserved1[4];
+  // Line 2: writer counters (relaxed; informational for readers except generation).
+  uint64_t record_count; // records in the arena (live + tombstones) == used slots
+  uint64_t live_count;   // records without kFlagDeleted
+  uint64_t arena_used;   // bytes used from arena_off
+  uint64_t index_used;   // bytes used from index_off (all tables ever built)
+  uint64_t generation;   // +1 after every mutation (lets readers validate their own caches)
+  uint64_t next_ino;     // next synthetic inode number
+  uint64_t growths;      // table switches so far
+  uint64_t reserved2[1];
+  uint8_t pad[kHeaderSize - 192];
+};
+
+/// One entry's fixed part (64-aligned in the arena). Words 1..15 are guarded by seq; path_len
+/// and key never change once the record is published.
+struct Record {
+  uint64_t seq;     // even: stable; odd: being written; 0: never published
+  uint32_t flags;   // kFlag*
+  uint32_t mode;    // type bits | permission bits
+  uint64_t size;    // bytes (symlink: target length)
+  int64_t mtime_ns; // nanoseconds since the epoch
+  int64_t ctime_ns;
+  uint64_t ino; // synthetic, unique within the VDir
+  uint32_t uid;
+  uint32_t gid;
+  uint32_t nlink;
+  uint32_t path_len;     // the path follows the record: arena bytes [off + 128, + path_len)
+  uint8_t blob_hash[32]; // BLAKE3 of the content (files), else zero
+  int64_t atime_ns;
+  uint64_t target_off; // symlink target: absolute offset in the arena (0: none)
+  uint32_t target_len;
+  uint32_t reserved;
+  uint64_t key; // the path's key (lets a growth rehash without reading paths)
+};
+
+/// One index slot. key == 0 means empty; keys are never 0 (vdir_hash.h maps 0 to 1).
+struct Slot {
+  uint64_t key;
+  uint64_t record_off; // absolute offset of the Record
+};
+
+static_assert(sizeof(Header) == kHeaderSize);
+static_assert(offsetof(Header, hash_seed) == 64 && offsetof(Header, table_cap) == 88);
+static_assert(offsetof(Header, record_count) == 128 && offsetof(Header, growths) == 176);
+static_assert(sizeof(Record) == kRecordSize && offsetof(Record, blob_hash) == 64);
+static_assert(offsetof(Record, atime_ns) == 96 && offsetof(Record, key) == 120);
+static_assert(sizeof(Slot) == kSlotSize);
+static_assert((kFlagMask & (kFlagDeleted | kFlagDirty | kFlagDir | kFlagSymlink |
+                            kFlagFromManifest)) == kFlagMask);
+
+/// Metadata of one entry: what a lookup copies out and what the writer stores.
+struct VdirStat {
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+  int64_t ctime_ns = 0;
+  int64_t atime_ns = 0;
+  uint64_t ino = 0; ///< writer: 0 keeps the entry's inode number, or assigns a new one
+  uint32_t mode = 0;
+  uint32_t flags = 0;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint32_t nlink = 1;
+  uint32_t target_len = 0; ///< reader output only: length of the symlink target
+  uint8_t blob_hash[32] = {};
+};
+
+// Atomic access to shared words. Everything two processes share goes through these.
+template <typename T> inline T load_relaxed(const T* p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+template <typename T> inline T load_acquire(const T* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+template <typename T> inline void store_relaxed(T* p, T v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
+template <typename T> inline void store_release(T* p, T v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+
+/// A record's fixed part as 16 words (word 0 is the seqlock).
+inline const uint64_t* record_words(const Record* r) {
+  return static_cast<const uint64_t*>(static_cast<const void*>(r));
+}
+inline uint64_t* record_words(Record* r) { return static_cast<uint64_t*>(static_cast<void*>(r)); }
+
+/// Bytes a record with a PATH_LEN-byte path occupies in the arena.
+inline constexpr uint64_t record_footprint(uint64_t path_len) {
+  return (kRecordSize + path_len + 1 + kRecordAlign - 1) / kRecordAlign * kRecordAlign;
+}
+
+} // namespace vrift::vdir

@@ -1,0 +1,91 @@
+// The VDir reader: what the shim links. Lock-free lookups over a read-only mapping of a VDir.
+//
+// Freestanding: no heap, no exceptions, no locks, no libc call (the path compare may use
+// memcmp); compiled with -fno-exceptions -fno-rtti. A VdirReader is a plain aggregate that can
+// live in static storage without a constructor running. One reader may be used by many threads
+// at once: lookups only read the mapping and the reader's own immutable fields.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "vrift/vdir/vdir_layout.h"
+
+namespace vrift::vdir {
+
+/// What a lookup found.
+enum class VdirResult : int {
+  kHit = 0,     ///< *out holds the entry's metadata
+  kMiss = 1,    ///< not in the VDir: the shim asks the real filesystem
+  kDeleted = 2, ///< a tombstone: the shim answers ENOENT (out->flags is set)
+  kBusy = 3,    ///< retries exhausted while the writer kept changing it: use the real filesystem
+  kCorrupt = 4, ///< an offset or size is out of range (damaged file, or not attached)
+};
+
+/// Why attach() refused a mapping.
+enum class VdirAttach : int {
+  kOk = 0,
+  kTooSmall = 1,   ///< shorter than a header, or than the header says the file is
+  kBadMagic = 2,   ///< not a VDir
+  kBadVersion = 3, ///< a VDir of another version
+  kBadLayout = 4,  ///< sizes or region offsets out of range
+};
+
+const char* to_string(VdirResult r);
+const char* to_string(VdirAttach a);
+
+/// Retry bounds: a lookup restarts at most kTableRetries times because of a table switch, and
+/// waits at most kRecordSpins times for one record's writer (each a CPU pause, ~40 ns).
+inline constexpr int kTableRetries = 16;
+inline constexpr int kRecordSpins = 1024;
+
+class VdirReader {
+public:
+  /// Validates the header of a mapping of LEN bytes at BASE (from vdir_map_readonly, or the
+  /// writer's own mapping) and remembers the region bounds. The mapping must stay valid while
+  /// the reader is used. On failure the reader stays detached and every lookup says kCorrupt.
+  VdirAttach attach(const void* base, size_t len);
+  void detach() { *this = VdirReader{}; }
+  bool attached() const { return m_base != nullptr; }
+
+  /// Looks up PATH (LEN bytes): relative to the projection root, no leading or trailing '/',
+  /// no "." or ".." components; the root itself is "" (or "."). On kHit copies the metadata to
+  /// *OUT and, if TARGET is given, up to TARGET_CAP bytes of a symlink's target (no NUL; the full
+  /// length is out->target_len). Never blocks: see VdirResult.
+  VdirResult lookup(const char* path, size_t len, VdirStat* out, char* target = nullptr,
+                    size_t target_cap = 0) const;
+
+  /// The header's generation counter (changes after every mutation), or 0 when detached.
+  uint64_t generation() const;
+  /// Entries (live + tombstones) as last published, or 0 when detached. Informational.
+  uint64_t record_count() const;
+
+private:
+  VdirResult probe(uint64_t table_off, uint64_t cap, uint64_t key, const char* path, size_t len,
+                   VdirStat* out, char* target, size_t target_cap) const;
+  bool read_record(uint64_t off, Record* copy) const;
+
+  const unsigned char* m_base = nullptr;
+  uint64_t m_len = 0;
+  uint64_t m_arena_begin = 0; // records and strings must lie inside [begin, end)
+  uint64_t m_arena_end = 0;
+  uint64_t m_index_begin = 0; // tables must lie inside [begin, end)
+  uint64_t m_index_end = 0;
+  uint64_t m_seed = 0;
+  uint32_t m_hash_fn = 0;
+};
+
+/// A read-only mapping of a whole VDir file.
+struct VdirMapping {
+  const void* base = nullptr;
+  size_t len = 0;
+};
+
+/// Opens PATH read-only and maps the whole file PROT_READ, MAP_SHARED, using raw system calls
+/// only (no libc wrapper the shim may interpose). Returns 0, or -errno (-EINVAL if the file is
+/// empty). The descriptor is closed before returning.
+int vdir_map_readonly(const char* path, VdirMapping* out);
+/// Unmaps a mapping made by vdir_map_readonly (no-op on an empty one) and clears it.
+void vdir_unmap(VdirMapping* m);
+
+} // namespace vrift::vdir
