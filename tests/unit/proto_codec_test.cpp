@@ -1,8 +1,6 @@
 // The protocol codec: every message type round-trips with boundary values and any request id;
 // cutting a frame anywhere, appending bytes, or giving the encoder too little room fails the
-// way docs/protocol.md says. Also writes the fuzz seed corpus on request:
-//   VRIFT_PROTO_WRITE_CORPUS=tests/fuzz/corpus/proto build/tests/vrift_unit_tests \
-//     --gtest_filter=ProtoCorpus.*
+// way docs/protocol.md says. Also writes the fuzz seed corpus on request (ProtoCorpus below).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -20,14 +18,16 @@ namespace {
 // Longest legal values of each kind of string.
 const std::string kMaxRel = [] {
   std::string s;
-  while (s.size() < kMaxPathLen - 2) s += "d/";
+  while (s.size() < kMaxPathLen - 2)
+    s += "d/";
   return s + "fx";
 }();
 const std::string kLongName(kMaxPathLen, 'x');
 const std::string kMaxAbs = "/" + std::string(kMaxPathLen - 1, 'y');
 const std::string kMaxTarget = [] {
   std::string s;
-  while (s.size() + 3 <= kMaxPathLen) s += "../";
+  while (s.size() + 3 <= kMaxPathLen)
+    s += "../";
   return s + std::string(kMaxPathLen - s.size(), 'z');
 }();
 const std::string kMaxText = [] {
@@ -38,7 +38,8 @@ const std::string kMaxVersion(kMaxVersionLen, 'v');
 
 Hash32 pattern_hash() {
   Hash32 h;
-  for (size_t i = 0; i < h.size(); ++i) h[i] = static_cast<uint8_t>(0xff - i * 7);
+  for (size_t i = 0; i < h.size(); ++i)
+    h[i] = static_cast<uint8_t>(0xff - i * 7);
   return h;
 }
 
@@ -85,7 +86,7 @@ template <class F> void for_each_sample(F&& f) {
   f(Symlink{8, kMaxTarget, kMaxRel});
   f(Link{9, 0, "a", "b"});
   f(Link{9, kLinkFollow, kMaxRel, kLongName});
-  f(StatusReply{});
+  f(StatusReply{0, 0, 0, 0, 0, 0, 0, 0, "", "/"});
   f(StatusReply{1, 2, 3, 4, 5, 6, 7, 8, "0.1.0", "/home/u/.vrift/the_source"});
   f(StatusReply{~0u, ~0u, ~0u, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull, kMaxVersion, kMaxAbs});
   f(ErrorReply{ErrorKind::NoEnt, ""});
@@ -93,17 +94,18 @@ template <class F> void for_each_sample(F&& f) {
   f(ErrorReply{static_cast<ErrorKind>(0xffff), kMaxText});
 }
 
+// The frame for m; fails the test (and returns a bare header) when m does not encode.
 template <class M> std::vector<uint8_t> encoded(const M& m, uint32_t id = 42) {
   std::vector<uint8_t> buf(kMaxV1Frame);
   size_t n = encode(buf.data(), buf.size(), id, m);
-  buf.resize(n);
+  EXPECT_NE(n, 0u) << type_name(M::kType) << " does not encode";
+  buf.resize(n != 0 ? n : kHeaderSize);
   return buf;
 }
 
 template <class M> void expect_round_trip(const M& m, uint32_t id) {
   SCOPED_TRACE(type_name(M::kType));
   std::vector<uint8_t> buf = encoded(m, id);
-  ASSERT_FALSE(buf.empty());
   EXPECT_LE(buf.size(), max_frame_size<M>());
   Frame f;
   size_t used = 0;
@@ -142,7 +144,8 @@ TEST(ProtoCodec, EveryTypeHasSamplesAndAName) {
   EXPECT_NE(std::find(types.begin(), types.end(), MsgType::Name), types.end()) << #Name;           \
   EXPECT_TRUE(is_known_type(MsgType::Name));                                                       \
   EXPECT_STRNE(type_name(MsgType::Name), "unknown");                                               \
-  EXPECT_EQ(is_reply(MsgType::Name), std::string(#Name).find("Reply") != std::string::npos) << #Name;
+  EXPECT_EQ(is_reply(MsgType::Name), std::string(#Name).find("Reply") != std::string::npos)        \
+      << #Name;
   VRIFT_PROTO_MESSAGES(VRIFT_CHECK_TYPE)
 #undef VRIFT_CHECK_TYPE
   EXPECT_FALSE(is_known_type(static_cast<MsgType>(0)));
@@ -152,15 +155,14 @@ TEST(ProtoCodec, EveryTypeHasSamplesAndAName) {
 TEST(ProtoCodec, LayoutMatchesTheSpec) {
   // docs/protocol.md section 2 and 5, byte for byte.
   std::vector<uint8_t> c = encoded(Commit{0x0102030405060708, "ab", "/s"}, 0xa1b2c3d4);
-  std::vector<uint8_t> want = {'V',  'R',  'P',  '1',  0x20, 0x00, 0x00, 0x00,
-                               0xd4, 0xc3, 0xb2, 0xa1, 16,   0,    0,    0,
-                               0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,
-                               2,    0,    'a',  'b',  2,    0,    '/',  's'};
+  std::vector<uint8_t> want = {'V',  'R',  'P', '1', 0x20, 0x00, 0x00, 0x00, 0xd4, 0xc3, 0xb2,
+                               0xa1, 16,   0,   0,   0,    0x08, 0x07, 0x06, 0x05, 0x04, 0x03,
+                               0x02, 0x01, 2,   0,   'a',  'b',  2,    0,    '/',  's'};
   EXPECT_EQ(c, want);
   std::vector<uint8_t> h = encoded(Hello{1, 2, Role::Cli, 65536, 5, 77}, 1);
   ASSERT_EQ(h.size(), kHeaderSize + 22);
   std::vector<uint8_t> hello_payload(h.begin() + kHeaderSize, h.end());
-  std::vector<uint8_t> want_hello = {1, 0, 2, 0, 1, 0, 0, 0, 1, 0, 5,
+  std::vector<uint8_t> want_hello = {1, 0, 2, 0, 1, 0, 0, 0,  1, 0, 5,
                                      0, 0, 0, 0, 0, 0, 0, 77, 0, 0, 0};
   EXPECT_EQ(hello_payload, want_hello);
   EXPECT_EQ(encoded(HelloReply{}).size(), kHeaderSize + 20);
@@ -206,7 +208,9 @@ TEST(ProtoCodec, TrailingBytesRejectedExceptInTheGreeting) {
     M out;
     bool greeting = M::kType == MsgType::Hello || M::kType == MsgType::HelloReply;
     ASSERT_EQ(decode_payload(p.data(), p.size(), &out), greeting ? Err::Ok : Err::TrailingBytes);
-    if (greeting) EXPECT_TRUE(out == m);
+    if (greeting) {
+      EXPECT_TRUE(out == m);
+    }
   });
 }
 
@@ -219,7 +223,8 @@ TEST(ProtoCodec, EncoderOverflowReturnsZeroAndStaysInsideCap) {
     for (size_t cap = 0; cap < need; cap += (cap < 96 || need - cap < 96) ? 1 : 127) {
       std::fill(buf.begin(), buf.end(), 0xA5);
       ASSERT_EQ(encode(buf.data(), cap, 1, m), 0u) << cap;
-      for (size_t i = cap; i < buf.size(); ++i) ASSERT_EQ(buf[i], 0xA5) << cap << " " << i;
+      for (size_t i = cap; i < buf.size(); ++i)
+        ASSERT_EQ(buf[i], 0xA5) << cap << " " << i;
     }
     EXPECT_EQ(encode(buf.data(), need, 1, m), need);
     EXPECT_EQ(encode(nullptr, 0, 1, m), 0u);
@@ -280,7 +285,9 @@ TEST(ProtoCodec, Negotiation) {
   EXPECT_FALSE(accept_hello_reply(client, HelloReply{1, Role::Daemon, kMaxFrameSize, 0b100, 1}));
 }
 
-// Writes one seed per sample (named <type>-<n>) into $VRIFT_PROTO_WRITE_CORPUS.
+// Writes one seed per sample (named <type>-<n>) into $VRIFT_PROTO_WRITE_CORPUS:
+//   VRIFT_PROTO_WRITE_CORPUS=tests/fuzz/corpus/proto build/tests/vrift_unit_tests
+//       --gtest_filter=ProtoCorpus.*
 TEST(ProtoCorpus, WriteSeeds) {
   const char* dir = std::getenv("VRIFT_PROTO_WRITE_CORPUS");
   if (dir == nullptr) GTEST_SKIP() << "set VRIFT_PROTO_WRITE_CORPUS=DIR to write the seeds";
@@ -289,8 +296,8 @@ TEST(ProtoCorpus, WriteSeeds) {
   for_each_sample([&](const auto& m) {
     std::vector<uint8_t> buf = encoded(m, id++);
     if (buf.size() > 4096) return; // seeds stay small; the fuzzer grows strings itself
-    std::string name = std::string(dir) + "/" + type_name(std::decay_t<decltype(m)>::kType) +
-                       "-" + std::to_string(n++);
+    std::string name = std::string(dir) + "/" + type_name(std::decay_t<decltype(m)>::kType) + "-" +
+                       std::to_string(n++);
     FILE* f = std::fopen(name.c_str(), "wb");
     ASSERT_NE(f, nullptr) << name;
     EXPECT_EQ(std::fwrite(buf.data(), 1, buf.size(), f), buf.size());

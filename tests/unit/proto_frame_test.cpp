@@ -27,7 +27,8 @@ std::vector<uint8_t> frame(uint16_t type, const std::vector<uint8_t>& payload, u
 
 // Payload builders.
 void put_u64(std::vector<uint8_t>& p, uint64_t x) {
-  for (int i = 0; i < 8; ++i) p.push_back(static_cast<uint8_t>(x >> (8 * i)));
+  for (int i = 0; i < 8; ++i)
+    p.push_back(static_cast<uint8_t>(x >> (8 * i)));
 }
 void put_str(std::vector<uint8_t>& p, std::string_view s, size_t claimed_len) {
   p.push_back(static_cast<uint8_t>(claimed_len));
@@ -75,8 +76,8 @@ TEST(ProtoFrame, BadMagicIsSeenFromTheFirstWrongByte) {
 }
 
 TEST(ProtoFrame, ReservedFlagsAreRejected) {
-  for (uint16_t flags : {1, 0x80, 0x8000}) {
-    std::vector<uint8_t> b = frame(0x0002, {}, 1, flags);
+  for (int flags : {1, 0x80, 0x8000}) {
+    std::vector<uint8_t> b = frame(0x0002, {}, 1, static_cast<uint16_t>(flags));
     FrameHeader h;
     EXPECT_EQ(parse_header(b.data(), b.size(), kMaxFrameSize, &h), Err::BadFlags) << flags;
   }
@@ -86,7 +87,7 @@ TEST(ProtoFrame, OversizeLengthRejectedFromTheHeaderAlone) {
   // Only the 16 header bytes exist: the verdict cannot depend on reading the payload.
   uint8_t hdr[kHeaderSize];
   FrameHeader h;
-  for (uint32_t len : {0xffffffffu, kMaxFrameSize, kMaxFrameSize - kHeaderSize + 1}) {
+  for (uint32_t len : {0xffffffffu, kMaxFrameSize, uint32_t{kMaxFrameSize - kHeaderSize + 1}}) {
     write_header(hdr, MsgType::Commit, 5, len);
     EXPECT_EQ(parse_header(hdr, sizeof hdr, kMaxFrameSize, &h), Err::TooLarge) << len;
     EXPECT_EQ(parse_header(hdr, sizeof hdr, 0xffffffffu, &h), Err::TooLarge) << "ceiling";
@@ -122,13 +123,12 @@ TEST(ProtoFrame, ConsecutiveFramesInOneBuffer) {
 }
 
 TEST(ProtoFrame, UnknownAndWrongTypes) {
-  for (uint16_t t : {0x0000, 0x0005, 0x002a, 0x7fff, 0x8002, 0x8fff, 0xfffe}) {
-    std::vector<uint8_t> b = frame(t, {});
+  for (int t : {0x0000, 0x0005, 0x002a, 0x7fff, 0x8002, 0x8fff, 0xfffe}) {
+    std::vector<uint8_t> b = frame(static_cast<uint16_t>(t), {});
     Frame f;
     size_t used = 0;
     ASSERT_EQ(read_frame(b.data(), b.size(), kMaxFrameSize, &f, &used), Err::Ok);
-    EXPECT_EQ(visit(f, [](const auto&) { FAIL() << "visited an unknown type"; }),
-              Err::UnknownType);
+    EXPECT_EQ(visit(f, [](const auto&) { FAIL() << "visited an unknown type"; }), Err::UnknownType);
     EXPECT_EQ(kind_for(Err::UnknownType), ErrorKind::UnknownRequest);
   }
   std::vector<uint8_t> ping = frame(0x0002, {});
@@ -213,14 +213,14 @@ struct PathCase {
 
 TEST(ProtoPaths, RulesAndAgreementWithTheManifest) {
   const PathCase cases[] = {
-      {"a", true, false},         {"a/b/c.txt", true, false}, {".hidden", true, false},
-      {"..x/y..", true, false},   {"...", true, false},       {"a b/ü", true, false},
-      {"", false, false},         {".", false, false},        {"..", false, false},
-      {"a/./b", false, false},    {"a/../b", false, false},   {"a//b", false, false},
-      {"a/", false, false},       {"/", false, true},         {"/a", false, true},
-      {"/a/b", false, true},      {"//a", false, false},      {"/a/", false, false},
-      {"/a/..", false, false},    {"/./a", false, false},     {"/a//b", false, false},
-      {"./a", false, false},      {"a/..", false, false},     {"/..", false, false},
+      {"a", true, false},       {"a/b/c.txt", true, false}, {".hidden", true, false},
+      {"..x/y..", true, false}, {"...", true, false},       {"a b/ü", true, false},
+      {"", false, false},       {".", false, false},        {"..", false, false},
+      {"a/./b", false, false},  {"a/../b", false, false},   {"a//b", false, false},
+      {"a/", false, false},     {"/", false, true},         {"/a", false, true},
+      {"/a/b", false, true},    {"//a", false, false},      {"/a/", false, false},
+      {"/a/..", false, false},  {"/./a", false, false},     {"/a//b", false, false},
+      {"./a", false, false},    {"a/..", false, false},     {"/..", false, false},
   };
   for (const PathCase& c : cases) {
     EXPECT_EQ(valid_relpath(c.path), c.rel) << c.path;

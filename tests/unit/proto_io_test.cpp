@@ -223,8 +223,7 @@ TEST(ProtoIo, VersionMismatchIsRefusedAndBothSidesKnowWhy) {
   daemon.t.join();
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.error().errnum(), EPROTONOSUPPORT);
-  EXPECT_NE(c.error().message().find("client speaks protocol 1..1, daemon 2..3"),
-            std::string::npos)
+  EXPECT_NE(c.error().message().find("client speaks protocol 1..1, daemon 2..3"), std::string::npos)
       << c.error().message();
   ASSERT_FALSE(greeted.ok());
   EXPECT_EQ(greeted.error().errnum(), EPROTONOSUPPORT);

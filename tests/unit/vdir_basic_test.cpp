@@ -339,7 +339,9 @@ TEST(VdirHash, NoCollisionsOnHalfAMillionPaths) {
   for (size_t len = 0; len < 40; ++len) { // every tail-length branch, and the seed matters
     std::string p(len, 'a');
     EXPECT_NE(hash_path(p.data(), len, 1), hash_path(p.data(), len, 2)) << len;
-    if (len > 0) EXPECT_NE(hash_path(p.data(), len, 1), hash_path(p.data(), len - 1, 1)) << len;
+    if (len > 0) {
+      EXPECT_NE(hash_path(p.data(), len, 1), hash_path(p.data(), len - 1, 1)) << len;
+    }
   }
 }
 

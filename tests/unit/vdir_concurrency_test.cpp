@@ -164,7 +164,9 @@ TEST_F(VdirConcurrencyTest, ReadersNeverSeeATornEntry) {
   for (; std::chrono::steady_clock::now() < deadline || v < 20000; ++v) {
     const uint64_t i = v % n;
     ASSERT_TRUE(w->upsert(entry_path(i), entry_stat(i, v), entry_target(v)).ok());
-    if (v % 1000 == 0) ASSERT_TRUE(w->remove(entry_path(0)).ok());
+    if (v % 1000 == 0) {
+      ASSERT_TRUE(w->remove(entry_path(0)).ok());
+    }
   }
   done.store(true, std::memory_order_release);
   r0.join();

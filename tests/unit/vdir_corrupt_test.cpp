@@ -20,7 +20,7 @@ namespace {
 constexpr uint64_t kFileSize = 256 << 10;
 
 class VdirCorruptTest : public ::testing::Test {
-protected:
+public: // the damage table below uses the helpers from lambdas
   void SetUp() override {
     char tmpl[] = "/dev/shm/vrift-vdir-bad.XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);

@@ -223,7 +223,7 @@ Result<StatusReport> compute_status(const Paths& paths) {
   if (::stat(r.store.c_str(), &st) == 0 || errno != ENOENT) {
     VRIFT_ASSIGN(auto store, Store::open(r.store, /*create=*/false));
     r.store_exists = true;
-    VRIFT_ASSIGN(blobs, list_blobs_fast(store->root()));
+    if (std::getenv("VRIFT_OLD_LIST")) { VRIFT_ASSIGN(blobs, list_blobs(*store)); } else { VRIFT_ASSIGN(blobs, list_blobs_fast(store->root())); }
   }
   log::debug("status: listed {} blobs in {:.0f} ms", blobs.size(), ms_since(t0));
 

@@ -486,8 +486,7 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
   }
 
   // Phantom re-ingest keeps what only exists through vrift.
-  std::string copy_path = paths.manifest_copies_dir() + "/" +
-                          blake3(rep.manifest_path).hex().substr(0, 32) + ".manifest";
+  std::string copy_path = manifest_copy_path(paths.manifest_copies_dir(), rep.manifest_path);
   if (opts.mode == IngestMode::Phantom) rep.carried = carry_phantom_entries(copy_path, entries);
 
   log::debug("ingest: placement done at {:.0f} ms", since(t0));
@@ -510,7 +509,6 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
     rec.store = store->root();
     rec.root = rep.root;
     rec.manifest_path = rep.manifest_path;
-    rec.copy_path = copy_path;
     rec.manifest_id = rep.manifest_id.hex();
     rec.mode = opts.mode == IngestMode::Phantom ? "phantom" : "solid";
     rec.tier = opts.tier == IngestTier::Tier1 ? "tier1" : "tier2";
@@ -518,11 +516,7 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
     rec.files = rep.files;
     rec.bytes = rep.bytes;
     rec.registered_ns = rec.updated_ns = now_ns();
-    VRIFT_TRY(
-        fs::write_file_atomic(copy_path, bytes, 0444).context("keeping a copy of the manifest"));
-    VRIFT_TRY(registry.upsert(rec));
-    std::string sidecar = copy_path.substr(0, copy_path.size() - 9) + ".json";
-    VRIFT_TRY(fs::write_file_atomic(sidecar, project_sidecar_json(rec), 0644));
+    VRIFT_TRY(register_manifest(registry, paths.manifest_copies_dir(), rec, bytes));
   }
 
   // 6. Phantom: the store owns the content now; remove the project's files.

@@ -1,5 +1,6 @@
 #include "vrift/maint/gc.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -7,6 +8,7 @@
 #include <ctime>
 #include <set>
 
+#include "vrift/daemon/journal.h"
 #include "vrift/maint/projects.h"
 #include "vrift/util/fs.h"
 
@@ -67,6 +69,21 @@ Result<GcReport> run_gc(const Paths& paths, const GcOptions& opts) {
       ++rep.unloadable;
       rep.unloadable_names.push_back(p.rec.manifest_path + ": " + p.load_error);
     }
+  }
+  // Commits a session journaled but has not checkpointed into its manifest yet.
+  if (DIR* jd = ::opendir(paths.daemon_journal_dir().c_str())) {
+    while (dirent* e = ::readdir(jd)) {
+      std::string name = e->d_name;
+      if (name.size() < 9 || name.substr(name.size() - 8) != ".journal") continue;
+      auto recs = read_journal(paths.daemon_journal_dir() + "/" + name);
+      if (!recs.ok()) continue;
+      for (const auto& r : *recs) {
+        if (r.op == JournalOp::Put && r.entry.type == EntryType::File) {
+          live.insert(BlobKey{r.entry.hash, r.entry.size});
+        }
+      }
+    }
+    ::closedir(jd);
   }
   if (rep.unloadable && opts.do_delete) {
     return fail("not deleting anything: " + std::to_string(rep.unloadable) +

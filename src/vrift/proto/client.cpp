@@ -14,8 +14,7 @@ Result<Client> Client::connect(const std::string& path, Role role, int timeout_m
                                   std::chrono::steady_clock::now() - start)
                                   .count());
   int left = timeout_ms < 0 ? kForever : (used < timeout_ms ? timeout_ms - used : 0);
-  return greet(std::move(fd), role, left)
-      .context("talking to the vrift daemon at '" + path + "'");
+  return greet(std::move(fd), role, left).context("talking to the vrift daemon at '" + path + "'");
 }
 
 Result<Client> Client::greet(UniqueFd fd, Role role, int timeout_ms) {
@@ -45,7 +44,8 @@ Status Client::hello(int timeout_ms) {
 
 Result<Frame> Client::exchange(MsgType req, Status sent, MsgType want, int timeout_ms) {
   std::string what = std::string(type_name(req)) + " request";
-  if (!m_fd.valid()) return fail(what + ": the connection was closed after an earlier error", EPIPE);
+  if (!m_fd.valid())
+    return fail(what + ": the connection was closed after an earlier error", EPIPE);
   uint32_t id = m_next_id++;
   if (m_next_id == 0) m_next_id = 1; // id 0 is reserved for connection-level errors
   if (!sent) {

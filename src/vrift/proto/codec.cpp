@@ -159,7 +159,8 @@ public:
 private:
   void put(uint64_t x, size_t width) {
     if (!room(width)) return;
-    for (size_t i = 0; i < width; ++i) m_buf[m_pos + i] = static_cast<uint8_t>(x >> (8 * i));
+    for (size_t i = 0; i < width; ++i)
+      m_buf[m_pos + i] = static_cast<uint8_t>(x >> (8 * i));
     m_pos += width;
   }
   void bytes(const void* p, size_t k) {

@@ -100,10 +100,15 @@ Result<std::optional<Frame>> recv_frame(int fd, std::vector<uint8_t>& buf, uint3
   Deadline whole(timeout_ms);
   uint8_t hdr[kHeaderSize];
 
-  // The first byte decides between a clean end of stream and a frame.
+  // The first bytes decide between a clean end of stream and a frame (a bad magic is refused
+  // as soon as it shows). Reading no further than the header keeps the next frame unread.
+  size_t got = 0;
   for (;;) {
-    ssize_t n = ::recv(fd, hdr, 1, MSG_DONTWAIT);
-    if (n == 1) break;
+    ssize_t n = ::recv(fd, hdr, kHeaderSize, MSG_DONTWAIT);
+    if (n > 0) {
+      got = static_cast<size_t>(n);
+      break;
+    }
     if (n == 0) return std::optional<Frame>();
     if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK) return fail_os("receiving a frame");
@@ -111,15 +116,16 @@ Result<std::optional<Frame>> recv_frame(int fd, std::vector<uint8_t>& buf, uint3
   }
   Deadline d = whole.min(Deadline(rest_timeout_ms));
   FrameHeader h;
-  if (Err e = parse_header(hdr, 1, limit, &h); e == Err::BadMagic)
+  if (Err e = parse_header(hdr, got, limit, &h); e == Err::BadMagic)
     return framing_error(e, 0, why);
 
-  if (Status s = recv_exact(fd, hdr + 1, kHeaderSize - 1, d); !s)
+  if (Status s = recv_exact(fd, hdr + got, kHeaderSize - got, d); !s)
     return fail(std::move(s).context("reading a frame header").error());
   if (Err e = parse_header(hdr, kHeaderSize, limit, &h); e != Err::Ok) {
     uint32_t id = 0;
     if (e != Err::BadMagic)
-      for (int i = 3; i >= 0; --i) id = (id << 8) | hdr[8 + i];
+      for (int i = 3; i >= 0; --i)
+        id = (id << 8) | hdr[8 + i];
     return framing_error(e, id, why);
   }
   buf.resize(kHeaderSize + h.length); // bounded by `limit`, checked above

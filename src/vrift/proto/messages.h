@@ -41,8 +41,7 @@ struct Hello {
     v.u32(m.max_frame);
     v.u64(m.capabilities);
     v.u32(m.pid);
-    v.check(m.min_version >= 1 && m.min_version <= m.max_version &&
-            m.max_frame >= kMinFrameLimit);
+    v.check(m.min_version >= 1 && m.min_version <= m.max_version && m.max_frame >= kMinFrameLimit);
   }
 };
 

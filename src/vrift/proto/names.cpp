@@ -1,6 +1,7 @@
 // Names of types, kinds and decoder results, and the errno <-> ErrorKind table (wire.h).
 // Freestanding: plain tables and switches.
 #include <cerrno>
+#include <cstddef>
 
 #include "vrift/proto/wire.h"
 
@@ -46,6 +47,53 @@ constexpr KindRow kKinds[] = {
     {ErrorKind::ShuttingDown, EIO, "shutting_down"},
 };
 
+struct TypeRow {
+  MsgType type;
+  const char* name;
+};
+
+constexpr TypeRow kTypes[] = {
+    {MsgType::Hello, "HELLO"},
+    {MsgType::Ping, "PING"},
+    {MsgType::StatusQuery, "STATUS"},
+    {MsgType::Shutdown, "SHUTDOWN"},
+    {MsgType::SessionOpen, "SESSION_OPEN"},
+    {MsgType::SessionClose, "SESSION_CLOSE"},
+    {MsgType::Commit, "COMMIT"},
+    {MsgType::Unlink, "UNLINK"},
+    {MsgType::Rename, "RENAME"},
+    {MsgType::Mkdir, "MKDIR"},
+    {MsgType::Rmdir, "RMDIR"},
+    {MsgType::Chmod, "CHMOD"},
+    {MsgType::Utimens, "UTIMENS"},
+    {MsgType::Truncate, "TRUNCATE"},
+    {MsgType::Symlink, "SYMLINK"},
+    {MsgType::Link, "LINK"},
+    {MsgType::OkReply, "OK"},
+    {MsgType::HelloReply, "HELLO_REPLY"},
+    {MsgType::StatusReply, "STATUS_REPLY"},
+    {MsgType::SessionReply, "SESSION_REPLY"},
+    {MsgType::CommitReply, "COMMIT_REPLY"},
+    {MsgType::ErrorReply, "ERROR"},
+};
+
+// Indexed by Err, in declaration order.
+constexpr const char* kErrNames[] = {
+    "ok",
+    "incomplete frame",
+    "not a vrift frame (bad magic)",
+    "reserved header flags set",
+    "frame too large",
+    "unknown message type",
+    "unexpected message type",
+    "truncated payload",
+    "trailing bytes after the payload",
+    "bad string (too long, empty or containing NUL)",
+    "bad path",
+    "field out of range",
+};
+static_assert(sizeof kErrNames / sizeof kErrNames[0] == static_cast<size_t>(Err::BadField) + 1);
+
 constexpr const char kUnknown[] = "unknown";
 
 const KindRow* find_kind(ErrorKind k) {
@@ -57,30 +105,8 @@ const KindRow* find_kind(ErrorKind k) {
 } // namespace
 
 const char* type_name(MsgType t) noexcept {
-  switch (t) {
-  case MsgType::Hello: return "HELLO";
-  case MsgType::Ping: return "PING";
-  case MsgType::StatusQuery: return "STATUS";
-  case MsgType::Shutdown: return "SHUTDOWN";
-  case MsgType::SessionOpen: return "SESSION_OPEN";
-  case MsgType::SessionClose: return "SESSION_CLOSE";
-  case MsgType::Commit: return "COMMIT";
-  case MsgType::Unlink: return "UNLINK";
-  case MsgType::Rename: return "RENAME";
-  case MsgType::Mkdir: return "MKDIR";
-  case MsgType::Rmdir: return "RMDIR";
-  case MsgType::Chmod: return "CHMOD";
-  case MsgType::Utimens: return "UTIMENS";
-  case MsgType::Truncate: return "TRUNCATE";
-  case MsgType::Symlink: return "SYMLINK";
-  case MsgType::Link: return "LINK";
-  case MsgType::OkReply: return "OK";
-  case MsgType::HelloReply: return "HELLO_REPLY";
-  case MsgType::StatusReply: return "STATUS_REPLY";
-  case MsgType::SessionReply: return "SESSION_REPLY";
-  case MsgType::CommitReply: return "COMMIT_REPLY";
-  case MsgType::ErrorReply: return "ERROR";
-  }
+  for (const TypeRow& r : kTypes)
+    if (r.type == t) return r.name;
   return kUnknown;
 }
 
@@ -104,32 +130,24 @@ ErrorKind kind_of_errno(int err) noexcept {
 }
 
 const char* err_name(Err e) noexcept {
-  switch (e) {
-  case Err::Ok: return "ok";
-  case Err::NeedMore: return "incomplete frame";
-  case Err::BadMagic: return "not a vrift frame (bad magic)";
-  case Err::BadFlags: return "reserved header flags set";
-  case Err::TooLarge: return "frame too large";
-  case Err::UnknownType: return "unknown message type";
-  case Err::WrongType: return "unexpected message type";
-  case Err::Truncated: return "truncated payload";
-  case Err::TrailingBytes: return "trailing bytes after the payload";
-  case Err::BadString: return "bad string (too long, empty or containing NUL)";
-  case Err::BadPath: return "bad path";
-  case Err::BadField: return "field out of range";
-  }
-  return "unknown error";
+  size_t i = static_cast<size_t>(e);
+  return i < sizeof kErrNames / sizeof kErrNames[0] ? kErrNames[i] : kUnknown;
 }
 
 ErrorKind kind_for(Err e) noexcept {
   switch (e) {
-  case Err::TooLarge: return ErrorKind::TooLarge;
+  case Err::TooLarge:
+    return ErrorKind::TooLarge;
   case Err::UnknownType:
-  case Err::WrongType: return ErrorKind::UnknownRequest;
-  case Err::BadPath: return ErrorKind::BadPath;
+  case Err::WrongType:
+    return ErrorKind::UnknownRequest;
+  case Err::BadPath:
+    return ErrorKind::BadPath;
   case Err::Ok:
-  case Err::NeedMore: return ErrorKind::Internal; // not failures: a caller's bug
-  default: return ErrorKind::BadFrame;
+  case Err::NeedMore:
+    return ErrorKind::Internal; // not failures: a caller's bug
+  default:
+    return ErrorKind::BadFrame;
   }
 }
 

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "vrift/hash/blake3.h"
 #include "vrift/util/fs.h"
 
 namespace vrift {
@@ -185,6 +186,19 @@ Result<std::string> Registry::integrity_check() const {
     out += t ? reinterpret_cast<const char*>(t) : "";
   }
   return out;
+}
+
+std::string manifest_copy_path(const std::string& copies_dir, const std::string& manifest_path) {
+  return copies_dir + "/" + blake3(manifest_path).hex().substr(0, 32) + ".manifest";
+}
+
+Status register_manifest(Registry& reg, const std::string& copies_dir, ProjectRecord& rec,
+                         std::string_view bytes) {
+  rec.copy_path = manifest_copy_path(copies_dir, rec.manifest_path);
+  VRIFT_TRY(fs::write_file_atomic(rec.copy_path, bytes, 0444).context("keeping a copy of the manifest"));
+  VRIFT_TRY(reg.upsert(rec));
+  std::string sidecar = rec.copy_path.substr(0, rec.copy_path.size() - 9) + ".json";
+  return fs::write_file_atomic(sidecar, project_sidecar_json(rec), 0644);
 }
 
 std::string project_sidecar_json(const ProjectRecord& r) {

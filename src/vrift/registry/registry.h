@@ -57,6 +57,14 @@ private:
   sqlite3* m_db = nullptr;
 };
 
+/// Where vrift keeps its copy of the manifest at MANIFEST_PATH (".json" beside it: the sidecar).
+std::string manifest_copy_path(const std::string& copies_dir, const std::string& manifest_path);
+
+/// Registers a manifest whose bytes are BYTES: keeps vrift's copy and sidecar under
+/// COPIES_DIR (named after the manifest path) and upserts REC (copy_path filled in).
+Status register_manifest(Registry& reg, const std::string& copies_dir, ProjectRecord& rec,
+                         std::string_view bytes);
+
 /// The sidecar JSON kept next to a manifest copy (what a rebuild needs besides the manifest).
 std::string project_sidecar_json(const ProjectRecord& rec);
 Result<ProjectRecord> parse_project_sidecar(const std::string& json);

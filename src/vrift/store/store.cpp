@@ -704,6 +704,13 @@ Result<StoreLock> Store::lock_for(bool exclusive, int timeout_ms) const {
   }
 }
 
+Result<UniqueFd> Store::open_lock_file() const {
+  std::string p = m_root + "/lock";
+  UniqueFd fd(::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!fd.valid()) return fail_os("opening '" + p + "'");
+  return fd;
+}
+
 void Store::forget_shards() {
   for (unsigned i = 0; i < 65536 / 64; ++i) m_leaf_known[i].store(0);
   for (unsigned i = 0; i < 256 / 64; ++i) m_top_known[i].store(0);

@@ -128,6 +128,9 @@ public:
   Result<StoreLock> lock(bool exclusive) const;
   /// Like lock() but gives up after TIMEOUT_MS with an error saying the store is busy.
   Result<StoreLock> lock_for(bool exclusive, int timeout_ms) const;
+  /// The lock file, opened once for a long-lived writer that takes the lock per operation
+  /// (flock LOCK_SH / LOCK_UN on it) instead of per process.
+  Result<UniqueFd> open_lock_file() const;
   /// Forgets which shard directories exist (after gc removed empty ones).
   void forget_shards();
 

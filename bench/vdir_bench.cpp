@@ -1,0 +1,279 @@
+// VDir lookup latency against the kernel's stat(), in the same run.
+//
+// VDir tables of 10k, 100k and 1M node_modules-like paths (60-100 bytes) on /dev/shm, looked up
+// through a separate read-only mapping (as a shimmed process would) in a random order, hits and
+// misses (the same paths with ".mjs": the probes of Node's module resolution), with or without
+// one writer thread rewriting existing entries as fast as it can. The kernel side stats 10k real
+// files with the same shapes under /tmp (the work disk), round-robin, and their ".mjs" misses.
+//
+//   vrift_vdir_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+// Instruction counts per lookup (no writer; valgrind serialises threads anyway):
+//   VRIFT_VDIR_BENCH_COUNT=100000 valgrind --tool=callgrind --collect-atstart=no \
+//     --toggle-collect='*count_hits*' --toggle-collect='*count_misses*' vrift_vdir_bench
+//   callgrind_annotate --inclusive=yes callgrind.out.<pid> | grep count_
+#include <benchmark/benchmark.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "vrift/vdir/vdir_reader.h"
+#include "vrift/vdir/vdir_writer.h"
+
+namespace {
+
+using namespace vrift::vdir;
+
+/// Path I of the synthetic tree, e.g.
+/// "node_modules/@babel/source-map-support-17/dist/esm/internal/module-transforms-40321.js".
+std::string make_path(uint64_t i, const char* ext = ".js") {
+  static const char* const scopes[] = {"", "@babel/", "@types/", "@jest/", "@eslint/", "@smithy/"};
+  static const char* const names[] = {"plugin-transform-runtime", "core-js-compat", "lodash",
+                                      "react-dom", "typescript", "webpack-sources",
+                                      "eslint-scope", "source-map-support",
+                                      "regenerator-runtime", "postcss-value-parser"};
+  static const char* const dirs[] = {"lib", "dist/cjs", "dist/esm/internal", "src/utils",
+                                     "build/helpers", "es/components"};
+  static const char* const files[] = {"index", "helpers", "module-transforms",
+                                      "normalize-options", "parse-file", "visitor-keys"};
+  const uint64_t pkg = i % 211;
+  return std::string("node_modules/") + scopes[pkg % 6] + names[pkg % 10] + "-" +
+         std::to_string(pkg) + "/" + dirs[(i / 211) % 6] + "/" + files[(i / 7) % 6] + "-" +
+         std::to_string(i) + ext;
+}
+
+/// Paths packed in one buffer in lookup order, so that reading the next query is sequential.
+struct PathSet {
+  std::string blob;
+  std::vector<std::pair<uint32_t, uint32_t>> at; // offset, length
+  void add(const std::string& p) {
+    at.emplace_back(static_cast<uint32_t>(blob.size()), static_cast<uint32_t>(p.size()));
+    blob += p;
+  }
+  const char* data(size_t i) const { return blob.data() + at[i].first; }
+};
+
+PathSet shuffled(uint64_t n, const char* ext, uint64_t seed) {
+  std::vector<uint64_t> order(n);
+  for (uint64_t i = 0; i < n; ++i) order[i] = i;
+  std::shuffle(order.begin(), order.end(), std::mt19937_64(seed));
+  PathSet s;
+  s.blob.reserve(n * 90);
+  for (uint64_t i : order) s.add(make_path(i, ext));
+  return s;
+}
+
+VdirStat stat_for(uint64_t i, uint64_t version) {
+  VdirStat st;
+  st.mode = kModeReg | 0644;
+  st.size = 1000 + i + version;
+  st.mtime_ns = st.ctime_ns = st.atime_ns = 1767323045123456789 + static_cast<int64_t>(version);
+  st.blob_hash[0] = static_cast<uint8_t>(i);
+  return st;
+}
+
+/// One VDir of N entries, built once per process, with its own read-only mapping.
+struct Table {
+  std::string file;
+  VdirWriter writer;
+  VdirMapping map;
+  VdirReader reader;
+  PathSet hits, misses;
+  uint64_t n = 0;
+
+  explicit Table(uint64_t entries) : n(entries) {
+    file = "/dev/shm/vrift-vdir-bench-" + std::to_string(::getpid()) + "-" + std::to_string(n);
+    VdirOptions o;
+    o.initial_entries = n;
+    o.max_bytes = std::max<uint64_t>(uint64_t{64} << 20, n * 320);
+    o.index_bytes = std::max<uint64_t>(uint64_t{4} << 20, n * 128);
+    auto w = VdirWriter::create(file, o);
+    if (!w.ok()) {
+      std::fprintf(stderr, "%s\n", w.error().message().c_str());
+      std::exit(1);
+    }
+    writer = std::move(w).value();
+    for (uint64_t i = 0; i < n; ++i)
+      if (!writer.upsert(make_path(i), stat_for(i, 0)).ok()) std::exit(1);
+    if (vdir_map_readonly(file.c_str(), &map) != 0 ||
+        reader.attach(map.base, map.len) != VdirAttach::kOk)
+      std::exit(1);
+    hits = shuffled(n, ".js", 1);
+    misses = shuffled(n, ".mjs", 2);
+  }
+  ~Table() {
+    vdir_unmap(&map);
+    ::unlink(file.c_str());
+  }
+};
+
+Table& table(uint64_t n) {
+  static std::map<uint64_t, std::unique_ptr<Table>> tables;
+  auto& t = tables[n];
+  if (!t) t = std::make_unique<Table>(n);
+  return *t;
+}
+
+/// Rewrites existing entries in a loop (each upsert goes through the record's seqlock) while
+/// the benchmark runs.
+class WriterThread {
+public:
+  WriterThread(Table& t, bool on) : m_table(t) {
+    if (on) m_thread = std::thread([this] { run(); });
+  }
+  ~WriterThread() {
+    m_stop.store(true);
+    if (m_thread.joinable()) m_thread.join();
+  }
+  uint64_t updates() const { return m_updates.load(); }
+
+private:
+  void run() {
+    std::mt19937_64 rng(3);
+    uint64_t version = 1;
+    while (!m_stop.load(std::memory_order_relaxed)) {
+      const uint64_t i = rng() % m_table.n;
+      if (!m_table.writer.upsert(make_path(i), stat_for(i, version++)).ok()) std::abort();
+      m_updates.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  Table& m_table;
+  std::atomic<bool> m_stop{false};
+  std::atomic<uint64_t> m_updates{0};
+  std::thread m_thread;
+};
+
+void run_lookups(benchmark::State& state, bool hit) {
+  Table& t = table(static_cast<uint64_t>(state.range(0)));
+  const PathSet& paths = hit ? t.hits : t.misses;
+  const VdirResult want = hit ? VdirResult::kHit : VdirResult::kMiss;
+  WriterThread writer(t, state.range(1) != 0);
+  VdirStat st;
+  size_t i = 0, wrong = 0;
+  for (auto _ : state) {
+    VdirResult r = t.reader.lookup(paths.data(i), paths.at[i].second, &st);
+    benchmark::DoNotOptimize(r);
+    benchmark::DoNotOptimize(st);
+    wrong += r != want;
+    if (++i == t.n) i = 0;
+  }
+  state.counters["not_" + std::string(hit ? "hit" : "miss")] = static_cast<double>(wrong);
+  state.counters["writer_updates/s"] =
+      benchmark::Counter(static_cast<double>(writer.updates()), benchmark::Counter::kIsRate);
+}
+
+void BM_VdirHit(benchmark::State& state) { run_lookups(state, true); }
+void BM_VdirMiss(benchmark::State& state) { run_lookups(state, false); }
+
+/// 10k real files (same path shapes) under /tmp, created once.
+struct RealFiles {
+  std::string root;
+  PathSet hits, misses;
+  RealFiles() {
+    root = "/tmp/vrift-vdir-bench-" + std::to_string(::getpid());
+    const uint64_t n = 10000;
+    for (uint64_t i = 0; i < n; ++i) {
+      const std::string p = root + "/" + make_path(i);
+      std::string cmd;
+      for (size_t s = p.find('/', root.size() + 1); s != std::string::npos; s = p.find('/', s + 1))
+        ::mkdir(p.substr(0, s).c_str(), 0755);
+      const int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+      if (fd < 0) std::exit(1);
+      ::close(fd);
+    }
+    PathSet h = shuffled(n, ".js", 1), m = shuffled(n, ".mjs", 2);
+    for (size_t i = 0; i < n; ++i) {
+      hits.add(root + "/" + std::string(h.data(i), h.at[i].second));
+      misses.add(root + "/" + std::string(m.data(i), m.at[i].second));
+    }
+    hits.blob += '\0'; // stat() wants C strings: re-pack with terminators
+    pack_c_strings(hits);
+    pack_c_strings(misses);
+  }
+  static void pack_c_strings(PathSet& s) {
+    PathSet out;
+    for (size_t i = 0; i < s.at.size(); ++i) {
+      out.add(std::string(s.data(i), s.at[i].second));
+      out.blob += '\0';
+    }
+    s = std::move(out);
+  }
+  ~RealFiles() { std::system(("rm -rf " + root).c_str()); }
+};
+
+RealFiles& real_files() {
+  static RealFiles files;
+  return files;
+}
+
+void run_stat(benchmark::State& state, bool hit) {
+  const PathSet& paths = hit ? real_files().hits : real_files().misses;
+  struct stat st {};
+  size_t i = 0, wrong = 0;
+  for (auto _ : state) {
+    const int r = ::stat(paths.data(i), &st);
+    benchmark::DoNotOptimize(st);
+    wrong += (r == 0) != hit;
+    if (++i == paths.at.size()) i = 0;
+  }
+  state.counters["not_" + std::string(hit ? "hit" : "miss")] = static_cast<double>(wrong);
+}
+
+void BM_KernelStatHit(benchmark::State& state) { run_stat(state, true); }
+void BM_KernelStatMiss(benchmark::State& state) { run_stat(state, false); }
+
+void vdir_args(benchmark::internal::Benchmark* b) {
+  for (int64_t n : {10000, 100000, 1000000})
+    for (int64_t writer : {0, 1}) b->Args({n, writer});
+  b->ArgNames({"entries", "writer"})->MinTime(0.2)->UseRealTime();
+}
+
+BENCHMARK(BM_VdirHit)->Apply(vdir_args);
+BENCHMARK(BM_VdirMiss)->Apply(vdir_args);
+BENCHMARK(BM_KernelStatHit)->MinTime(0.2);
+BENCHMARK(BM_KernelStatMiss)->MinTime(0.2);
+
+// The callgrind mode: N lookups of each kind in functions that --toggle-collect can name.
+__attribute__((noinline)) size_t count_hits(const Table& t, size_t n) {
+  VdirStat st;
+  size_t ok = 0;
+  for (size_t i = 0; i < n; ++i)
+    ok += t.reader.lookup(t.hits.data(i % t.n), t.hits.at[i % t.n].second, &st) ==
+          VdirResult::kHit;
+  return ok;
+}
+__attribute__((noinline)) size_t count_misses(const Table& t, size_t n) {
+  VdirStat st;
+  size_t ok = 0;
+  for (size_t i = 0; i < n; ++i)
+    ok += t.reader.lookup(t.misses.data(i % t.n), t.misses.at[i % t.n].second, &st) ==
+          VdirResult::kMiss;
+  return ok;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  if (const char* count = std::getenv("VRIFT_VDIR_BENCH_COUNT")) {
+    const size_t n = std::strtoull(count, nullptr, 10);
+    Table& t = table(10000);
+    const size_t h = count_hits(t, n), m = count_misses(t, n);
+    std::printf("%zu lookups each on 10k entries: %zu hits, %zu misses\n", n, h, m);
+    return h == n && m == n ? 0 : 1;
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

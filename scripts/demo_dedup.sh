@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# Cross-project deduplication on real npm trees: installs four projects of growing size from the
+# lockfiles in datasets/ (xsmall ~1.1k files, small ~1.9k, medium ~9.5k, large ~25k), then
+#   Fresh Start: deletes the demo store and ingests each project's node_modules, small to large;
+#                every project after the first finds much of its content already stored.
+#   Re-Run:      ingests them all again into the warm store: nothing new, 100% dedup.
+# and ends with `vrift status`. The store and vrift's registry live inside DATA_DIR (the store
+# via VR_THE_SOURCE, the registry via VRIFT_HOME), so your own ~/.vrift is never touched.
+#
+# usage: scripts/demo_dedup.sh [--quick] [--fresh-only|--rerun-only] [DATA_DIR]
+#   --quick       xsmall and small only (a few seconds once installed)
+#   --fresh-only  only the Fresh Start scenario
+#   --rerun-only  only the Re-Run scenario (needs the store of an earlier run)
+#   DATA_DIR      default ./demo-data (gitignored): installed projects, store, manifests
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+
+usage() { sed -n 's/^# \{0,1\}//; 10,14p' "$0"; }
+quick=0 fresh=1 rerun=1 data=""
+for arg in "$@"; do
+  case $arg in
+    --quick) quick=1 ;;
+    --fresh-only) rerun=0 ;;
+    --rerun-only) fresh=0 ;;
+    -h | --help) usage; exit 0 ;;
+    -*) echo "demo_dedup: unknown option '$arg'" >&2; usage >&2; exit 2 ;;
+    *)
+      [ -z "$data" ] || { echo "demo_dedup: only one DATA_DIR, got '$data' and '$arg'" >&2; exit 2; }
+      data=$arg ;;
+  esac
+done
+if [ "$fresh" -eq 0 ] && [ "$rerun" -eq 0 ]; then
+  echo "demo_dedup: --fresh-only and --rerun-only exclude each other" >&2
+  exit 2
+fi
+data=$(realpath -m "${data:-$PWD/demo-data}")
+
+# Projects in ingest order: "label dataset" (datasets/<dataset>.package-lock.json).
+projects=("xsmall xsmall" "small small" "medium projB" "large projA")
+[ "$quick" -eq 1 ] && projects=("${projects[@]:0:2}")
+
+export VR_THE_SOURCE=$data/the_source VRIFT_HOME=$data/vrift-home
+store=$VR_THE_SOURCE
+if [ "$fresh" -eq 0 ] && [ ! -f "$store/STORE" ]; then
+  echo "demo_dedup: no demo store at $store: run without --rerun-only first" >&2
+  exit 1
+fi
+mkdir -p "$data"
+
+t_start=$(date +%s.%N)
+t_step=$t_start
+since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f s", b - a }'; }
+# step TITLE: closes the previous step with its duration and opens the next one.
+step() {
+  [ "$t_step" == "$t_start" ] || printf '  (%s)\n' "$(since "$t_step")"
+  t_step=$(date +%s.%N)
+  printf '\n== %s\n' "$*"
+}
+
+step "Dependencies and build"
+bash "$root/scripts/install-deps.sh"
+vrift=$(bash "$root/scripts/build.sh")
+echo "vrift: $vrift"
+
+step "Installing the projects (npm, pinned lockfiles) into $data"
+sets=()
+for p in "${projects[@]}"; do sets+=("${p#* }"); done
+bash "$root/datasets/fetch.sh" "$data" "${sets[@]}" >/dev/null
+for p in "${projects[@]}"; do
+  label=${p% *} ds=${p#* }
+  printf '  %-7s %-6s %7s files\n' "$label" "$ds" "$(find "$data/$ds/node_modules" -type f | wc -l)"
+done
+
+# table TITLE JSON...: one row per ingest summary (vrift ingest --json) and a totals line.
+table() {
+  python3 - "$@" <<'EOF'
+import json, locale, os, sys
+title, files = sys.argv[1], sys.argv[2:]
+locale.setlocale(locale.LC_ALL, "")
+utf8 = os.isatty(1) and locale.getpreferredencoding(False).lower().replace("-", "") == "utf8"
+def pct(a, b): return "%.1f%%" % (100.0 * a / b) if b else "-"
+def num(n): return "{:,}".format(int(n))
+rows, tot = [], dict(files=0, new_blobs=0, bytes=0, dedup_files=0, dedup_bytes=0, seconds=0.0)
+for f in files:
+    j = json.load(open(f))
+    label = os.path.basename(f)[:-len(".json")].split(".", 1)[1]
+    for k in tot: tot[k] += j[k]
+    rows.append([label, num(j["files"]), num(j["new_blobs"]), pct(j["dedup_files"], j["files"]),
+                 pct(j["dedup_bytes"], j["bytes"]), num(j["files_per_second"])])
+rate = tot["files"] / tot["seconds"] if tot["seconds"] else 0
+rows.append(["Total", num(tot["files"]), num(tot["new_blobs"]), pct(tot["dedup_files"], tot["files"]),
+             pct(tot["dedup_bytes"], tot["bytes"]), num(rate)])
+head = ["Project", "Files", "New Blobs", "Dedup (files)", "Dedup (bytes)", "Files/s"]
+w = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
+h, v, c = ("\u2500", "\u2502", "\u253c") if utf8 else ("-", "|", "+")
+def line(r): return "  " + v + v.join(" " + (s.ljust(w[i]) if i == 0 else s.rjust(w[i])) + " " for i, s in enumerate(r)) + v
+def rule(l, m, r): return "  " + l + m.join(h * (x + 2) for x in w) + r
+print("\n  %s" % title)
+print(rule(*("\u250c\u252c\u2510" if utf8 else "+++")))
+print(line(head))
+print(rule(*("\u251c\u253c\u2524" if utf8 else "+++")))
+for r in rows[:-1]: print(line(r))
+print(rule(*("\u251c\u253c\u2524" if utf8 else "+++")))
+print(line(rows[-1]))
+print(rule(*("\u2514\u2534\u2518" if utf8 else "+++")))
+print("  %s bytes ingested, %s new: %s of the bytes were already in the store."
+      % (num(tot["bytes"]), num(tot["bytes"] - tot["dedup_bytes"]), pct(tot["dedup_bytes"], tot["bytes"])))
+EOF
+}
+
+# scenario NAME: ingests every project in order, one JSON summary each, then the table.
+scenario() {
+  local name=$1 out=$data/results/${1// /-} p label ds
+  rm -rf "$out"
+  mkdir -p "$out" "$data/manifests"
+  local i=0 jsons=()
+  for p in "${projects[@]}"; do
+    label=${p% *} ds=${p#* }
+    i=$((i + 1))
+    printf '  ingesting %-7s (%s/node_modules) ... ' "$label" "$ds"
+    if ! "$vrift" ingest "$data/$ds/node_modules" -o "$data/manifests/$ds.manifest" --json \
+      >"$out/$i.$label.json" 2>"$out/$i.$label.err"; then
+      echo "failed"
+      cat "$out/$i.$label.err" >&2
+      exit 1
+    fi
+    python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print("{:,} files, {:,} new blobs, {:.2f} s".format(j["files"], j["new_blobs"], j["seconds"]))' "$out/$i.$label.json"
+    if [ -s "$out/$i.$label.err" ]; then sed 's/^/    /' "$out/$i.$label.err"; fi
+    jsons+=("$out/$i.$label.json")
+  done
+  table "$name" "${jsons[@]}"
+}
+
+if [ "$fresh" -eq 1 ]; then
+  step "Scenario 1: Fresh Start (empty store, projects small to large)"
+  # The registry and re-ingest cache go with the store, so status shows this run only.
+  if [ -e "$store" ] || [ -e "$VRIFT_HOME" ]; then
+    t=$(date +%s.%N)
+    printf '  deleting the previous demo store %s ... ' "$store"
+    rm -rf "$store" "$VRIFT_HOME"
+    echo "done ($(since "$t"))"
+  fi
+  scenario "Fresh Start"
+fi
+if [ "$rerun" -eq 1 ]; then
+  step "Scenario 2: Re-Run (warm store: every file is already there)"
+  echo "  store: $store"
+  scenario "Re-Run"
+fi
+
+step "vrift status"
+"$vrift" status
+printf '\nDemo finished in %s (projects, store and results in %s)\n' "$(since "$t_start")" "$data"

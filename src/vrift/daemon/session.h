@@ -1,0 +1,99 @@
+// A session: one project root projected from one manifest, owned by the daemon. Every change
+// (a commit of a file the shim staged, or a mutation) is validated against the live tree,
+// journaled, applied to the tree and the index (VDir), and only then acknowledged. A checkpoint
+// writes the tree back as the manifest and registers it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "vrift/config/paths.h"
+#include "vrift/daemon/journal.h"
+#include "vrift/daemon/tree.h"
+#include "vrift/store/store.h"
+#include "vrift/util/result.h"
+
+namespace vrift {
+
+/// Where the session mirrors its tree for readers (the VDir writer; a no-op in tests).
+class IndexSink {
+public:
+  virtual ~IndexSink() = default;
+  virtual Status upsert(const ManifestEntry& e) = 0;
+  virtual Status remove(const std::string& path) = 0;
+};
+
+struct CommitResult {
+  Hash hash;
+  uint64_t size = 0;
+};
+
+struct SessionOptions {
+  bool sync_journal = false;   ///< fdatasync every record (power-loss safety; slower)
+  /// Records between automatic checkpoints (0: never; the daemon checkpoints when idle and
+  /// when the session ends, which keeps fsyncs off the commit path).
+  uint64_t checkpoint_every = 0;
+};
+
+class Session {
+public:
+  /// Opens the session of ROOT (canonical, absolute) and MANIFEST_PATH; replays the journal of
+  /// an earlier daemon that was killed, and folds it into the manifest.
+  static Result<std::unique_ptr<Session>> open(const Paths& paths, Store& store, const std::string& root,
+                                               const std::string& manifest_path, IndexSink* sink,
+                                               SessionOptions opts = {});
+
+  /// COMMIT: the file staged at STAGING becomes the content of REL. The staging file must lie
+  /// under <root>/.vrift/staging/ and be a regular file. MODE 0 keeps the old mode (or 0644).
+  Result<CommitResult> commit(const std::string& rel, const std::string& staging, uint32_t mode);
+  Status unlink(const std::string& rel);
+  Status mkdir(const std::string& rel, uint32_t mode);
+  Status rmdir(const std::string& rel);
+  Status rename(const std::string& from, const std::string& to);
+  Status chmod(const std::string& rel, uint32_t mode);
+  Status utimens(const std::string& rel, int64_t mtime_ns);
+  Status truncate(const std::string& rel, uint64_t length);
+  Status symlink(const std::string& target, const std::string& rel);
+  Status link(const std::string& from, const std::string& to);
+
+  /// Writes the tree as the manifest (atomically), registers it, starts a new journal.
+  Status checkpoint();
+
+  const Tree& tree() const { return m_tree; }
+  const std::string& root() const { return m_root; }
+  const std::string& manifest_path() const { return m_manifest_path; }
+  uint64_t commits() const { return m_commits; }
+  uint64_t replayed() const { return m_replayed; }
+
+private:
+  Session(const Paths& paths, Store& store) : m_paths(paths), m_store(store) {}
+  /// Journals REC, then applies it to the tree and the index.
+  Status record(const JournalRecord& rec);
+  Status maybe_checkpoint();
+  /// Holds the store lock shared for its lifetime (gc --delete waits).
+  class SharedLock {
+  public:
+    explicit SharedLock(int fd);
+    ~SharedLock();
+    bool ok() const { return m_ok; }
+  private:
+    int m_fd;
+    bool m_ok;
+  };
+
+  Paths m_paths;
+  Store& m_store;
+  std::string m_root, m_manifest_path;
+  Tree m_tree;
+  Journal m_journal;
+  UniqueFd m_lock_fd;  // <store>/lock, held shared around each placement + journal append
+  IndexSink* m_sink = nullptr;
+  SessionOptions m_opts;
+  uint64_t m_commits = 0, m_replayed = 0;
+};
+
+/// The journal file of a session (one per store and manifest).
+std::string session_journal_path(const Paths& paths, const std::string& manifest_path);
+
+}  // namespace vrift
