@@ -8,9 +8,10 @@
 //
 //   vrift_vdir_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 // Instruction counts per lookup (no writer; valgrind serialises threads anyway):
-//   VRIFT_VDIR_BENCH_COUNT=100000 valgrind --tool=callgrind --collect-atstart=no \
-//     --toggle-collect='*count_hits*' --toggle-collect='*count_misses*' vrift_vdir_bench
-//   callgrind_annotate --inclusive=yes callgrind.out.<pid> | grep count_
+//   VRIFT_VDIR_BENCH_COUNT=100000 valgrind --tool=callgrind --collect-atstart=no
+//       --toggle-collect='*count_hits*' --toggle-collect='*count_misses*' vrift_vdir_bench
+//   callgrind_annotate --inclusive=yes callgrind.out.PID | grep count_
+// (one command line; divide each function's Ir by the count)
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -175,7 +176,7 @@ void run_lookups(benchmark::State& state, bool hit) {
 void BM_VdirHit(benchmark::State& state) { run_lookups(state, true); }
 void BM_VdirMiss(benchmark::State& state) { run_lookups(state, false); }
 
-/// 10k real files (same path shapes) under /tmp, created once.
+/// 10k real files (same path shapes) under /tmp, created once; paths NUL-terminated for stat().
 struct RealFiles {
   std::string root;
   PathSet hits, misses;
@@ -184,29 +185,19 @@ struct RealFiles {
     const uint64_t n = 10000;
     for (uint64_t i = 0; i < n; ++i) {
       const std::string p = root + "/" + make_path(i);
-      std::string cmd;
-      for (size_t s = p.find('/', root.size() + 1); s != std::string::npos; s = p.find('/', s + 1))
+      for (size_t s = p.find('/', 1); s != std::string::npos; s = p.find('/', s + 1))
         ::mkdir(p.substr(0, s).c_str(), 0755);
       const int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
       if (fd < 0) std::exit(1);
       ::close(fd);
     }
-    PathSet h = shuffled(n, ".js", 1), m = shuffled(n, ".mjs", 2);
+    const PathSet h = shuffled(n, ".js", 1), m = shuffled(n, ".mjs", 2);
     for (size_t i = 0; i < n; ++i) {
       hits.add(root + "/" + std::string(h.data(i), h.at[i].second));
+      hits.blob += '\0';
       misses.add(root + "/" + std::string(m.data(i), m.at[i].second));
+      misses.blob += '\0';
     }
-    hits.blob += '\0'; // stat() wants C strings: re-pack with terminators
-    pack_c_strings(hits);
-    pack_c_strings(misses);
-  }
-  static void pack_c_strings(PathSet& s) {
-    PathSet out;
-    for (size_t i = 0; i < s.at.size(); ++i) {
-      out.add(std::string(s.data(i), s.at[i].second));
-      out.blob += '\0';
-    }
-    s = std::move(out);
   }
   ~RealFiles() { std::system(("rm -rf " + root).c_str()); }
 };

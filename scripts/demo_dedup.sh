@@ -16,7 +16,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
 usage() { sed -n 's/^# \{0,1\}//; 10,14p' "$0"; }
-quick=0 fresh=1 rerun=1 data=""
+quick=0 fresh=1 rerun=1 data="" skipped=()
 for arg in "$@"; do
   case $arg in
     --quick) quick=1 ;;
@@ -41,9 +41,23 @@ projects=("xsmall xsmall" "small small" "medium projB" "large projA")
 
 export VR_THE_SOURCE=$data/the_source VRIFT_HOME=$data/vrift-home
 store=$VR_THE_SOURCE
-if [ "$fresh" -eq 0 ] && [ ! -f "$store/STORE" ]; then
-  echo "demo_dedup: no demo store at $store: run without --rerun-only first" >&2
-  exit 1
+# The projects of the last complete Fresh Start (what the store holds).
+fresh_list=$data/results/fresh-start.projects
+if [ "$fresh" -eq 0 ]; then
+  if [ ! -f "$store/STORE" ] || [ ! -s "$fresh_list" ]; then
+    echo "demo_dedup: no demo store at $store (or its Fresh Start did not finish): run without --rerun-only first" >&2
+    exit 1
+  fi
+  # Re-run only what the store holds: after a --quick Fresh Start, medium and large are not in it.
+  kept=()
+  for p in "${projects[@]}"; do
+    if grep -qx "${p% *}" "$fresh_list"; then kept+=("$p"); else skipped+=("${p% *}"); fi
+  done
+  if [ ${#kept[@]} -eq 0 ]; then
+    echo "demo_dedup: the demo store holds none of these projects: run without --rerun-only first" >&2
+    exit 1
+  fi
+  projects=("${kept[@]}")
 fi
 mkdir -p "$data"
 
@@ -59,13 +73,19 @@ step() {
 
 step "Dependencies and build"
 bash "$root/scripts/install-deps.sh"
-vrift=$(bash "$root/scripts/build.sh")
+if ! vrift=$(bash "$root/scripts/build.sh"); then
+  echo "demo_dedup: the build failed; run scripts/build.sh to see why" >&2
+  exit 1
+fi
 echo "vrift: $vrift"
 
 step "Installing the projects (npm, pinned lockfiles) into $data"
 sets=()
 for p in "${projects[@]}"; do sets+=("${p#* }"); done
-bash "$root/datasets/fetch.sh" "$data" "${sets[@]}" >/dev/null
+if ! bash "$root/datasets/fetch.sh" "$data" "${sets[@]}" >/dev/null; then
+  echo "demo_dedup: installing the projects failed (see above)" >&2
+  exit 1
+fi
 for p in "${projects[@]}"; do
   label=${p% *} ds=${p#* }
   printf '  %-7s %-6s %7s files\n' "$label" "$ds" "$(find "$data/$ds/node_modules" -type f | wc -l)"
@@ -140,11 +160,16 @@ if [ "$fresh" -eq 1 ]; then
     rm -rf "$store" "$VRIFT_HOME"
     echo "done ($(since "$t"))"
   fi
+  rm -f "$fresh_list"
   scenario "Fresh Start"
+  for p in "${projects[@]}"; do echo "${p% *}"; done >"$fresh_list"
 fi
 if [ "$rerun" -eq 1 ]; then
   step "Scenario 2: Re-Run (warm store: every file is already there)"
   echo "  store: $store"
+  if [ ${#skipped[@]} -gt 0 ]; then
+    echo "  (not in the store, skipped: ${skipped[*]}; the last Fresh Start was a --quick one)"
+  fi
   scenario "Re-Run"
 fi
 

@@ -7,11 +7,14 @@
 // exactly the same bytes (one encoding per message; HELLO and HELLO_REPLY may drop trailing
 // bytes), and decode back to an equal message; a buffer one byte short must make encode()
 // return 0 without writing past it. read_frame must never claim bytes it was not given.
+// The input, as a string, also checks the word-at-a-time path rules against a plain
+// component-by-component reference.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string_view>
 #include <type_traits>
 
 #include "vrift/proto/codec.h"
@@ -64,6 +67,35 @@ template <class M> void check_message(const M& m, uint32_t id, const uint8_t* pa
   if (g_short[n - 1] != 0xA5) fail_check("encode wrote past its capacity", M::kType);
 }
 
+// The path rules written the obvious way (docs/protocol.md section 5).
+bool reference_components_ok(std::string_view p) {
+  if (p.find('\0') != std::string_view::npos) return false;
+  size_t start = 0;
+  for (;;) {
+    size_t end = p.find('/', start);
+    std::string_view c = p.substr(start, end == std::string_view::npos ? p.npos : end - start);
+    if (c.empty() || c == "." || c == "..") return false;
+    if (end == std::string_view::npos) return true;
+    start = end + 1;
+  }
+}
+bool reference_relpath(std::string_view p) {
+  return !p.empty() && p.size() <= kMaxPathLen && reference_components_ok(p);
+}
+bool reference_abspath(std::string_view p) {
+  if (p.empty() || p.size() > kMaxPathLen || p[0] != '/') return false;
+  return p.size() == 1 || reference_components_ok(p.substr(1));
+}
+
+void path_pass(const uint8_t* data, size_t size) {
+  std::string_view all(reinterpret_cast<const char*>(data), size);
+  for (size_t skip = 0; skip < 8 && skip <= size; ++skip) { // every alignment of the words
+    std::string_view p = all.substr(skip);
+    if (valid_relpath(p) != reference_relpath(p)) fail_check("valid_relpath is wrong", {});
+    if (valid_abspath(p) != reference_abspath(p)) fail_check("valid_abspath is wrong", {});
+  }
+}
+
 void stream_pass(const uint8_t* data, size_t size, uint32_t limit) {
   size_t pos = 0;
   while (pos < size) {
@@ -101,5 +133,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   stream_pass(data, size, kMaxFrameSize);
   stream_pass(data, size, kMinFrameLimit);
   payload_pass(data, size);
+  path_pass(data, size);
   return 0;
 }

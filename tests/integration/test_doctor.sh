@@ -217,6 +217,18 @@ if [ -n "$edited" ]; then
   check_contains "quarantine: recommends re-ingesting the edited project" "vrift ingest $W/a -o $W/a.manifest" "$out"
 fi
 
+# --- A blob close to ext4's limit of 65,000 links per inode: a warning.
+fresh
+mk_proj "$W/a" a 2
+ingest "$W/a" -o "$W/a.manifest"
+mkdir -p "$W/links"
+python3 -c 'import os, sys
+for i in range(60001): os.link(sys.argv[1], "%s/%d" % (sys.argv[2], i))' "$(blob_of_file "$W/a/src/f1.txt")" "$W/links"
+doctor
+check_eq "many links: exit 0" 0 "$rc"
+check_contains "many links: warning" "[warn]  Hard links: 1 blob has more than 60,000 links" "$out"
+rm -rf "$W/links"
+
 # --- Leftover temp files and stray entries in blake3/: warnings.
 fresh
 mk_proj "$W/a" a 3

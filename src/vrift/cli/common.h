@@ -42,5 +42,6 @@ void add_gc_command(CLI::App& app, GlobalOptions& g, int* exit_code);
 void add_doctor_command(CLI::App& app, GlobalOptions& g, int* exit_code);
 void add_registry_command(CLI::App& app, GlobalOptions& g, int* exit_code);
 void add_clean_command(CLI::App& app, GlobalOptions& g, int* exit_code);
+void add_daemon_command(CLI::App& app, GlobalOptions& g, int* exit_code);
 
 } // namespace vrift::cli

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   add_doctor_command(app, g, &exit_code);
   add_registry_command(app, g, &exit_code);
   add_clean_command(app, g, &exit_code);
+  add_daemon_command(app, g, &exit_code);
 
   try {
     app.parse(argc, argv);

@@ -1,11 +1,13 @@
 #include "vrift/daemon/session.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <ctime>
 
 #include "vrift/registry/registry.h"
 #include "vrift/util/fs.h"
@@ -41,6 +43,22 @@ std::string session_journal_path(const Paths& paths, const std::string& manifest
          blake3(paths.store_root + '\0' + manifest_path).hex().substr(0, 32) + ".journal";
 }
 
+uint64_t remove_stale_staging(const std::string& dir, int64_t older_than_s) {
+  uint64_t removed = 0;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return 0;
+  int64_t now = static_cast<int64_t>(::time(nullptr));
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    struct stat st {};
+    if (::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) continue;
+    if (now - st.st_mtim.tv_sec < older_than_s) continue;
+    if (::unlinkat(::dirfd(d), e->d_name, 0) == 0) ++removed;
+  }
+  ::closedir(d);
+  return removed;
+}
+
 Result<std::unique_ptr<Session>> Session::open(const Paths& paths, Store& store, const std::string& root,
                                                const std::string& manifest_path, IndexSink* sink,
                                                SessionOptions opts) {
@@ -56,6 +74,7 @@ Result<std::unique_ptr<Session>> Session::open(const Paths& paths, Store& store,
     base = m.id();
     s->m_tree = Tree(m);
   }
+  s->m_stale_staging_removed = remove_stale_staging(Paths::staging_dir(root), 600);
   std::vector<JournalRecord> replay;
   VRIFT_ASSIGN(s->m_journal, Journal::open(session_journal_path(paths, manifest_path), base, &replay));
   for (const auto& r : replay) {

@@ -61,10 +61,13 @@ public:
   Status checkpoint();
 
   const Tree& tree() const { return m_tree; }
+  /// Where changes are mirrored from now on (the daemon fills its VDir first, then sets it).
+  void set_sink(IndexSink* sink) { m_sink = sink; }
   const std::string& root() const { return m_root; }
   const std::string& manifest_path() const { return m_manifest_path; }
   uint64_t commits() const { return m_commits; }
   uint64_t replayed() const { return m_replayed; }
+  uint64_t stale_staging_removed() const { return m_stale_staging_removed; }
 
 private:
   Session(const Paths& paths, Store& store) : m_paths(paths), m_store(store) {}
@@ -90,8 +93,12 @@ private:
   UniqueFd m_lock_fd;  // <store>/lock, held shared around each placement + journal append
   IndexSink* m_sink = nullptr;
   SessionOptions m_opts;
-  uint64_t m_commits = 0, m_replayed = 0;
+  uint64_t m_commits = 0, m_replayed = 0, m_stale_staging_removed = 0;
 };
+
+/// Removes staging files not modified for OLDER_THAN_S seconds: writes a process staged and
+/// never got acknowledged (it died, or the daemon died before the commit). Returns the count.
+uint64_t remove_stale_staging(const std::string& dir, int64_t older_than_s);
 
 /// The journal file of a session (one per store and manifest).
 std::string session_journal_path(const Paths& paths, const std::string& manifest_path);

@@ -8,7 +8,8 @@
 //      everything with --verify), quarantine.
 //   4. The store-only checks (doctor_checks): permissions, layout, temp files, hard links,
 //      filesystems, disk space, lock.
-// Nothing here writes to the store except the filesystem probe in tmp/, which removes itself.
+// Nothing here writes to the store except the filesystem probe in tmp/, which removes itself
+// (and Store::open, which recreates a missing top-level directory).
 #include "vrift/maint/doctor.h"
 
 #include <sys/stat.h>

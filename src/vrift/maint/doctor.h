@@ -36,8 +36,10 @@ struct DoctorReport {
 };
 
 /// Runs every check against the store and registry named by PATHS. Never fails: a problem
-/// reading the store or the registry is itself reported as an error line. Creates nothing
-/// except a short-lived probe file in <store>/tmp (reflink and xattr support).
+/// reading the store or the registry is itself reported as an error line. Writes nothing but
+/// two short-lived probe files in <store>/tmp (reflink and xattr support); Store::open recreates
+/// a missing tmp/, quarantine/ or manifests/ directory, and a registry that exists is opened
+/// read-write (SQLite).
 DoctorReport run_doctor(const Paths& paths, const DoctorOptions& opts);
 
 /// Disk-space verdict for AVAIL of TOTAL bytes: error below 100 MB, warning below 1 GB or 5%.

@@ -45,53 +45,54 @@ bool dot_component_ok(const char* p, size_t n, size_t i) {
   return after != n && p[after] != '/';
 }
 
-bool components_ok_bytewise(const char* p, size_t n) {
-  char prev = '/';
-  for (size_t i = 0; i < n; ++i) {
-    char c = p[i];
-    if (c == '\0' || (c == '/' && prev == '/')) return false;
-    if (c == '.' && prev == '/' && !dot_component_ok(p, n, i)) return false;
-    prev = c;
-  }
-  return n != 0 && p[n - 1] != '/';
+// A word as loaded from memory, with p[0] in its low byte whatever the host's byte order.
+uint64_t little_endian(uint64_t w) {
+  if constexpr (std::endian::native == std::endian::big) return __builtin_bswap64(w);
+  return w;
 }
 
 // True when p holds no NUL and no empty, "." or ".." component between its '/' separators
 // (so it neither starts nor ends with '/').
 bool components_ok(const char* p, size_t n) {
-  if constexpr (std::endian::native != std::endian::little) {
-    return components_ok_bytewise(p, n);
-  } else {
-    uint64_t carry = 0x80; // the virtual '/' before p[0], as byte 0's "previous is '/'" flag
-    auto word_ok = [&](uint64_t w, size_t base) {
-      uint64_t slash = eq_bytes(w, '/');
-      uint64_t after_slash = (slash << 8) | carry;
-      if ((zero_bytes(w) | (slash & after_slash)) != 0) return false;
-      for (uint64_t dots = eq_bytes(w, '.') & after_slash; dots != 0; dots &= dots - 1)
-        if (!dot_component_ok(p, n, base + std::countr_zero(dots) / 8)) return false;
-      carry = slash >> 56;
-      return true;
-    };
-    size_t base = 0;
-    for (; n - base >= 8; base += 8) {
-      uint64_t w;
-      std::memcpy(&w, p + base, 8); // one unaligned load
-      if (!word_ok(w, base)) return false;
-    }
-    if (base < n) {
-      uint64_t w = kOnes * static_cast<uint8_t>('a'); // pads the tail with harmless bytes
-      std::memcpy(&w, p + base, n - base);
-      if (!word_ok(w, base)) return false;
-    }
-    return n != 0 && p[n - 1] != '/';
+  uint64_t carry = 0x80; // the virtual '/' before p[0], as byte 0's "previous is '/'" flag
+  auto word_ok = [&](uint64_t w, size_t base) {
+    uint64_t slash = eq_bytes(w, '/');
+    uint64_t after_slash = (slash << 8) | carry;
+    if ((zero_bytes(w) | (slash & after_slash)) != 0) return false;
+    for (uint64_t dots = eq_bytes(w, '.') & after_slash; dots != 0; dots &= dots - 1)
+      if (!dot_component_ok(p, n, base + std::countr_zero(dots) / 8)) return false;
+    carry = slash >> 56;
+    return true;
+  };
+  size_t base = 0;
+  for (; n - base >= 8; base += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + base, 8); // one unaligned load
+    if (!word_ok(little_endian(w), base)) return false;
   }
+  if (size_t k = n - base; k != 0) {
+    // The last 1-7 bytes, padded with harmless 'a's, assembled in a register: a short
+    // memcpy into a stack word would stall on the reload that follows it.
+    constexpr uint64_t kPad = kOnes * static_cast<uint8_t>('a');
+    uint64_t w;
+    if (n >= 8) {
+      std::memcpy(&w, p + n - 8, 8); // overlaps bytes already checked: shift them out
+      w = (little_endian(w) >> (8 * (8 - k))) | (kPad << (8 * k));
+    } else {
+      w = kPad << (8 * k);
+      for (size_t i = 0; i < k; ++i)
+        w |= static_cast<uint64_t>(static_cast<uint8_t>(p[i])) << (8 * i);
+    }
+    if (!word_ok(w, base)) return false;
+  }
+  return n != 0 && p[n - 1] != '/';
 }
 
 } // namespace
 
 Err parse_header(const uint8_t* buf, size_t len, uint32_t limit, FrameHeader* out) noexcept {
-  size_t have = len < 4 ? len : 4;
-  if (have != 0 && std::memcmp(buf, kMagicBytes, have) != 0) return Err::BadMagic;
+  if (len >= 4 ? load32(buf) != kMagic : len != 0 && std::memcmp(buf, kMagicBytes, len) != 0)
+    return Err::BadMagic;
   if (len < kHeaderSize) return Err::NeedMore;
   FrameHeader h;
   h.type = static_cast<MsgType>(load16(buf + 4));

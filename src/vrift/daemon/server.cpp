@@ -1,0 +1,483 @@
+// The loop: poll(listen socket + every client) with a timeout that drives the timers (session
+// linger, idle checkpoints, idle exit). Requests of one connection are served in order; a
+// failing request is an ERROR reply and the daemon goes on serving.
+#include "vrift/daemon/server.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <climits>
+#include <cstring>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "vrift/daemon/session.h"
+#include "vrift/proto/client.h"
+#include "vrift/proto/io.h"
+#include "vrift/util/fs.h"
+#include "vrift/vdir/vdir_writer.h"
+
+namespace vrift {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+volatile sig_atomic_t g_stop = 0;
+void on_signal(int) { g_stop = 1; }
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Mirrors a session's tree into its VDir.
+class VdirSink : public IndexSink {
+public:
+  explicit VdirSink(vdir::VdirWriter& w) : m_w(w) {}
+  Status upsert(const ManifestEntry& e) override {
+    vdir::VdirStat st;
+    st.size = e.size;
+    st.mtime_ns = st.ctime_ns = st.atime_ns = e.mtime_ns;
+    uint32_t type = e.type == EntryType::Dir ? S_IFDIR : e.type == EntryType::Symlink ? S_IFLNK : S_IFREG;
+    st.mode = type | (e.mode & 07777);
+    st.uid = ::getuid();
+    st.gid = ::getgid();
+    st.nlink = e.type == EntryType::Dir ? 2 : 1;
+    st.flags = vdir::kFlagDirty;
+    std::memcpy(st.blob_hash, e.hash.bytes.data(), 32);
+    return m_w.upsert(e.path, st, e.target);
+  }
+  Status remove(const std::string& path) override { return m_w.remove(path); }
+
+private:
+  vdir::VdirWriter& m_w;
+};
+
+struct LiveSession {
+  uint64_t id = 0;
+  std::unique_ptr<vdir::VdirWriter> vdir;
+  std::unique_ptr<VdirSink> sink;
+  std::unique_ptr<Session> session;
+  int refs = 0;
+  bool dirty = false;
+  Clock::time_point last_change, released;
+};
+
+struct Conn {
+  UniqueFd fd;
+  std::vector<uint8_t> buf;
+  uint32_t max_frame = proto::kMaxFrameSize;
+  std::multiset<uint64_t> sessions;  // references this connection holds
+};
+
+class Server {
+public:
+  Server(const Paths& p, const ServerOptions& o, std::unique_ptr<Store> s)
+      : m_paths(p), m_opts(o), m_store(std::move(s)), m_started(Clock::now()) {}
+
+  Status listen_on(const std::string& sock);
+  Status loop();
+
+private:
+  void accept_one();
+  // Serves one frame of C; false when the connection must close.
+  bool serve(Conn& c);
+  void drop(Conn& c);
+  void timers();
+  Status shutdown_sessions();
+  Result<proto::SessionReply> open_session(Conn& c, std::string_view root, std::string_view manifest);
+  LiveSession* find(uint64_t id, const Conn& c);
+  template <class M> void reply(Conn& c, uint32_t id, const M& m) {
+    (void)proto::send_msg(c.fd.get(), id, m, proto::kServerFrameTimeoutMs);
+  }
+  void reply_error(Conn& c, uint32_t id, const Error& e) {
+    int en = e.errnum() ? e.errnum() : EIO;
+    (void)proto::send_error(c.fd.get(), id, proto::kind_of_errno(en), e.message());
+  }
+  void reply_status(Conn& c, uint32_t id, const Status& s) {
+    if (s.ok()) {
+      reply(c, id, proto::OkReply{});
+    } else {
+      reply_error(c, id, s.error());
+    }
+  }
+
+  Paths m_paths;
+  ServerOptions m_opts;
+  std::unique_ptr<Store> m_store;
+  UniqueFd m_listen;
+  std::map<int, Conn> m_conns;
+  std::map<uint64_t, LiveSession> m_sessions;
+  std::map<std::string, uint64_t> m_by_key;
+  uint64_t m_next_session = 1;
+  uint64_t m_commits = 0, m_mutations = 0;
+  bool m_stop = false;
+  Clock::time_point m_started, m_last_activity = Clock::now();
+};
+
+Status Server::listen_on(const std::string& sock) {
+  m_listen.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!m_listen.valid()) return fail_os("creating the daemon socket");
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (sock.size() >= sizeof addr.sun_path) return fail("socket path '" + sock + "' is too long", ENAMETOOLONG);
+  std::memcpy(addr.sun_path, sock.c_str(), sock.size() + 1);
+  ::unlink(sock.c_str());  // a stale socket of a dead daemon (we hold the daemon lock)
+  mode_t old = ::umask(0177);
+  int rc = ::bind(m_listen.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  ::umask(old);
+  if (rc != 0) return fail_os("binding '" + sock + "'");
+  if (::listen(m_listen.get(), 128) != 0) return fail_os("listening on '" + sock + "'");
+  return {};
+}
+
+void Server::accept_one() {
+  for (;;) {
+    int fd = ::accept4(m_listen.get(), nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) return;
+    UniqueFd cfd(fd);
+    // Another user gets nothing: not even a greeting.
+    auto cred = proto::peer_credentials(fd);
+    if (!cred.ok() || cred->uid != ::getuid()) continue;
+    proto::Hello ours;
+    ours.role = proto::Role::Daemon;
+    ours.pid = static_cast<uint32_t>(::getpid());
+    auto g = proto::serve_hello(fd, ours, proto::kServerHelloTimeoutMs);
+    if (!g.ok()) continue;
+    Conn c;
+    c.max_frame = proto::kMaxFrameSize;
+    c.fd = std::move(cfd);
+    m_conns.emplace(fd, std::move(c));
+    m_last_activity = Clock::now();
+  }
+}
+
+LiveSession* Server::find(uint64_t id, const Conn& c) {
+  auto it = m_sessions.find(id);
+  if (it == m_sessions.end() || !c.sessions.count(id)) return nullptr;
+  return &it->second;
+}
+
+Result<proto::SessionReply> Server::open_session(Conn& c, std::string_view root_v, std::string_view manifest_v) {
+  std::string root(root_v), manifest(manifest_v);
+  std::string key = root + '\0' + manifest;
+  auto existing = m_by_key.find(key);
+  if (existing != m_by_key.end()) {
+    LiveSession& ls = m_sessions[existing->second];
+    ++ls.refs;
+    c.sessions.insert(ls.id);
+    return proto::SessionReply{ls.id, ls.vdir->live_count(), ls.vdir->path()};
+  }
+  LiveSession ls;
+  ls.id = m_next_session++;
+  VRIFT_ASSIGN(ls.session, Session::open(m_paths, *m_store, root, manifest, nullptr,
+                                         SessionOptions{m_opts.sync_journal, 0}));
+  VRIFT_TRY(fs::mkdir_p(m_paths.vdir_dir, 0700));
+  std::string vpath = m_paths.vdir_dir + "/" + blake3(key).hex().substr(0, 32) + ".vdir";
+  VRIFT_ASSIGN(vdir::VdirWriter w, vdir::VdirWriter::create(vpath));
+  ls.vdir = std::make_unique<vdir::VdirWriter>(std::move(w));
+  // Fill from the (checkpointed) tree before the first reply: the first stat already hits.
+  VRIFT_ASSIGN(std::string bytes, serialize_manifest(ls.session->tree().to_vector(), root));
+  VRIFT_ASSIGN(Manifest m, Manifest::from_bytes(bytes));
+  vdir::VdirRoot vroot;
+  struct stat rst {};
+  if (::stat(root.c_str(), &rst) == 0) {
+    vroot.mode = rst.st_mode & 07777;
+    vroot.mtime_ns = fs::ns(rst.st_mtim);
+  }
+  vroot.uid = ::getuid();
+  vroot.gid = ::getgid();
+  VRIFT_TRY(ls.vdir->fill_from_manifest(m, vroot));
+  ls.sink = std::make_unique<VdirSink>(*ls.vdir);
+  ls.session->set_sink(ls.sink.get());
+  ls.refs = 1;
+  uint64_t id = ls.id;
+  proto::SessionReply r{id, ls.vdir->live_count(), {}};
+  m_by_key[key] = id;
+  auto& stored = m_sessions[id] = std::move(ls);
+  r.vdir_path = stored.vdir->path();
+  c.sessions.insert(id);
+  return r;
+}
+
+bool Server::serve(Conn& c) {
+  proto::RecvError why;
+  auto f = proto::recv_frame(c.fd.get(), c.buf, c.max_frame, proto::kServerFrameTimeoutMs,
+                             proto::kServerFrameTimeoutMs, &why);
+  if (!f.ok()) {
+    if (why.err != proto::Err::Ok) {
+      (void)proto::send_error(c.fd.get(), why.id, proto::kind_for(why.err), proto::err_name(why.err));
+    }
+    return false;
+  }
+  if (!*f) return false;  // clean end of stream
+  const proto::Frame& fr = **f;
+  m_last_activity = Clock::now();
+  uint32_t id = fr.id;
+  auto need = [&](uint64_t sid) -> LiveSession* {
+    LiveSession* ls = find(sid, c);
+    if (!ls) reply_error(c, id, Error("no such session " + std::to_string(sid), EBADF));
+    return ls;
+  };
+  auto changed = [&](LiveSession& ls, const Status& s) {
+    if (s.ok()) {
+      ls.dirty = true;
+      ls.last_change = Clock::now();
+      ++m_mutations;
+    }
+    reply_status(c, id, s);
+  };
+  proto::Err e = proto::visit(fr, [&](const auto& msg) {
+    using M = std::decay_t<decltype(msg)>;
+    if constexpr (std::is_same_v<M, proto::Ping>) {
+      reply(c, id, proto::OkReply{});
+    } else if constexpr (std::is_same_v<M, proto::StatusQuery>) {
+      proto::StatusReply r;
+      r.pid = static_cast<uint32_t>(::getpid());
+      r.sessions = static_cast<uint32_t>(m_sessions.size());
+      r.connections = static_cast<uint32_t>(m_conns.size());
+      r.uptime_ns = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - m_started).count());
+      for (const auto& [sid, ls] : m_sessions) r.vdir_entries += ls.vdir->live_count();
+      r.commits = m_commits;
+      r.mutations = m_mutations;
+      long pages = 0;
+      if (FILE* f2 = std::fopen("/proc/self/statm", "re")) {
+        long size = 0;
+        if (std::fscanf(f2, "%ld %ld", &size, &pages) != 2) pages = 0;
+        std::fclose(f2);
+      }
+      r.rss_bytes = static_cast<uint64_t>(pages) * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+      r.version = VRIFT_DAEMON_VERSION;
+      r.store_root = m_store->root();
+      reply(c, id, r);
+    } else if constexpr (std::is_same_v<M, proto::Shutdown>) {
+      reply(c, id, proto::OkReply{});
+      m_stop = true;
+    } else if constexpr (std::is_same_v<M, proto::SessionOpen>) {
+      auto r = open_session(c, msg.root, msg.manifest);
+      if (r.ok()) {
+        reply(c, id, *r);
+      } else {
+        reply_error(c, id, r.error());
+      }
+    } else if constexpr (std::is_same_v<M, proto::SessionClose>) {
+      auto it = c.sessions.find(msg.session);
+      if (it == c.sessions.end()) {
+        reply_error(c, id, Error("no such session", EBADF));
+      } else {
+        c.sessions.erase(it);
+        LiveSession& ls = m_sessions[msg.session];
+        if (--ls.refs == 0) ls.released = Clock::now();
+        reply(c, id, proto::OkReply{});
+      }
+    } else if constexpr (std::is_same_v<M, proto::Commit>) {
+      if (LiveSession* ls = need(msg.session)) {
+        auto r = ls->session->commit(std::string(msg.path), std::string(msg.staging), 0);
+        if (r.ok()) {
+          ls->dirty = true;
+          ls->last_change = Clock::now();
+          ++m_commits;
+          proto::CommitReply cr;
+          std::memcpy(cr.hash.data(), r->hash.bytes.data(), 32);
+          cr.size = r->size;
+          reply(c, id, cr);
+        } else {
+          reply_error(c, id, r.error());
+        }
+      }
+    } else if constexpr (std::is_same_v<M, proto::Unlink>) {
+      if (LiveSession* ls = need(msg.session)) changed(*ls, ls->session->unlink(std::string(msg.path)));
+    } else if constexpr (std::is_same_v<M, proto::Rmdir>) {
+      if (LiveSession* ls = need(msg.session)) changed(*ls, ls->session->rmdir(std::string(msg.path)));
+    } else if constexpr (std::is_same_v<M, proto::Mkdir>) {
+      if (LiveSession* ls = need(msg.session)) changed(*ls, ls->session->mkdir(std::string(msg.path), msg.mode));
+    } else if constexpr (std::is_same_v<M, proto::Rename>) {
+      if (LiveSession* ls = need(msg.session)) {
+        if (msg.flags & proto::kRenameExchange) {
+          reply_error(c, id, Error("RENAME_EXCHANGE is not supported in a projection", EINVAL));
+        } else if ((msg.flags & proto::kRenameNoReplace) && ls->session->tree().find(msg.to)) {
+          reply_error(c, id, Error("'" + std::string(msg.to) + "' exists", EEXIST));
+        } else {
+          changed(*ls, ls->session->rename(std::string(msg.from), std::string(msg.to)));
+        }
+      }
+    } else if constexpr (std::is_same_v<M, proto::Chmod>) {
+      if (LiveSession* ls = need(msg.session)) changed(*ls, ls->session->chmod(std::string(msg.path), msg.mode));
+    } else if constexpr (std::is_same_v<M, proto::Utimens>) {
+      if (LiveSession* ls = need(msg.session)) {
+        if (msg.mtime_ns == proto::kTimeOmit) {
+          reply(c, id, proto::OkReply{});
+        } else {
+          int64_t t = msg.mtime_ns == proto::kTimeNow ? now_ns() : msg.mtime_ns;
+          changed(*ls, ls->session->utimens(std::string(msg.path), t));
+        }
+      }
+    } else if constexpr (std::is_same_v<M, proto::Truncate>) {
+      if (LiveSession* ls = need(msg.session)) changed(*ls, ls->session->truncate(std::string(msg.path), msg.length));
+    } else if constexpr (std::is_same_v<M, proto::Symlink>) {
+      if (LiveSession* ls = need(msg.session)) {
+        changed(*ls, ls->session->symlink(std::string(msg.target), std::string(msg.path)));
+      }
+    } else if constexpr (std::is_same_v<M, proto::Link>) {
+      if (LiveSession* ls = need(msg.session)) changed(*ls, ls->session->link(std::string(msg.from), std::string(msg.to)));
+    } else {
+      (void)proto::send_error(c.fd.get(), id, proto::ErrorKind::UnknownRequest,
+                              std::string("not a request: ") + proto::type_name(fr.type));
+    }
+  });
+  if (e != proto::Err::Ok) {
+    (void)proto::send_error(c.fd.get(), id, proto::kind_for(e), proto::err_name(e));
+    return !proto::is_fatal(e);
+  }
+  return true;
+}
+
+void Server::drop(Conn& c) {
+  for (uint64_t sid : c.sessions) {
+    auto it = m_sessions.find(sid);
+    if (it != m_sessions.end() && --it->second.refs == 0) it->second.released = Clock::now();
+  }
+  c.sessions.clear();
+}
+
+void Server::timers() {
+  auto now = Clock::now();
+  for (auto it = m_sessions.begin(); it != m_sessions.end();) {
+    LiveSession& ls = it->second;
+    if (ls.dirty && now - ls.last_change > std::chrono::milliseconds(m_opts.checkpoint_idle_ms)) {
+      if (ls.session->checkpoint().ok()) ls.dirty = false;
+    }
+    if (ls.refs == 0 && now - ls.released > std::chrono::milliseconds(m_opts.linger_ms)) {
+      if (ls.dirty) (void)ls.session->checkpoint();
+      std::string vpath = ls.vdir->path();
+      m_by_key.erase(ls.session->root() + '\0' + ls.session->manifest_path());
+      it = m_sessions.erase(it);
+      ::unlink(vpath.c_str());
+      continue;
+    }
+    ++it;
+  }
+  if (m_conns.empty() && m_sessions.empty() &&
+      now - m_last_activity > std::chrono::milliseconds(m_opts.idle_exit_ms)) {
+    m_stop = true;
+  }
+}
+
+Status Server::shutdown_sessions() {
+  Status first;
+  for (auto& [id, ls] : m_sessions) {
+    Status s = ls.session->checkpoint();
+    if (!s.ok() && first.ok()) first = std::move(s);
+    ::unlink(ls.vdir->path().c_str());
+  }
+  m_sessions.clear();
+  return first;
+}
+
+Status Server::loop() {
+  std::vector<pollfd> pfds;
+  while (!m_stop && !g_stop) {
+    pfds.clear();
+    pfds.push_back({m_listen.get(), POLLIN, 0});
+    for (auto& [fd, c] : m_conns) pfds.push_back({fd, POLLIN, 0});
+    int rc = ::poll(pfds.data(), pfds.size(), 200);
+    if (rc < 0 && errno != EINTR) return fail_os("poll");
+    if (rc > 0) {
+      if (pfds[0].revents & POLLIN) accept_one();
+      for (size_t i = 1; i < pfds.size(); ++i) {
+        if (!pfds[i].revents) continue;
+        auto it = m_conns.find(pfds[i].fd);
+        if (it == m_conns.end()) continue;
+        if (!serve(it->second)) {
+          drop(it->second);
+          m_conns.erase(it);
+        }
+        if (m_stop) break;
+      }
+    }
+    timers();
+  }
+  return shutdown_sessions();
+}
+
+}  // namespace
+
+Status run_daemon(const Paths& paths, const ServerOptions& opts) {
+  // The runtime directory is ours alone: 0700, owned by us (refuse a foreign one).
+  VRIFT_TRY(fs::mkdir_p(paths.runtime_dir, 0700));
+  struct stat st {};
+  if (::lstat(paths.runtime_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::getuid()) {
+    return fail("runtime directory '" + paths.runtime_dir + "' is not a directory owned by this user");
+  }
+  ::chmod(paths.runtime_dir.c_str(), 0700);
+  UniqueFd lock(::open(paths.daemon_lock().c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!lock.valid()) return fail_os("opening '" + paths.daemon_lock() + "'");
+  if (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
+    return fail("another vrift daemon is running for this user (lock '" + paths.daemon_lock() + "')", EEXIST);
+  }
+  std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(lock.get(), 0) != 0 || ::pwrite(lock.get(), pid.data(), pid.size(), 0) < 0) {
+    return fail_os("writing '" + paths.daemon_lock() + "'");
+  }
+  VRIFT_ASSIGN(auto store, Store::open(paths.store_root, /*create=*/true));
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  ::sigaction(SIGTERM, &sa, nullptr);
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);  // the daemon's own process: replies use MSG_NOSIGNAL anyway
+  Server server(paths, opts, std::move(store));
+  VRIFT_TRY(server.listen_on(paths.daemon_socket()));
+  Status s = server.loop();
+  ::unlink(paths.daemon_socket().c_str());
+  return s;
+}
+
+Result<int> ensure_daemon(const Paths& paths, const std::string& exe, int timeout_ms) {
+  auto ping = [&]() -> Result<int> {
+    VRIFT_ASSIGN(auto c, proto::Client::connect(paths.daemon_socket(), proto::Role::Cli, 200));
+    return static_cast<int>(c.daemon().pid);
+  };
+  if (auto p = ping(); p.ok()) return p;
+  VRIFT_TRY(fs::mkdir_p(paths.runtime_dir, 0700));
+  pid_t child = ::fork();
+  if (child < 0) return fail_os("starting the daemon");
+  if (child == 0) {
+    // Detach: new session, no terminal, and none of the caller's preloads.
+    ::setsid();
+    int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    std::string log = paths.runtime_dir + "/vriftd.log";
+    int logfd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    ::dup2(devnull, 0);
+    ::dup2(logfd >= 0 ? logfd : devnull, 1);
+    ::dup2(logfd >= 0 ? logfd : devnull, 2);
+    ::unsetenv("LD_PRELOAD");
+    ::unsetenv("LD_LIBRARY_PATH");
+    // Double fork so the daemon is not our child (no zombie, no SIGCHLD for the caller).
+    if (::fork() != 0) ::_exit(0);
+    ::execl(exe.c_str(), exe.c_str(), "daemon", "run", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    if (auto p = ping(); p.ok()) return p;
+    if (Clock::now() > deadline) {
+      return fail("the daemon did not answer within " + std::to_string(timeout_ms) + " ms (see " +
+                  paths.runtime_dir + "/vriftd.log)", ETIMEDOUT);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+}  // namespace vrift

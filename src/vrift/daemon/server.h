@@ -1,0 +1,32 @@
+// vriftd: one per user. A single-threaded poll loop over a Unix socket file (mode 0600 in a
+// 0700 directory); every connection's peer uid is checked with SO_PEERCRED before anything is
+// sent, then the protocol greeting, then requests dispatched to sessions. Each session owns a
+// VDir (shared-memory index) that its shims map read-only.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "vrift/config/paths.h"
+#include "vrift/util/result.h"
+
+namespace vrift {
+
+struct ServerOptions {
+  int idle_exit_ms = 10 * 60 * 1000;  ///< exit after this long with no client and no session
+  int linger_ms = 2000;               ///< keep a session this long after its last client
+  int checkpoint_idle_ms = 1000;      ///< checkpoint a changed session after this much quiet
+  bool sync_journal = false;          ///< fdatasync every journal record
+};
+
+/// Runs the daemon in this process until SHUTDOWN, idle timeout, SIGTERM or SIGINT. Takes the
+/// per-user daemon lock first: a second daemon exits with an error naming the first.
+Status run_daemon(const Paths& paths, const ServerOptions& opts);
+
+/// Starts the daemon in the background if it is not running (under the daemon lock, so that
+/// racing starters make one daemon) and waits until it answers, at most TIMEOUT_MS. Returns
+/// the daemon's pid. EXE is the vrift binary to run as `EXE daemon run`.
+Result<int> ensure_daemon(const Paths& paths, const std::string& exe, int timeout_ms);
+
+}  // namespace vrift

@@ -1,0 +1,204 @@
+// A protocol client for the integration suites and the daemon benchmark: it speaks to vriftd
+// through the same codec the CLI and the shim use.
+//   vrift_testclient commit-loop SOCK ROOT MANIFEST N     commit N files; print each acked index
+//   vrift_testclient commit SOCK ROOT MANIFEST REL CONTENT
+//   vrift_testclient mutate SOCK ROOT MANIFEST OP ARGS...  mkdir P | unlink P | rmdir P |
+//                                                          rename A B | chmod P MODE | symlink T P
+//   vrift_testclient lookup VDIR REL                       read the VDir like the shim will
+//   vrift_testclient bench SOCK ROOT MANIFEST N            N 4 KiB commits: latency percentiles
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "vrift/config/paths.h"
+#include "vrift/proto/client.h"
+#include "vrift/vdir/vdir_reader.h"
+
+using namespace vrift;
+
+namespace {
+
+int die(const std::string& msg) {
+  std::fprintf(stderr, "testclient: %s\n", msg.c_str());
+  return 1;
+}
+
+Result<std::pair<proto::Client, uint64_t>> open_session(const char* sock, const char* root, const char* manifest) {
+  VRIFT_ASSIGN(auto c, proto::Client::connect(sock, proto::Role::Test, 2000));
+  proto::SessionOpen o;
+  o.root = root;
+  o.manifest = manifest;
+  VRIFT_ASSIGN(auto r, c.call<proto::SessionReply>(o, 10000));
+  uint64_t sid = r.session;
+  return std::make_pair(std::move(c), sid);
+}
+
+// mkdir DIR in the session; an existing directory is fine.
+Status ensure_dir(proto::Client& c, uint64_t sid, const char* dir) {
+  proto::Mkdir m;
+  m.session = sid;
+  m.path = dir;
+  m.mode = 0755;
+  auto r = c.call<proto::OkReply>(m, 10000);
+  if (!r.ok() && r.error().errnum() != EEXIST) return fail(std::move(r).error());
+  return {};
+}
+
+bool write_file(const std::string& p, const std::string& data) {
+  int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return false;
+  bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size());
+  return ::close(fd) == 0 && ok;
+}
+
+Result<proto::CommitReply> commit(proto::Client& c, uint64_t sid, const std::string& root, const std::string& rel,
+                                  const std::string& content, int n) {
+  std::string staging = Paths::staging_dir(root) + "/tc." + std::to_string(::getpid()) + "." + std::to_string(n);
+  if (!write_file(staging, content)) return fail_os("writing " + staging);
+  proto::Commit m;
+  m.session = sid;
+  m.path = rel;
+  m.staging = staging;
+  auto r = c.call<proto::CommitReply>(m, 60000);
+  ::unlink(staging.c_str());
+  return r;
+}
+
+int cmd_bench(const char* sock, const char* root, const char* manifest, int n) {
+  auto s = open_session(sock, root, manifest);
+  if (!s.ok()) return die(s.error().message());
+  auto& [c, sid] = *s;
+  if (auto d = ensure_dir(c, sid, "bench"); !d.ok()) return die(d.error().message());
+  std::string content(4096, 'x');
+  std::vector<double> us;
+  us.reserve(static_cast<size_t>(n));
+  auto t_all = std::chrono::steady_clock::now();
+  for (int i = 0; i < n; ++i) {
+    std::snprintf(content.data(), 32, "%d-%d-", ::getpid(), i);  // distinct contents
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = commit(c, sid, root, "bench/f" + std::to_string(::getpid()) + "_" + std::to_string(i), content, i);
+    auto t1 = std::chrono::steady_clock::now();
+    if (!r.ok()) return die(r.error().message());
+    us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+  }
+  double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_all).count();
+  std::sort(us.begin(), us.end());
+  std::printf("commits=%d p50_us=%.1f p90_us=%.1f p99_us=%.1f per_s=%.0f\n", n, us[us.size() / 2],
+              us[us.size() * 9 / 10], us[us.size() * 99 / 100], n / total);
+  return 0;
+}
+
+int cmd_lookup(const char* vdir_path, const char* rel) {
+  int fd = ::open(vdir_path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return die(std::string("open ") + vdir_path + ": " + std::strerror(errno));
+  struct stat st {};
+  ::fstat(fd, &st);
+  void* base = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  if (base == MAP_FAILED) return die("mmap failed");
+  vdir::VdirReader reader;
+  if (reader.attach(base, static_cast<size_t>(st.st_size)) != vdir::VdirAttach::kOk) return die("not a valid VDir");
+  vdir::VdirStat out;
+  auto r = reader.lookup(rel, std::strlen(rel), &out);
+  if (r == vdir::VdirResult::kHit) {
+    std::printf("hit mode=%o size=%llu\n", out.mode, static_cast<unsigned long long>(out.size));
+  } else if (r == vdir::VdirResult::kDeleted) {
+    std::printf("deleted\n");
+  } else {
+    std::printf("miss\n");
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) return die("usage: see the top of vrift_testclient.cpp");
+  std::string cmd = argv[1];
+  if (cmd == "lookup" && argc == 4) return cmd_lookup(argv[2], argv[3]);
+  if (argc < 5) return die("missing arguments");
+  const char *sock = argv[2], *root = argv[3], *manifest = argv[4];
+  if (cmd == "bench" && argc == 6) return cmd_bench(sock, root, manifest, std::atoi(argv[5]));
+  auto s = open_session(sock, root, manifest);
+  if (!s.ok()) return die(s.error().message());
+  auto& [c, sid] = *s;
+  if (cmd == "open") {
+    std::printf("session=%llu\n", static_cast<unsigned long long>(sid));
+    return 0;
+  }
+  if (cmd == "commit-loop" && argc == 6) {
+    int n = std::atoi(argv[5]);
+    if (auto d = ensure_dir(c, sid, "loop"); !d.ok()) return die(d.error().message());
+    for (int i = 0; i < n; ++i) {
+      auto r = commit(c, sid, root, "loop/f" + std::to_string(i), "content " + std::to_string(i), i);
+      if (!r.ok()) return die(r.error().message());
+      std::printf("%d\n", i);
+      std::fflush(stdout);
+    }
+    return 0;
+  }
+  if (cmd == "commit" && argc == 7) {
+    auto r = commit(c, sid, root, argv[5], argv[6], 0);
+    if (!r.ok()) return die(r.error().message());
+    std::printf("size=%llu\n", static_cast<unsigned long long>(r->size));
+    return 0;
+  }
+  if (cmd == "mutate" && argc >= 7) {
+    std::string op = argv[5];
+    Status st;
+    auto ok_call = [&](const auto& m) -> Status {
+      auto r = c.call<proto::OkReply>(m, 10000);
+      if (!r.ok()) return fail(std::move(r).error());
+      return {};
+    };
+    if (op == "mkdir") {
+      proto::Mkdir m;
+      m.session = sid;
+      m.path = argv[6];
+      m.mode = 0755;
+      st = ok_call(m);
+    } else if (op == "unlink") {
+      proto::Unlink m;
+      m.session = sid;
+      m.path = argv[6];
+      st = ok_call(m);
+    } else if (op == "rmdir") {
+      proto::Rmdir m;
+      m.session = sid;
+      m.path = argv[6];
+      st = ok_call(m);
+    } else if (op == "rename" && argc == 8) {
+      proto::Rename m;
+      m.session = sid;
+      m.from = argv[6];
+      m.to = argv[7];
+      st = ok_call(m);
+    } else if (op == "chmod" && argc == 8) {
+      proto::Chmod m;
+      m.session = sid;
+      m.path = argv[6];
+      m.mode = static_cast<uint32_t>(std::strtoul(argv[7], nullptr, 8));
+      st = ok_call(m);
+    } else if (op == "symlink" && argc == 8) {
+      proto::Symlink m;
+      m.session = sid;
+      m.target = argv[6];
+      m.path = argv[7];
+      st = ok_call(m);
+    } else {
+      return die("unknown mutation " + op);
+    }
+    if (!st.ok()) return die(st.error().message());
+    std::printf("ok\n");
+    return 0;
+  }
+  return die("unknown command " + cmd);
+}
