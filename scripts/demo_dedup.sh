@@ -91,6 +91,15 @@ for p in "${projects[@]}"; do
   printf '  %-7s %-6s %7s files\n' "$label" "$ds" "$(find "$data/$ds/node_modules" -type f | wc -l)"
 done
 
+# remove_store DIR: rm -rf, with the 256 top-level shards removed in parallel: on a busy ext4
+# disk each unlink can wait for the journal, and parallel removal was 15x faster here.
+remove_store() {
+  if [ -d "$1/blake3" ]; then
+    find "$1/blake3" -mindepth 1 -maxdepth 1 -print0 | xargs -0 -r -n 8 -P 8 rm -rf
+  fi
+  rm -rf "$1"
+}
+
 # table TITLE JSON...: one row per ingest summary (vrift ingest --json) and a totals line.
 table() {
   python3 - "$@" <<'EOF'
@@ -157,7 +166,8 @@ if [ "$fresh" -eq 1 ]; then
   if [ -e "$store" ] || [ -e "$VRIFT_HOME" ]; then
     t=$(date +%s.%N)
     printf '  deleting the previous demo store %s ... ' "$store"
-    rm -rf "$store" "$VRIFT_HOME"
+    remove_store "$store"
+    rm -rf "$VRIFT_HOME"
     echo "done ($(since "$t"))"
   fi
   rm -f "$fresh_list"

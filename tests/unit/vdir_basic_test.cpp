@@ -128,8 +128,8 @@ TEST_F(VdirBasicTest, FillFromManifestAnswersEveryEntry) {
   EXPECT_TRUE(inodes.insert(st.ino).second);
   ASSERT_EQ(look(r, ".", &st), VdirResult::kHit);
   // Misses: absent, prefixes, other spellings that the shim must normalise first.
-  for (const char* p : {"nope", "sr", "src/", "/src", "src/main.cc", "src/main.", "README/x",
-                        "./README", "SRC"})
+  for (const char* p :
+       {"nope", "sr", "src/", "/src", "src/main.cc", "src/main.", "README/x", "./README", "SRC"})
     EXPECT_EQ(look(r, p), VdirResult::kMiss) << p;
 }
 
@@ -155,9 +155,14 @@ TEST_F(VdirBasicTest, TombstonesReinsertAndUpserts) {
   EXPECT_EQ(look(r, "a", &st), VdirResult::kDeleted);
   EXPECT_TRUE(st.flags & kFlagDeleted);
   EXPECT_EQ(w.live_count(), 1u);
-  ASSERT_TRUE(w.remove("a").ok()); // idempotent
+  ASSERT_TRUE(w.remove("a").ok());           // idempotent
   ASSERT_TRUE(w.remove("never-there").ok()); // hides a real file
   EXPECT_EQ(look(r, "never-there"), VdirResult::kDeleted);
+  ASSERT_TRUE(w.upsert("never-there", file_stat(3)).ok()); // revived: gets a real inode number
+  ASSERT_EQ(look(r, "never-there", &st), VdirResult::kHit);
+  EXPECT_NE(st.ino, 0u);
+  EXPECT_NE(st.ino, ino);
+  ASSERT_TRUE(w.remove("never-there").ok());
   EXPECT_EQ(look(r, "b"), VdirResult::kHit);
 
   ASSERT_TRUE(w.upsert("a", file_stat(12)).ok()); // back from the dead
@@ -214,7 +219,8 @@ TEST_F(VdirBasicTest, RenameMovesFilesAndSubtrees) {
   ASSERT_TRUE(w.rename("dir", "moved").ok());
   for (const char* p : {"dir", "dir/sub", "dir/sub/x.c", "dir/y.c"})
     EXPECT_EQ(look(r, p), VdirResult::kDeleted) << p;
-  for (const char* p : {"moved", "moved/sub", "moved/y.c"}) EXPECT_EQ(look(r, p), VdirResult::kHit);
+  for (const char* p : {"moved", "moved/sub", "moved/y.c"})
+    EXPECT_EQ(look(r, p), VdirResult::kHit);
   EXPECT_EQ(look(r, "moved/gone.c"), VdirResult::kMiss); // tombstones do not move
   ASSERT_EQ(look(r, "moved/sub/x.c", &after), VdirResult::kHit);
   EXPECT_EQ(after.ino, before.ino);
@@ -259,16 +265,19 @@ TEST_F(VdirBasicTest, ForcedCollisionsStillAnswerByFullPath) {
   VdirWriter w = make(o);
   const int n = 300;
   auto name = [](int i) { return "p/" + std::to_string(i) + (i % 2 ? "/x.js" : "/y.js"); };
-  for (int i = 0; i < n; ++i) ASSERT_TRUE(w.upsert(name(i), file_stat(static_cast<uint64_t>(i))).ok());
+  for (int i = 0; i < n; ++i)
+    ASSERT_TRUE(w.upsert(name(i), file_stat(static_cast<uint64_t>(i))).ok());
   EXPECT_GT(w.growths(), 3u);
   VdirReader r = reader();
-  EXPECT_EQ(path_key(kHashConstantForTests, 1, "a", 1), path_key(kHashConstantForTests, 2, "bb", 2));
+  EXPECT_EQ(path_key(kHashConstantForTests, 1, "a", 1),
+            path_key(kHashConstantForTests, 2, "bb", 2));
   for (int i = 0; i < n; ++i) {
     VdirStat st;
     ASSERT_EQ(look(r, name(i), &st), VdirResult::kHit) << name(i);
     EXPECT_EQ(st.size, static_cast<uint64_t>(i)) << name(i);
   }
-  for (int i = n; i < n + 50; ++i) EXPECT_EQ(look(r, name(i)), VdirResult::kMiss);
+  for (int i = n; i < n + 50; ++i)
+    EXPECT_EQ(look(r, name(i)), VdirResult::kMiss);
   EXPECT_EQ(look(r, "p/1/y.js"), VdirResult::kMiss); // same length as a real entry
   ASSERT_TRUE(w.remove(name(7)).ok());
   EXPECT_EQ(look(r, name(7)), VdirResult::kDeleted);
@@ -317,11 +326,13 @@ TEST_F(VdirBasicTest, LimitsAreErrorsNotCorruption) {
   VdirWriter w = make(small);
   int stored = 0;
   Status st;
-  while ((st = w.upsert("file-" + std::to_string(stored), file_stat(1))).ok()) ++stored;
+  while ((st = w.upsert("file-" + std::to_string(stored), file_stat(1))).ok())
+    ++stored;
   EXPECT_EQ(st.error().errnum(), ENOSPC) << st.error().message();
   EXPECT_GT(stored, 300);
   VdirReader r = reader();
-  for (int i = 0; i < stored; ++i) ASSERT_EQ(look(r, "file-" + std::to_string(i)), VdirResult::kHit);
+  for (int i = 0; i < stored; ++i)
+    ASSERT_EQ(look(r, "file-" + std::to_string(i)), VdirResult::kHit);
   EXPECT_EQ(look(r, "file-" + std::to_string(stored)), VdirResult::kMiss);
   EXPECT_EQ(look(r, std::string(kMaxPath + 1, 'x')), VdirResult::kMiss);
 }

@@ -95,9 +95,12 @@ TEST_F(VdirConcurrencyTest, LookupsDuringGrowthNeverAnswerWrong) {
       const uint64_t i = rng() % have; // inserted before we looked: must hit
       const std::string p = entry_path(i);
       VdirResult res = r.lookup(p.data(), p.size(), &st);
-      if (res == VdirResult::kBusy) ++busy;
-      else if (res != VdirResult::kHit) errors.push_back(p + ": " + to_string(res));
-      else if (auto bad = check(i, st); !bad.empty()) errors.push_back(bad);
+      if (res == VdirResult::kBusy)
+        ++busy;
+      else if (res != VdirResult::kHit)
+        errors.push_back(p + ": " + to_string(res));
+      else if (auto bad = check(i, st); !bad.empty())
+        errors.push_back(bad);
       const std::string q = entry_path(n + i); // never inserted: must miss
       res = r.lookup(q.data(), q.size(), &st);
       if (res != VdirResult::kMiss && res != VdirResult::kBusy)
@@ -111,7 +114,8 @@ TEST_F(VdirConcurrencyTest, LookupsDuringGrowthNeverAnswerWrong) {
   }
   done.store(true, std::memory_order_release);
   reader.join();
-  for (const auto& e : errors) ADD_FAILURE() << e;
+  for (const auto& e : errors)
+    ADD_FAILURE() << e;
   EXPECT_GE(w->growths(), 12u);
   EXPECT_EQ(w->record_count(), n);
   EXPECT_GT(lookups.load(), 1000u);
@@ -152,9 +156,15 @@ TEST_F(VdirConcurrencyTest, ReadersNeverSeeATornEntry) {
         ++hits;
         if (auto bad = check(i, st, target); !bad.empty()) errors[id].push_back(bad);
         break;
-      case VdirResult::kBusy: ++busy; break;
-      case VdirResult::kDeleted: ++deleted; break; // entry 0 is removed and revived
-      default: errors[id].push_back(p + ": unexpected result"); ++failures;
+      case VdirResult::kBusy:
+        ++busy;
+        break;
+      case VdirResult::kDeleted:
+        ++deleted;
+        break; // entry 0 is removed and revived
+      default:
+        errors[id].push_back(p + ": unexpected result");
+        ++failures;
       }
     }
   };
@@ -172,7 +182,8 @@ TEST_F(VdirConcurrencyTest, ReadersNeverSeeATornEntry) {
   r0.join();
   r1.join();
   for (auto& list : errors)
-    for (const auto& e : list) ADD_FAILURE() << e;
+    for (const auto& e : list)
+      ADD_FAILURE() << e;
   EXPECT_EQ(failures.load(), 0);
   EXPECT_GT(hits.load(), 1000u);
   std::printf("[          ] %llu updates, %llu consistent hits, %llu busy, %llu tombstones seen\n",
@@ -222,7 +233,8 @@ TEST_F(VdirConcurrencyTest, ReaderInAnotherProcessSeesUpdates) {
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0) << "child failed at step " << WEXITSTATUS(status);
-  for (int fd : {to_child[0], to_child[1], to_parent[0], to_parent[1]}) ::close(fd);
+  for (int fd : {to_child[0], to_child[1], to_parent[0], to_parent[1]})
+    ::close(fd);
 }
 
 } // namespace

@@ -56,7 +56,8 @@ public: // the damage table below uses the helpers from lambdas
     const Slot* t = static_cast<const Slot*>(static_cast<const void*>(bytes() + hdr()->table_off));
     for (uint64_t s = 0; s < hdr()->table_cap; ++s) {
       if (t[s].key == 0) continue;
-      const Record* rec = static_cast<const Record*>(static_cast<const void*>(bytes() + t[s].record_off));
+      const Record* rec =
+          static_cast<const Record*>(static_cast<const void*>(bytes() + t[s].record_off));
       const std::string n = name(i);
       if (rec->path_len == n.size() &&
           std::memcmp(bytes() + t[s].record_off + kRecordSize, n.data(), n.size()) == 0)
@@ -72,7 +73,8 @@ public: // the damage table below uses the helpers from lambdas
 TEST_F(VdirCorruptTest, PristineCopyWorks) {
   VdirReader r;
   ASSERT_EQ(attach(r), VdirAttach::kOk);
-  for (int i = 0; i < 40; ++i) EXPECT_EQ(look(r, name(i)), VdirResult::kHit);
+  for (int i = 0; i < 40; ++i)
+    EXPECT_EQ(look(r, name(i)), VdirResult::kHit);
   EXPECT_EQ(look(r, "dir/none"), VdirResult::kMiss);
 }
 
@@ -91,14 +93,18 @@ TEST_F(VdirCorruptTest, AttachRefusesBadHeaders) {
   const Damage cases[] = {
       {"magic", [](VdirCorruptTest* t) { t->bytes()[0] = 'X'; }, VdirAttach::kBadMagic},
       {"version", [](VdirCorruptTest* t) { t->hdr()->version = 99; }, VdirAttach::kBadVersion},
-      {"header size", [](VdirCorruptTest* t) { t->hdr()->header_size = 128; }, VdirAttach::kBadLayout},
-      {"record size", [](VdirCorruptTest* t) { t->hdr()->record_size = 64; }, VdirAttach::kBadLayout},
+      {"header size", [](VdirCorruptTest* t) { t->hdr()->header_size = 128; },
+       VdirAttach::kBadLayout},
+      {"record size", [](VdirCorruptTest* t) { t->hdr()->record_size = 64; },
+       VdirAttach::kBadLayout},
       {"hash fn", [](VdirCorruptTest* t) { t->hdr()->hash_fn = 7; }, VdirAttach::kBadLayout},
       {"file size", [](VdirCorruptTest* t) { t->hdr()->file_size = ~0ULL; }, VdirAttach::kTooSmall},
       {"arena off", [](VdirCorruptTest* t) { t->hdr()->arena_off = 8192; }, VdirAttach::kBadLayout},
-      {"arena size", [](VdirCorruptTest* t) { t->hdr()->arena_size = ~0ULL - 100; }, VdirAttach::kBadLayout},
+      {"arena size", [](VdirCorruptTest* t) { t->hdr()->arena_size = ~0ULL - 100; },
+       VdirAttach::kBadLayout},
       {"index off", [](VdirCorruptTest* t) { t->hdr()->index_off += 64; }, VdirAttach::kBadLayout},
-      {"index size", [](VdirCorruptTest* t) { t->hdr()->index_size = kFileSize; }, VdirAttach::kBadLayout},
+      {"index size", [](VdirCorruptTest* t) { t->hdr()->index_size = kFileSize; },
+       VdirAttach::kBadLayout},
   };
   for (const Damage& d : cases) {
     m_image = good;
@@ -144,7 +150,8 @@ TEST_F(VdirCorruptTest, LookupBoundsEveryOffset) {
   ASSERT_NE(rec, 0u);
   const Slot* t = static_cast<const Slot*>(static_cast<const void*>(bytes() + hdr()->table_off));
   uint64_t slot = 0;
-  while (t[slot].record_off != rec) ++slot;
+  while (t[slot].record_off != rec)
+    ++slot;
   const uint64_t slot_off = hdr()->table_off + slot * kSlotSize;
   put<uint64_t>(slot_off + 8, kFileSize - 64);
   expect("record in the index region", VdirResult::kCorrupt);
@@ -187,15 +194,22 @@ TEST_F(VdirCorruptTest, RandomDamageNeverCrashes) {
     for (int k = 0; k < 1 + static_cast<int>(rng() % 8); ++k) {
       uint64_t off;
       switch (rng() % 3) {
-      case 0: off = rng() % 192; break;                                // header lines 0..2
-      case 1: off = table_off + rng() % (64 * kSlotSize); break;       // the table
-      default: off = kHeaderSize + rng() % arena_used; break;          // records and strings
+      case 0:
+        off = rng() % 192;
+        break; // header lines 0..2
+      case 1:
+        off = table_off + rng() % (64 * kSlotSize);
+        break; // the table
+      default:
+        off = kHeaderSize + rng() % arena_used;
+        break; // records and strings
       }
       bytes()[off] = static_cast<unsigned char>(rng());
     }
     VdirReader r;
     if (attach(r) != VdirAttach::kOk) continue;
-    for (int i = 0; i < 45; ++i) ++results[static_cast<int>(look(r, name(i)))];
+    for (int i = 0; i < 45; ++i)
+      ++results[static_cast<int>(look(r, name(i)))];
   }
   EXPECT_GT(results[static_cast<int>(VdirResult::kHit)], 0);
   EXPECT_GT(results[static_cast<int>(VdirResult::kCorrupt)], 0);

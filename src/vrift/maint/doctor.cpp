@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <iterator>
 #include <random>
 #include <thread>
@@ -128,6 +129,13 @@ void registry_error(Ctx& c, std::string why) {
   if (why.size() > suffix.size() &&
       why.compare(why.size() - suffix.size(), suffix.size(), suffix) == 0)
     why.resize(why.size() - suffix.size());
+  // "registry 'P' is corrupt or unreadable: registry: file is not a database" -> "P: file is..."
+  const std::string what = " is corrupt or unreadable: ";
+  if (auto pos = why.find(what); pos != std::string::npos) {
+    std::string rest = why.substr(pos + what.size());
+    if (rest.rfind("registry: ", 0) == 0) rest.erase(0, 10);
+    why = c.paths.registry_db() + ": " + rest;
+  }
   auto& k = add(c, "Registry", CheckStatus::Error, "corrupt (" + why + ")");
   k.recommendations.push_back("Rebuild the registry from the manifest copies kept in the store: `" +
                               vrift_cmd(c) + " registry --rebuild`");
@@ -338,6 +346,38 @@ void check_integrity(Ctx& c) {
   c.rep.checks.push_back(std::move(k));
 }
 
+// Where project file PATH (a manifest entry path) lives on disk.
+std::string disk_path(const ProjectRecord& r, std::string_view path) {
+  if (!r.prefix.empty() && path.size() > r.prefix.size() &&
+      path.substr(0, r.prefix.size()) == r.prefix && path[r.prefix.size()] == '/')
+    path.remove_prefix(r.prefix.size() + 1);
+  return r.root + "/" + std::string(path);
+}
+
+// The project file that still shares its inode with quarantined blob Q: the file whose in-place
+// edit got the blob quarantined. Sets *PROJECT to its project's index; "" when none is found.
+std::string edited_file(const Ctx& c, const doctor::QuarantinedBlob& q, size_t* project) {
+  struct stat qs {};
+  std::string qpath = c.paths.store_root + "/quarantine/" + q.name;
+  if (!q.parsed || ::lstat(qpath.c_str(), &qs) != 0 || qs.st_nlink < 2) return "";
+  for (size_t i : referencing(c, q.key)) {
+    const Manifest& m = *c.projects[i].manifest;
+    for (size_t e = 0; e < m.size(); ++e) {
+      EntryView v = m.at(e);
+      if (v.type != EntryType::File || v.size != q.key.size ||
+          std::memcmp(v.hash, q.key.hash.bytes.data(), q.key.hash.bytes.size()) != 0)
+        continue;
+      std::string file = disk_path(c.projects[i].rec, v.path);
+      struct stat fs {};
+      if (::lstat(file.c_str(), &fs) == 0 && fs.st_ino == qs.st_ino && fs.st_dev == qs.st_dev) {
+        *project = i;
+        return file;
+      }
+    }
+  }
+  return "";
+}
+
 void check_quarantine(Ctx& c) {
   auto q = doctor::scan_quarantine(c.paths.store_root);
   if (q.empty()) {
@@ -348,20 +388,23 @@ void check_quarantine(Ctx& c) {
   k.name = "Quarantine";
   k.status = CheckStatus::Warning;
   k.message = plural(q.size(), "blob", "blobs") + " quarantined (edited after ingest)";
-  std::vector<size_t> affected;
-  for (const auto& e : q) {
-    if (k.details.size() < doctor::kMaxExamples)
-      k.details.push_back(e.name + (e.parsed ? ": " + referenced_by(c, e.key) : ""));
-    if (!e.parsed) continue;
-    for (size_t i : referencing(c, e.key))
-      if (std::find(affected.begin(), affected.end(), i) == affected.end()) affected.push_back(i);
+  std::vector<size_t> edited;
+  for (size_t j = 0; j < q.size() && j < doctor::kMaxExamples; ++j) {
+    size_t i = 0;
+    std::string file = edited_file(c, q[j], &i);
+    if (file.empty()) {
+      k.details.push_back(q[j].name + (q[j].parsed ? ": " + referenced_by(c, q[j].key) : ""));
+      continue;
+    }
+    k.details.push_back(q[j].name + ": edited in place as " + file);
+    if (std::find(edited.begin(), edited.end(), i) == edited.end()) edited.push_back(i);
   }
-  for (size_t i : affected)
-    if (!c.projects[i].stale()) k.recommendations.push_back(reingest(c, c.projects[i].rec, true));
-  if (affected.empty())
+  for (size_t i : edited)
+    if (!c.projects[i].stale()) k.recommendations.push_back(reingest(c, c.projects[i].rec, false));
+  if (edited.empty())
     k.recommendations.push_back("Re-ingest the projects whose files were edited in place after "
-                                "ingest (the edits are in their files; the store set its old copy "
-                                "aside)");
+                                "ingest, so that their manifests record the edits (the store set "
+                                "its old copy aside; the projects' files keep the edits)");
   k.recommendations.push_back("Then delete the quarantined copies, kept only for inspection: `rm "
                               "-f " +
                               sh_quote(c.paths.store_root + "/quarantine") + "/*`");
@@ -396,7 +439,7 @@ DoctorReport run_doctor(const Paths& paths, const DoctorOptions& opts) {
   check_blobs(c);
   check_quarantine(c);
   rep.checks.push_back(doctor::check_tmp(paths.store_root));
-  rep.checks.push_back(doctor::check_filesystems(paths.store_root, c.projects, vrift_cmd(c)));
+  rep.checks.push_back(doctor::check_filesystems(paths.store_root, c.projects));
   rep.checks.push_back(doctor::check_disk(paths.store_root));
   rep.checks.push_back(doctor::check_lock(paths.store_root));
   return rep;

@@ -186,8 +186,24 @@ std::string fs_caps(const std::string& root) {
 
 } // namespace
 
-DoctorCheck check_filesystems(const std::string& root, const std::vector<LiveProject>& projects,
-                              const std::string& vrift_cmd) {
+namespace {
+
+// What to do about project P being on another filesystem than the store at ROOT, when SAME
+// other projects share the store's filesystem.
+std::string move_advice(const std::string& root, const LiveProject& p, size_t same) {
+  std::string dir = sh_quote(mount_point(p.rec.root) + "/.vrift-store");
+  std::string own =
+      "`export VR_THE_SOURCE=" + dir + "` (or `vrift --the-source-root " + dir + " ...`)";
+  if (same == 0)
+    return "Put the store on the projects' filesystem so vrift can link instead of copy: " + own +
+           ", then re-ingest the projects";
+  return "Move " + p.rec.root + " onto the store's filesystem (" + mount_point(root) +
+         ") and re-ingest it, or give its filesystem a store of its own: " + own;
+}
+
+} // namespace
+
+DoctorCheck check_filesystems(const std::string& root, const std::vector<LiveProject>& projects) {
   struct stat sst {};
   if (::stat(root.c_str(), &sst) != 0)
     return make("Filesystem", CheckStatus::Error, "cannot stat the store: " + root);
@@ -202,6 +218,7 @@ DoctorCheck check_filesystems(const std::string& root, const std::vector<LivePro
       other.push_back(&p);
   }
   std::string caps = fs_caps(root);
+  if (other.empty() && same == 0) return make("Filesystem", CheckStatus::Ok, caps);
   if (other.empty())
     return make("Filesystem", CheckStatus::Ok,
                 fmt::format("store and {} on one filesystem ({})",
@@ -216,11 +233,7 @@ DoctorCheck check_filesystems(const std::string& root, const std::vector<LivePro
   for (const auto* p : other)
     c.details.push_back("other filesystem: " + p->rec.root + " (mounted at " +
                         mount_point(p->rec.root) + ")");
-  std::string dir = mount_point(other[0]->rec.root) + "/.vrift-store";
-  c.recommendations.push_back(
-      "Keep the store on the projects' filesystem, e.g. `export VR_THE_SOURCE=" + sh_quote(dir) +
-      "` (or `" + vrift_cmd + " --the-source-root " + sh_quote(dir) +
-      " ...`), then re-ingest the projects");
+  c.recommendations.push_back(move_advice(root, *other[0], same));
   return c;
 }
 

@@ -26,9 +26,7 @@ DoctorCheck check_tmp(const std::string& root);
 /// Blobs close to ext4's hard-link limit.
 DoctorCheck check_links(const BlobScan& scan);
 /// Store and every live project root on one filesystem; reflink and xattr support as info.
-/// VRIFT_CMD is how the user invokes vrift ("vrift" or "vrift --the-source-root X").
-DoctorCheck check_filesystems(const std::string& root, const std::vector<LiveProject>& projects,
-                              const std::string& vrift_cmd);
+DoctorCheck check_filesystems(const std::string& root, const std::vector<LiveProject>& projects);
 /// Free space on the store's filesystem (disk_space_status).
 DoctorCheck check_disk(const std::string& root);
 /// Whether <root>/lock is held (tested with a non-blocking exclusive flock; never created).

@@ -1,10 +1,11 @@
 #!/bin/sh
 # Fails when the freestanding protocol core (the static library given) references anything but
-# a few libc string functions and its own symbols: no operator new/delete, no __cxa_* (exception
-# or guard support), no std::__throw_*, no malloc. Sanitizer hooks are allowed (ASan builds).
+# a few libc string functions (clang turns memcmp into bcmp) and its own symbols: no operator
+# new/delete, no __cxa_* (exceptions, guards), no std::__throw_*, no malloc. Sanitizer hooks
+# are allowed (ASan builds).
 set -eu
 lib=$1
-allowed='^(memchr|memcmp|memcpy|memmove|memset|strlen|__stack_chk_fail)$|^_ZN5vrift5proto|^__(asan|ubsan|sanitizer|tsan)_'
+allowed='^(bcmp|memchr|memcmp|memcpy|memmove|memset|strlen|__stack_chk_fail)$|^_ZN5vrift5proto|^__(asan|ubsan|sanitizer|tsan)_'
 undefined=$(nm -u "$lib" | awk 'NF == 2 { print $2 }' | sort -u)
 bad=$(printf '%s\n' "$undefined" | grep -Ev "$allowed" | grep -v '^$' || true)
 if [ -n "$bad" ]; then

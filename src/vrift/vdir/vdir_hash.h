@@ -50,7 +50,8 @@ inline uint64_t hash_path(const char* p, size_t n, uint64_t seed) {
   uint64_t b = 0;
   if (n > 16) {
     size_t i = 0;
-    for (; n - i > 16; i += 16) h = fold(read64(p + i) ^ kPi1, read64(p + i + 8) ^ h);
+    for (; n - i > 16; i += 16)
+      h = fold(read64(p + i) ^ kPi1, read64(p + i + 8) ^ h);
     a = read64(p + n - 16);
     b = read64(p + n - 8);
   } else if (n >= 8) {

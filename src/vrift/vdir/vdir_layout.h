@@ -62,13 +62,13 @@ inline constexpr uint32_t kModeLink = 0120000;
 /// it, so the writer's frequent stores there do not bounce readers' cache lines).
 struct Header {
   // Line 0: immutable after creation.
-  char magic[8];       // kMagic
-  uint32_t version;    // kVersion
+  char magic[8];        // kMagic
+  uint32_t version;     // kVersion
   uint32_t header_size; // kHeaderSize
   uint32_t record_size; // kRecordSize
-  uint32_t hash_fn;    // HashFn
-  uint64_t file_size;  // bytes reserved (the file's length; readers map all of it)
-  uint64_t arena_off;  // == kHeaderSize
+  uint32_t hash_fn;     // HashFn
+  uint64_t file_size;   // bytes reserved (the file's length; readers map all of it)
+  uint64_t arena_off;   // == kHeaderSize
   uint64_t arena_size;
   uint64_t index_off; // == arena_off + arena_size, kTableAlign-aligned
   uint64_t index_size;
@@ -144,10 +144,18 @@ struct VdirStat {
 };
 
 // Atomic access to shared words. Everything two processes share goes through these.
-template <typename T> inline T load_relaxed(const T* p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
-template <typename T> inline T load_acquire(const T* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
-template <typename T> inline void store_relaxed(T* p, T v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
-template <typename T> inline void store_release(T* p, T v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+template <typename T> inline T load_relaxed(const T* p) {
+  return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+template <typename T> inline T load_acquire(const T* p) {
+  return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+template <typename T> inline void store_relaxed(T* p, T v) {
+  __atomic_store_n(p, v, __ATOMIC_RELAXED);
+}
+template <typename T> inline void store_release(T* p, T v) {
+  __atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
 
 /// A record's fixed part as 16 words (word 0 is the seqlock).
 inline const uint64_t* record_words(const Record* r) {

@@ -35,7 +35,10 @@ long raw_syscall(long nr, long a, long b, long c, long d = 0, long e = 0, long f
   register long x3 asm("x3") = d;
   register long x4 asm("x4") = e;
   register long x5 asm("x5") = f;
-  asm volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5) : "memory");
+  asm volatile("svc 0"
+               : "+r"(x0)
+               : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5)
+               : "memory");
   return x0;
 #else
   long r = ::syscall(nr, a, b, c, d, e, f);
@@ -50,8 +53,8 @@ bool failed(long r) { return r < 0 && r > -4096; }
 
 int vdir_map_readonly(const char* path, VdirMapping* out) {
   *out = VdirMapping{};
-  const long fd = raw_syscall(SYS_openat, AT_FDCWD, reinterpret_cast<long>(path),
-                              O_RDONLY | O_CLOEXEC);
+  const long fd =
+      raw_syscall(SYS_openat, AT_FDCWD, reinterpret_cast<long>(path), O_RDONLY | O_CLOEXEC);
   if (failed(fd)) return static_cast<int>(fd);
   const long size = raw_syscall(SYS_lseek, fd, 0, SEEK_END);
   int err = 0;

@@ -25,16 +25,20 @@ std::string_view parent_of(std::string_view p) {
 
 uint32_t type_flags(uint32_t mode) {
   switch (mode & kModeTypeMask) {
-  case kModeDir: return kFlagDir;
-  case kModeLink: return kFlagSymlink;
-  default: return 0;
+  case kModeDir:
+    return kFlagDir;
+  case kModeLink:
+    return kFlagSymlink;
+  default:
+    return 0;
   }
 }
 
 /// A record's fields from a VdirStat (path_len, key, ino and target are set by the caller).
 Record fields_of(const VdirStat& st) {
   Record v{};
-  v.flags = (st.flags & kFlagMask & ~(kFlagDeleted | kFlagDir | kFlagSymlink)) | type_flags(st.mode);
+  v.flags =
+      (st.flags & kFlagMask & ~(kFlagDeleted | kFlagDir | kFlagSymlink)) | type_flags(st.mode);
   v.mode = st.mode;
   v.size = st.size;
   v.mtime_ns = st.mtime_ns;
@@ -97,7 +101,7 @@ Status VdirWriter::upsert(std::string_view path, const VdirStat& st, std::string
   if (const uint64_t off = find(key, path); off != 0) {
     Record* r = record(off);
     VRIFT_ASSIGN(v.target_off, place_target(target, r).context(ctx));
-    v.ino = st.ino ? st.ino : r->ino;
+    v.ino = st.ino ? st.ino : r->ino ? r->ino : m_next_ino++; // a bare tombstone has none
     v.path_len = r->path_len;
     v.key = r->key;
     if (r->flags & kFlagDeleted) ++m_live;
@@ -158,8 +162,8 @@ std::vector<VdirChild> VdirWriter::list_children(std::string_view dir) const {
     if (r->flags & kFlagDeleted) continue;
     std::string_view p = record_path(off);
     const size_t slash = p.rfind('/');
-    out.push_back({std::string(slash == std::string_view::npos ? p : p.substr(slash + 1)),
-                   r->mode, r->flags, r->ino});
+    out.push_back({std::string(slash == std::string_view::npos ? p : p.substr(slash + 1)), r->mode,
+                   r->flags, r->ino});
   }
   std::sort(out.begin(), out.end(),
             [](const VdirChild& a, const VdirChild& b) { return a.name < b.name; });
@@ -202,7 +206,8 @@ Status VdirWriter::rename(std::string_view from_in, std::string_view to_in) {
     item.st.flags = (item.st.flags & ~kFlagFromManifest) | kFlagDirty;
     VRIFT_TRY(upsert(to + item.path.substr(from.size()), item.st, item.target).context(ctx));
   }
-  for (auto it = items.rbegin(); it != items.rend(); ++it) VRIFT_TRY(remove(it->path).context(ctx));
+  for (auto it = items.rbegin(); it != items.rend(); ++it)
+    VRIFT_TRY(remove(it->path).context(ctx));
   return {};
 }
 

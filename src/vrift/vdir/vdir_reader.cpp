@@ -45,22 +45,32 @@ inline bool is_pow2(uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
 
 const char* to_string(VdirResult r) {
   switch (r) {
-  case VdirResult::kHit: return "hit";
-  case VdirResult::kMiss: return "miss";
-  case VdirResult::kDeleted: return "deleted";
-  case VdirResult::kBusy: return "busy";
-  case VdirResult::kCorrupt: return "corrupt";
+  case VdirResult::kHit:
+    return "hit";
+  case VdirResult::kMiss:
+    return "miss";
+  case VdirResult::kDeleted:
+    return "deleted";
+  case VdirResult::kBusy:
+    return "busy";
+  case VdirResult::kCorrupt:
+    return "corrupt";
   }
   return "?";
 }
 
 const char* to_string(VdirAttach a) {
   switch (a) {
-  case VdirAttach::kOk: return "ok";
-  case VdirAttach::kTooSmall: return "file too small";
-  case VdirAttach::kBadMagic: return "bad magic";
-  case VdirAttach::kBadVersion: return "unsupported version";
-  case VdirAttach::kBadLayout: return "layout out of range";
+  case VdirAttach::kOk:
+    return "ok";
+  case VdirAttach::kTooSmall:
+    return "file too small";
+  case VdirAttach::kBadMagic:
+    return "bad magic";
+  case VdirAttach::kBadVersion:
+    return "unsupported version";
+  case VdirAttach::kBadLayout:
+    return "layout out of range";
   }
   return "?";
 }
@@ -80,8 +90,7 @@ VdirAttach VdirReader::attach(const void* base, size_t len) {
   const uint64_t index_size = load_relaxed(&h->index_size);
   const uint32_t hash_fn = load_relaxed(&h->hash_fn);
   if (file_size > len) return VdirAttach::kTooSmall;
-  if (load_relaxed(&h->header_size) != kHeaderSize ||
-      load_relaxed(&h->record_size) != kRecordSize)
+  if (load_relaxed(&h->header_size) != kHeaderSize || load_relaxed(&h->record_size) != kRecordSize)
     return VdirAttach::kBadLayout;
   if (hash_fn != kHashMum64 && hash_fn != kHashConstantForTests) return VdirAttach::kBadLayout;
   // The regions must tile the file in order; each comparison is written so it cannot overflow.
@@ -154,8 +163,7 @@ VdirResult VdirReader::probe(uint64_t table_off, uint64_t cap, uint64_t key, con
       return VdirResult::kCorrupt;
     Record rec;
     if (!read_record(roff, &rec)) return VdirResult::kBusy;
-    if (rec.seq == 0 || rec.path_len > kMaxPath ||
-        m_arena_end - roff - kRecordSize < rec.path_len)
+    if (rec.seq == 0 || rec.path_len > kMaxPath || m_arena_end - roff - kRecordSize < rec.path_len)
       return VdirResult::kCorrupt;
     if (rec.path_len != len) continue;
     // The path is immutable and was published before the record (see the top of the file).
@@ -186,21 +194,21 @@ VdirResult VdirReader::probe(uint64_t table_off, uint64_t cap, uint64_t key, con
 }
 
 bool VdirReader::read_record(uint64_t off, Record* copy) const {
-  const uint64_t* w = record_words(static_cast<const Record*>(static_cast<const void*>(m_base + off)));
-  uint64_t buf[kRecordSize / 8];
+  const uint64_t* w =
+      record_words(static_cast<const Record*>(static_cast<const void*>(m_base + off)));
+  uint64_t* dst = record_words(copy);
   for (int spin = 0; spin < kRecordSpins; ++spin) {
     const uint64_t s1 = load_acquire(&w[0]);
     if (s1 & 1) {
       cpu_relax();
       continue;
     }
-    buf[0] = s1;
-    for (size_t j = 1; j < kRecordSize / 8; ++j) buf[j] = load_relaxed(&w[j]);
+    dst[0] = s1;
+#pragma GCC unroll 16
+    for (size_t j = 1; j < kRecordSize / 8; ++j)
+      dst[j] = load_relaxed(&w[j]);
     fence_acquire();
-    if (load_relaxed(&w[0]) == s1) {
-      __builtin_memcpy(copy, buf, sizeof buf);
-      return true;
-    }
+    if (load_relaxed(&w[0]) == s1) return true;
   }
   return false;
 }

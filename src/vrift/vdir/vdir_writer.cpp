@@ -44,7 +44,8 @@ uint64_t random_seed() {
 /// The smallest power-of-two capacity that holds ENTRIES below MAX_LOAD percent.
 uint64_t capacity_for(uint64_t entries, uint32_t max_load) {
   uint64_t cap = kMinTableCap;
-  while (cap < kMaxTableCap && entries * 100 >= cap * max_load) cap <<= 1;
+  while (cap < kMaxTableCap && entries * 100 >= cap * max_load)
+    cap <<= 1;
   return cap;
 }
 
@@ -196,8 +197,7 @@ Status VdirWriter::load_state(const std::string& ctx) {
     const uint64_t off = t[i].record_off;
     const uint64_t end = m_arena_off + m_arena_used;
     if (off < m_arena_off || off % kRecordAlign != 0 || off >= end || end - off < kRecordSize ||
-        record(off)->path_len > kMaxPath ||
-        end - off < record_footprint(record(off)->path_len))
+        record(off)->path_len > kMaxPath || end - off < record_footprint(record(off)->path_len))
       return fail(ctx + ": slot " + std::to_string(i) + " points outside the arena", EINVAL);
     if (record(off)->seq & 1) return fail(ctx + ": interrupted write; rebuild the VDir", EINVAL);
     index_child(off);
@@ -208,7 +208,8 @@ Status VdirWriter::load_state(const std::string& ctx) {
 }
 
 std::string_view VdirWriter::record_path(uint64_t off) const {
-  const char* p = static_cast<const char*>(static_cast<const void*>(m_map.base + off + kRecordSize));
+  const char* p =
+      static_cast<const char*>(static_cast<const void*>(m_map.base + off + kRecordSize));
   return {p, record(off)->path_len};
 }
 
@@ -261,7 +262,8 @@ Status VdirWriter::grow_to(uint64_t cap) {
   for (uint64_t j = 0; j < m_cap; ++j) {
     if (old[j].key == 0) continue;
     uint64_t i = old[j].key & mask;
-    while (nt[i].key != 0) i = (i + 1) & mask;
+    while (nt[i].key != 0)
+      i = (i + 1) & mask;
     store_relaxed(&nt[i].record_off, old[j].record_off);
     store_relaxed(&nt[i].key, old[j].key);
   }
@@ -304,7 +306,8 @@ Result<uint64_t> VdirWriter::insert_record(std::string_view path, uint64_t key,
   Slot* t = slots_at(m_table_off);
   const uint64_t mask = m_cap - 1;
   uint64_t i = key & mask;
-  while (t[i].key != 0) i = (i + 1) & mask;
+  while (t[i].key != 0)
+    i = (i + 1) & mask;
   store_relaxed(&t[i].record_off, off);
   store_release(&t[i].key, key);
   ++m_count;
@@ -318,7 +321,8 @@ void VdirWriter::write_fields(Record* r, const Record& v) {
   const uint64_t seq = w[0];
   store_relaxed(&w[0], seq + 1);
   fence_release();
-  for (size_t j = 1; j < kRecordSize / 8; ++j) store_relaxed(&w[j], nv[j]);
+  for (size_t j = 1; j < kRecordSize / 8; ++j)
+    store_relaxed(&w[j], nv[j]);
   store_release(&w[0], seq + 2);
 }
 
