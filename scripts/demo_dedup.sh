@@ -11,7 +11,7 @@
 #   --quick       xsmall and small only (a few seconds once installed)
 #   --fresh-only  only the Fresh Start scenario
 #   --rerun-only  only the Re-Run scenario (needs the store of an earlier run)
-#   DATA_DIR      default ./demo-data (gitignored): installed projects, store, manifests
+#   DATA_DIR      default <repo>/demo-data (gitignored): installed projects, store, manifests
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -33,7 +33,7 @@ if [ "$fresh" -eq 0 ] && [ "$rerun" -eq 0 ]; then
   echo "demo_dedup: --fresh-only and --rerun-only exclude each other" >&2
   exit 2
 fi
-data=$(realpath -m "${data:-$PWD/demo-data}")
+data=$(realpath -m "${data:-$root/demo-data}")
 
 # Projects in ingest order: "label dataset" (datasets/<dataset>.package-lock.json).
 projects=("xsmall xsmall" "small small" "medium projB" "large projA")
@@ -71,6 +71,7 @@ step() {
   printf '\n== %s\n' "$*"
 }
 
+echo "VRift demo: cross-project deduplication (${#projects[@]} npm projects, data in $data)"
 step "Dependencies and build"
 bash "$root/scripts/install-deps.sh"
 if ! vrift=$(bash "$root/scripts/build.sh"); then
@@ -105,7 +106,10 @@ table() {
   python3 - "$@" <<'EOF'
 import json, locale, os, sys
 title, files = sys.argv[1], sys.argv[2:]
-locale.setlocale(locale.LC_ALL, "")
+try:
+    locale.setlocale(locale.LC_ALL, "")
+except locale.Error:
+    pass
 utf8 = os.isatty(1) and locale.getpreferredencoding(False).lower().replace("-", "") == "utf8"
 def pct(a, b): return "%.1f%%" % (100.0 * a / b) if b else "-"
 def num(n): return "{:,}".format(int(n))
@@ -121,7 +125,7 @@ rows.append(["Total", num(tot["files"]), num(tot["new_blobs"]), pct(tot["dedup_f
              pct(tot["dedup_bytes"], tot["bytes"]), num(rate)])
 head = ["Project", "Files", "New Blobs", "Dedup (files)", "Dedup (bytes)", "Files/s"]
 w = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
-h, v, c = ("\u2500", "\u2502", "\u253c") if utf8 else ("-", "|", "+")
+h, v = ("\u2500", "\u2502") if utf8 else ("-", "|")
 def line(r): return "  " + v + v.join(" " + (s.ljust(w[i]) if i == 0 else s.rjust(w[i])) + " " for i, s in enumerate(r)) + v
 def rule(l, m, r): return "  " + l + m.join(h * (x + 2) for x in w) + r
 print("\n  %s" % title)
@@ -153,7 +157,12 @@ scenario() {
       cat "$out/$i.$label.err" >&2
       exit 1
     fi
-    python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print("{:,} files, {:,} new blobs, {:.2f} s".format(j["files"], j["new_blobs"], j["seconds"]))' "$out/$i.$label.json"
+    python3 -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+c = j["cached"]
+cached = "" if not c else " (all unchanged: not read again)" if c == j["files"] else " ({:,} unchanged: not read again)".format(c)
+print("{:,} files, {:,} new blobs, {:.2f} s{}".format(j["files"], j["new_blobs"], j["seconds"], cached))' "$out/$i.$label.json"
     if [ -s "$out/$i.$label.err" ]; then sed 's/^/    /' "$out/$i.$label.err"; fi
     jsons+=("$out/$i.$label.json")
   done
