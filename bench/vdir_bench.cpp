@@ -3,8 +3,10 @@
 // VDir tables of 10k, 100k and 1M node_modules-like paths (52-98 bytes) on /dev/shm, looked up
 // through a separate read-only mapping (as a shimmed process would) in a random order, hits and
 // misses (the same paths with ".mjs": the probes of Node's module resolution), with or without
-// one writer thread rewriting existing entries as fast as it can. The kernel side stats 10k real
-// files with the same shapes under /tmp (the work disk), round-robin, and their ".mjs" misses.
+// one writer thread rewriting existing entries as fast as it can; and hits cycling over 1024
+// or 4096 entries of the 1M table that were filled together (a build's working set). The kernel
+// side stats 10k real files with the same shapes under /tmp (the work disk), round-robin, and their
+// ".mjs" misses.
 //
 //   vrift_vdir_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 // Instruction counts per lookup (no writer; valgrind serialises threads anyway):
@@ -92,6 +94,11 @@ VdirStat stat_for(uint64_t i, uint64_t version) {
   return st;
 }
 
+[[noreturn]] void die(const std::string& msg) {
+  std::fprintf(stderr, "vrift_vdir_bench: %s\n", msg.c_str());
+  std::exit(1);
+}
+
 /// One VDir of N entries, built once per process, with its own read-only mapping.
 struct Table {
   std::string file;
@@ -105,19 +112,16 @@ struct Table {
     file = "/dev/shm/vrift-vdir-bench-" + std::to_string(::getpid()) + "-" + std::to_string(n);
     VdirOptions o;
     o.initial_entries = n;
-    o.max_bytes = std::max<uint64_t>(uint64_t{64} << 20, n * 320);
     o.index_bytes = std::max<uint64_t>(uint64_t{4} << 20, n * 128);
+    o.max_bytes = o.index_bytes + (uint64_t{16} << 20) + n * 320; // records take 256 bytes
     auto w = VdirWriter::create(file, o);
-    if (!w.ok()) {
-      std::fprintf(stderr, "%s\n", w.error().message().c_str());
-      std::exit(1);
-    }
+    if (!w.ok()) die(w.error().message());
     writer = std::move(w).value();
     for (uint64_t i = 0; i < n; ++i)
-      if (!writer.upsert(make_path(i), stat_for(i, 0)).ok()) std::exit(1);
+      if (auto st = writer.upsert(make_path(i), stat_for(i, 0)); !st) die(st.error().message());
     if (vdir_map_readonly(file.c_str(), &map) != 0 ||
         reader.attach(map.base, map.len) != VdirAttach::kOk)
-      std::exit(1);
+      die("cannot map " + file);
     hits = shuffled(n, ".js", 1);
     misses = shuffled(n, ".mjs", 2);
   }
@@ -163,11 +167,16 @@ private:
   std::thread m_thread;
 };
 
-void run_lookups(benchmark::State& state, bool hit) {
+/// Lookups in random order over all N entries; or, with HOT, over HOT entries filled one after
+/// the other (a build's working set: a fill from a manifest stores a directory's entries
+/// together, so they share arena pages; their slots are scattered by the hash anyway).
+void run_lookups(benchmark::State& state, bool hit, size_t hot = 0) {
   Table& t = table(static_cast<uint64_t>(state.range(0)));
-  const PathSet& paths = hit ? t.hits : t.misses;
+  const PathSet hot_paths = hot ? shuffled(hot, ".js", 3) : PathSet{};
+  const PathSet& paths = hot ? hot_paths : hit ? t.hits : t.misses;
+  const size_t cycle = hot ? hot : t.n;
   const VdirResult want = hit ? VdirResult::kHit : VdirResult::kMiss;
-  WriterThread writer(t, state.range(1) != 0);
+  WriterThread writer(t, state.range(hot ? 2 : 1) != 0);
   VdirStat st;
   size_t i = 0, wrong = 0;
   for (auto _ : state) {
@@ -175,7 +184,7 @@ void run_lookups(benchmark::State& state, bool hit) {
     benchmark::DoNotOptimize(r);
     benchmark::DoNotOptimize(st);
     wrong += r != want;
-    if (++i == t.n) i = 0;
+    if (++i == cycle) i = 0;
   }
   state.counters["not_" + std::string(hit ? "hit" : "miss")] = static_cast<double>(wrong);
   state.counters["writer_updates/s"] =
@@ -184,6 +193,9 @@ void run_lookups(benchmark::State& state, bool hit) {
 
 void BM_VdirHit(benchmark::State& state) { run_lookups(state, true); }
 void BM_VdirMiss(benchmark::State& state) { run_lookups(state, false); }
+void BM_VdirHitHot(benchmark::State& state) {
+  run_lookups(state, true, static_cast<size_t>(state.range(1)));
+}
 
 /// 10k real files (same path shapes) under /tmp, created once; paths NUL-terminated for stat().
 struct RealFiles {
@@ -241,6 +253,12 @@ void vdir_args(benchmark::internal::Benchmark* b) {
 
 BENCHMARK(BM_VdirHit)->Apply(vdir_args);
 BENCHMARK(BM_VdirMiss)->Apply(vdir_args);
+BENCHMARK(BM_VdirHitHot)
+    ->Args({1000000, 1024, 0})
+    ->Args({1000000, 1024, 1})
+    ->Args({1000000, 4096, 1})
+    ->ArgNames({"entries", "hot", "writer"})
+    ->MinTime(0.2);
 BENCHMARK(BM_KernelStatHit)->MinTime(0.2);
 BENCHMARK(BM_KernelStatMiss)->MinTime(0.2);
 

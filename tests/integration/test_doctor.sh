@@ -28,6 +28,7 @@ print(next((c["status"] for c in json.loads(sys.argv[1])["checks"] if c["name"] 
 jstatuses() {
   python3 -c 'import json, sys; print(" ".join(sorted({c["status"] for c in json.loads(sys.argv[1])["checks"]})))' "$1"
 }
+lacks() { [[ "$2" != *"$1"* ]]; }  # lacks NEEDLE HAYSTACK
 blob_of_hash() { find "$VR_THE_SOURCE/blake3" -name "${1}_*"; }
 blob_of_file() { blob_of_hash "$(b3sum --no-names "$1")"; }
 corrupt() {  # corrupt BLOB: change its first byte, keeping size and mode
@@ -214,7 +215,9 @@ if [ -n "$edited" ]; then
   doctor
   check_eq "quarantine: exit 0" 0 "$rc"
   check_contains "quarantine: warning" "[warn]  Quarantine: 1 blob quarantined (edited after ingest)" "$out"
+  check_contains "quarantine: names the edited file" "edited in place as $edited" "$out"
   check_contains "quarantine: recommends re-ingesting the edited project" "vrift ingest $W/a -o $W/a.manifest" "$out"
+  check "quarantine: not the untouched one" lacks "vrift ingest $W/b " "$out"
 fi
 
 # --- A blob close to ext4's limit of 65,000 links per inode: a warning.

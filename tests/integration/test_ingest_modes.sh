@@ -35,7 +35,25 @@ check "re-ingest stores the edited content" bash -c "find '$VR_THE_SOURCE/blake3
 check "store is sound after re-ingest" store_is_sound
 check "manifest names the new content" bash -c "'$VRIFT' manifest show --json '$T/a.manifest' | grep -q '$new'"
 
+# A blob quarantined because one project edited its linked file must come back from another
+# project that still has the bytes, even though that project's re-ingest cache says "unchanged".
+mk_tree "$T/x" x; mk_tree "$T/y" y
+printf 'only x and y have this\n' > "$T/x/lib/xy.js"; cp "$T/x/lib/xy.js" "$T/y/lib/xy.js"
+"$VRIFT" ingest "$T/x" -o "$T/x.manifest" >/dev/null 2>&1        # x's xy.js becomes the blob
+"$VRIFT" ingest "$T/y" -o "$T/y.manifest" >/dev/null 2>&1
+want=$(b3sum --no-names "$T/y/lib/xy.js")
+check_eq "x's file is the blob's inode" "$(stat -c %i "$T/x/lib/xy.js")" "$(stat -c %i "$(find "$VR_THE_SOURCE/blake3" -name "${want}_*")")"
+echo edit >> "$T/x/lib/xy.js"                                   # in place: edits the blob too
+"$VRIFT" ingest "$T/x" -o "$T/x.manifest" >/dev/null 2>&1        # quarantines the edited blob
+"$VRIFT" ingest "$T/y" -o "$T/y.manifest" >/dev/null 2>&1        # y unchanged: must re-store it
+blob=$(find "$VR_THE_SOURCE/blake3" -name "${want}_*")
+check "the quarantined content is stored again from the project that has it" test -n "$blob"
+check_eq "with the right bytes" "$want" "$(b3sum --no-names "$blob" 2>/dev/null)"
+check "store is sound" store_is_sound
+
 # --- Re-ingest cache: unchanged files are not read again; --force-hash re-reads them all.
+# (The quarantine above invalidated every cache once: one full re-read first.)
+"$VRIFT" ingest "$T/a" -o "$T/a.manifest" >/dev/null 2>&1
 out=$("$VRIFT" ingest "$T/a" -o "$T/a.manifest" --json 2>/dev/null)
 check_eq "unchanged re-ingest reads nothing" 41 "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["cached"])' "$out")"
 printf 'different bytes!\n' > "$T/a/lib/shared3.js"

@@ -51,17 +51,20 @@ public: // the damage table below uses the helpers from lambdas
     char t[64];
     return r.lookup(p.data(), p.size(), &st, t, sizeof t);
   }
-  /// Offset of the slot and record that entry I uses (via the writer-independent layout).
-  uint64_t record_of(int i) {
-    const Slot* t = static_cast<const Slot*>(static_cast<const void*>(bytes() + hdr()->table_off));
+  /// The file offset of the slot that entry I uses (0 if none), and of its record.
+  uint64_t slot_of(int i, uint64_t* record_off) {
+    const uint64_t table = hdr()->table_off;
+    const Slot* t = static_cast<const Slot*>(static_cast<const void*>(bytes() + table));
     for (uint64_t s = 0; s < hdr()->table_cap; ++s) {
-      if (t[s].key == 0) continue;
-      const Record* rec =
-          static_cast<const Record*>(static_cast<const void*>(bytes() + t[s].record_off));
+      if (t[s].word == 0) continue;
+      const uint64_t off = hdr()->arena_off + slot_index(t[s].word) * kRecordAlign;
+      const Record* rec = static_cast<const Record*>(static_cast<const void*>(bytes() + off));
       const std::string n = name(i);
       if (rec->path_len == n.size() &&
-          std::memcmp(bytes() + t[s].record_off + kRecordSize, n.data(), n.size()) == 0)
-        return t[s].record_off;
+          std::memcmp(bytes() + off + kRecordSize, n.data(), n.size()) == 0) {
+        *record_off = off;
+        return table + s * kSlotSize;
+      }
     }
     return 0;
   }
@@ -146,19 +149,18 @@ TEST_F(VdirCorruptTest, LookupBoundsEveryOffset) {
   hdr()->table_seq = 1; // a writer that died mid-switch
   expect("table switch never finished", VdirResult::kBusy);
 
-  const uint64_t rec = record_of(3);
-  ASSERT_NE(rec, 0u);
-  const Slot* t = static_cast<const Slot*>(static_cast<const void*>(bytes() + hdr()->table_off));
-  uint64_t slot = 0;
-  while (t[slot].record_off != rec)
-    ++slot;
-  const uint64_t slot_off = hdr()->table_off + slot * kSlotSize;
-  put<uint64_t>(slot_off + 8, kFileSize - 64);
+  uint64_t rec = 0;
+  const uint64_t slot = slot_of(3, &rec);
+  ASSERT_NE(slot, 0u);
+  const uint64_t word = good[slot / 8];
+  const uint64_t arena_end = hdr()->arena_off + hdr()->arena_size;
+  auto index_of = [&](uint64_t off) { return (off - hdr()->arena_off) / kRecordAlign; };
+  put<uint64_t>(slot, (word & ~0xFFFFFFFFull) | index_of(kFileSize - 64));
   expect("record in the index region", VdirResult::kCorrupt);
-  put<uint64_t>(slot_off + 8, rec + 8);
-  expect("misaligned record", VdirResult::kCorrupt);
-  put<uint64_t>(slot_off + 8, ~0ULL - 63);
-  expect("record offset overflow", VdirResult::kCorrupt);
+  put<uint64_t>(slot, (word & ~0xFFFFFFFFull) | index_of(arena_end - 64));
+  expect("record cut by the arena's end", VdirResult::kCorrupt);
+  put<uint64_t>(slot, (word & ~0xFFFFFFFFull) | 0xFFFFFFFFull);
+  expect("largest record index", VdirResult::kCorrupt);
   put<uint32_t>(rec + offsetof(Record, path_len), 0xFFFFFFFF);
   expect("huge path length", VdirResult::kCorrupt);
   put<uint64_t>(rec + offsetof(Record, target_off), kFileSize * 4);
@@ -176,8 +178,8 @@ TEST_F(VdirCorruptTest, LookupBoundsEveryOffset) {
   // A full table with no empty slot: a miss must still terminate.
   const uint64_t cap = hdr()->table_cap;
   for (uint64_t s = 0; s < cap; ++s)
-    if (static_cast<const Slot*>(static_cast<const void*>(bytes() + hdr()->table_off))[s].key == 0)
-      put<uint64_t>(hdr()->table_off + s * kSlotSize, 12345);
+    if (static_cast<const Slot*>(static_cast<const void*>(bytes() + hdr()->table_off))[s].word == 0)
+      put<uint64_t>(hdr()->table_off + s * kSlotSize, uint64_t{12345} << 32);
   expect("full table", VdirResult::kMiss, 1000);
 }
 

@@ -44,11 +44,11 @@ void render_text(const DoctorReport& r) {
       if (std::find(recs.begin(), recs.end(), s) == recs.end()) recs.push_back(s);
   }
   size_t errors = r.count(CheckStatus::Error), warnings = r.count(CheckStatus::Warning);
-  if (recs.empty()) {
+  if (errors + warnings == 0) {
     fmt::print("\n  No problems found.\n");
     return;
   }
-  fmt::print("\n  Recommendations:\n");
+  if (!recs.empty()) fmt::print("\n  Recommendations:\n");
   for (const auto& s : recs)
     fmt::print("  - {}\n", escape_control(s));
   fmt::print("\n  {} error{}, {} warning{}\n", errors, errors == 1 ? "" : "s", warnings,

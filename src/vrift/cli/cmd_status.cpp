@@ -7,10 +7,12 @@
 // it is Shared. Each blob counts once per project however many of its files have that content.
 // Orphans are blobs in the store that no registered manifest references (what `gc` would
 // delete); Missing are blobs a manifest references that the store does not have.
-#include <nlohmann/json.hpp>
-
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -18,9 +20,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <map>
-#include <sys/stat.h>
+#include <system_error>
 #include <thread>
-#include <unistd.h>
 #include <unordered_map>
 
 #include "vrift/cli/common.h"
@@ -62,13 +63,9 @@ struct StatusReport {
   bool all_loaded = true;     ///< false: orphans are an upper bound
 };
 
-/// For every referenced blob: the first project that references it and the last project that
-/// counted it (so that a project with many copies of one content counts it once).
-struct BlobOwner {
-  uint32_t first;
-  uint32_t last;
-};
-using OwnerMap = std::unordered_map<BlobKey, BlobOwner, BlobKeyHasher>;
+/// Every referenced blob -> the last project (index) that counted it: the first project to
+/// insert a blob owns it, and a project with many copies of one content counts it once.
+using OwnerMap = std::unordered_map<BlobKey, uint32_t, BlobKeyHasher>;
 
 double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -139,13 +136,12 @@ void count_project(const Manifest& m, uint32_t index, ProjectStats& p, OwnerMap&
     if (e.type != EntryType::File) continue;
     ++p.files;
     p.file_bytes += e.size;
-    auto [it, inserted] =
-        owners.try_emplace(BlobKey{e.hash_value(), e.size}, BlobOwner{index, index});
+    auto [it, inserted] = owners.try_emplace(BlobKey{e.hash_value(), e.size}, index);
     if (inserted) {
       ++p.unique_blobs;
       p.unique_bytes += e.size;
-    } else if (it->second.last != index) {
-      it->second.last = index;
+    } else if (it->second != index) {
+      it->second = index;
       ++p.shared_blobs;
     }
   }
@@ -196,8 +192,13 @@ Result<std::vector<BlobKey>> list_blobs_fast(const std::string& root) {
     }
   };
   std::vector<std::thread> threads;
-  for (unsigned i = 1; i < n; ++i)
-    threads.emplace_back(work, std::ref(parts[i]));
+  for (unsigned i = 1; i < n; ++i) {
+    try {
+      threads.emplace_back(work, std::ref(parts[i]));
+    } catch (const std::system_error&) {
+      break; // no more threads: the ones we have (at least this one) take the rest
+    }
+  }
   work(parts[0]);
   for (auto& th : threads)
     th.join();
@@ -214,7 +215,8 @@ Result<std::vector<LiveProject>> registered_projects(const Paths& paths) {
   return load_projects(reg, paths.store_root);
 }
 
-Result<StatusReport> compute_status(const Paths& paths) {
+/// The report for the store of PATHS whose registered projects are LIVE.
+Result<StatusReport> compute_status(const Paths& paths, std::vector<LiveProject> live) {
   auto t0 = std::chrono::steady_clock::now();
   StatusReport r;
   r.store = paths.store_root;
@@ -223,11 +225,10 @@ Result<StatusReport> compute_status(const Paths& paths) {
   if (::stat(r.store.c_str(), &st) == 0 || errno != ENOENT) {
     VRIFT_ASSIGN(auto store, Store::open(r.store, /*create=*/false));
     r.store_exists = true;
-    if (std::getenv("VRIFT_OLD_LIST")) { VRIFT_ASSIGN(blobs, list_blobs(*store)); } else { VRIFT_ASSIGN(blobs, list_blobs_fast(store->root())); }
+    VRIFT_ASSIGN(blobs, list_blobs_fast(store->root()));
   }
   log::debug("status: listed {} blobs in {:.0f} ms", blobs.size(), ms_since(t0));
 
-  VRIFT_ASSIGN(auto live, registered_projects(paths));
   OwnerMap owners;
   owners.reserve(blobs.size() + blobs.size() / 4);
   for (auto& lp : live) {
@@ -399,13 +400,14 @@ void render_json(const StatusReport& r) {
 int run_status(const GlobalOptions& g, bool json) {
   auto paths = g.paths();
   if (!paths.ok()) return report(paths.error());
-  auto r = compute_status(*paths);
-  if (!r.ok()) {
-    const std::string& msg = r.error().message();
-    bool registry = msg.find("registry") != std::string::npos;
-    bool hinted = msg.find("registry --rebuild") != std::string::npos;
-    return report(r.error(), registry && !hinted ? "run `vrift registry --rebuild`" : "");
+  auto live = registered_projects(*paths);
+  if (!live.ok()) {
+    // The registry's own message already names the cure; keep the error to one line then.
+    bool hinted = live.error().message().find("registry --rebuild") != std::string::npos;
+    return report(live.error(), hinted ? "" : "run `vrift registry --rebuild`");
   }
+  auto r = compute_status(*paths, std::move(live).value());
+  if (!r.ok()) return report(r.error());
   if (json)
     render_json(*r);
   else

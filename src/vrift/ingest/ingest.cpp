@@ -434,7 +434,10 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
   }
   std::string cache_path =
       paths.ingest_cache_dir() + "/" + cache_key(store->root(), rep.root, prefix, opts) + ".cache";
-  IngestCache cache = IngestCache::load(cache_path, store->id());
+  // The cache vouches for blobs being in the store: it is only trusted for the same store and
+  // the same quarantine state (a quarantined blob must be stored again from its file).
+  std::string cache_id = blake3(store->generation()).hex().substr(0, 32);
+  IngestCache cache = IngestCache::load(cache_path, cache_id);
 
   // 3. Walk, hash, place.
   Ingester ing(opts, *store, cache, progress, rep.root, prefix, skip_rel);
@@ -539,7 +542,8 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
 
   log::debug("ingest: manifest and registry done at {:.0f} ms", since(t0));
   // 7. Cache (best effort).
-  if (auto s = IngestCache::save(cache_path, store->id(), cache_out); !s.ok()) {
+  cache_id = blake3(store->generation()).hex().substr(0, 32);  // quarantines during this run
+  if (auto s = IngestCache::save(cache_path, cache_id, cache_out); !s.ok()) {
     log::info("not saving the ingest cache: {}", s.error().message());
   }
   rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

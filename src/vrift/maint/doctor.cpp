@@ -101,7 +101,7 @@ std::string reingest(const Ctx& c, const ProjectRecord& r, bool force) {
   if (r.tier == "tier1") cmd += " --tier tier1";
   if (!r.prefix.empty()) cmd += " --prefix " + sh_quote(r.prefix);
   if (force) cmd += " --force-hash";
-  if (r.mode == "phantom")
+  if (r.mode == "phantom" && force)
     return "Phantom project " + r.root + " had its only copy in the store: restore the affected " +
            "files into it (e.g. from a backup), then `" + cmd + "`";
   return "Re-ingest " + r.root + ": `" + cmd + "`";
@@ -224,7 +224,11 @@ bool check_store(Ctx& c) {
   }
   auto s = Store::open(root, /*create=*/false);
   if (!s.ok()) {
-    add(c, "Store", CheckStatus::Error, s.error().message());
+    auto& k = add(c, "Store", CheckStatus::Error, s.error().message());
+    k.recommendations.push_back(std::string("Check where the store root comes from (") +
+                                origin_name(c.paths.store_origin) +
+                                "): it must name a vrift store, or a directory that does not "
+                                "exist yet");
     return false;
   }
   c.store = std::move(s).value();

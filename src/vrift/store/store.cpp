@@ -423,9 +423,32 @@ Result<Placement> Store::on_existing(int fd, const std::string& path, const stru
   return how;
 }
 
+std::string Store::generation() const {
+  struct stat st {};
+  if (::stat((m_root + "/quarantine").c_str(), &st) != 0) return m_id;
+  return m_id + ":" + std::to_string(fs::ns(st.st_mtim));
+}
+
+void Store::probe_reflink() {
+  // Two temp files in the store: whether FICLONE works here decides, for this store, between a
+  // private clone per blob and a hard link of the user's file. Probed once, before any insert,
+  // so that parallel first inserts do not all fall back to copies while one probe runs.
+  std::string a = temp_path(), b = temp_path();
+  UniqueFd fa(::open(a.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  UniqueFd fb(::open(b.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  int result = 0;
+  if (fa.valid() && fb.valid() && ::write(fa.get(), "vrift", 5) == 5 && ::fsync(fa.get()) == 0) {
+    result = ::ioctl(fb.get(), FICLONE, fa.get()) == 0 ? 1 : 0;
+  }
+  ::unlink(a.c_str());
+  ::unlink(b.c_str());
+  m_reflink.store(result);
+}
+
 Result<Placement> Store::insert_file(int fd, const std::string& path, const struct stat& st,
                                      const Hash& h, uint64_t size, InsertPolicy policy,
                                      struct stat* final_st) {
+  std::call_once(m_reflink_probe, [this] { probe_reflink(); });
   UniqueFd opened;
   if (fd < 0 &&
       (policy == InsertPolicy::Private || m_reflink.load(std::memory_order_relaxed) != 0 ||

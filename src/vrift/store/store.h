@@ -152,6 +152,10 @@ public:
   /// Whether reflinks work from files under DIR into the store (probed once, cached).
   bool reflink_supported() const { return m_reflink.load() == 1; }
 
+  /// Changes whenever a blob may have left the store other than through gc (a quarantine):
+  /// caches that trust "this blob is there" must not outlive it.
+  std::string generation() const;
+
   /// A unique temp path under <root>/tmp.
   std::string temp_path() const;
 
@@ -174,6 +178,8 @@ private:
   std::string m_id;
   std::atomic<int> m_xattr_ok{1};
   mutable std::atomic<int> m_reflink{-1}; // -1 unknown, 0 no, 1 yes
+  std::once_flag m_reflink_probe;
+  void probe_reflink();
   // 65536 leaf shard directories known to exist (bit per <h0h1h2h3>); 256 top-level ones.
   mutable std::unique_ptr<std::atomic<uint64_t>[]> m_leaf_known;
   mutable std::unique_ptr<std::atomic<uint64_t>[]> m_top_known;

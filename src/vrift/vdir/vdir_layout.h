@@ -6,9 +6,9 @@
 //   [0, 4096)                 Header
 //   [arena_off, +arena_size)  Arena: entry records (fixed 128-byte part + the path, 64-aligned)
 //                             and symlink targets; append-only, records never move
-//   [index_off, +index_size)  Index region: open-addressing tables of 16-byte slots
-//                             {key, record_off}; a growth builds a new table here and switches
-//                             the header to it
+//   [index_off, +index_size)  Index region: open-addressing tables of 8-byte slots
+//                             (key tag | record index); a growth builds a new table here and
+//                             switches the header to it
 //
 // Synchronisation (details in vdir_reader.cpp): every record carries its own seqlock word; the
 // header's table_seq is a seqlock over (table_off, table_cap). Shared words are only accessed
@@ -27,11 +27,13 @@ inline constexpr uint32_t kHeaderSize = 4096;
 /// Fixed part of a record; the path bytes follow it, then a NUL, padded to kRecordAlign.
 inline constexpr uint32_t kRecordSize = 128;
 inline constexpr uint32_t kRecordAlign = 64;
-inline constexpr uint32_t kSlotSize = 16;
+inline constexpr uint32_t kSlotSize = 8;
 /// Tables start on a page so that a retired one can be punched out of the file.
 inline constexpr uint64_t kTableAlign = 4096;
 inline constexpr uint64_t kMinTableCap = 16;
 inline constexpr uint64_t kMaxTableCap = uint64_t{1} << 32;
+/// A slot holds a 32-bit record index, so the arena is at most 2^32 records' alignment units.
+inline constexpr uint64_t kMaxArenaSize = (uint64_t{1} << 32) * kRecordAlign;
 /// Longest path stored (bytes, no NUL); the same limit as manifests.
 inline constexpr uint32_t kMaxPath = 4096;
 
@@ -112,11 +114,19 @@ struct Record {
   uint64_t key; // the path's key (lets a growth rehash without reading paths)
 };
 
-/// One index slot. key == 0 means empty; keys are never 0 (vdir_hash.h maps 0 to 1).
+/// One index slot: 0 = empty, otherwise (tag << 32) | index, where tag is the high half of the
+/// path's key (never 0) and the record is at arena_off + index * kRecordAlign. One word, so one
+/// atomic store publishes it; 8 slots share a cache line.
 struct Slot {
-  uint64_t key;
-  uint64_t record_off; // absolute offset of the Record
+  uint64_t word;
 };
+
+/// The tag a key leaves in its slot (the slot's position comes from the key's low bits).
+inline constexpr uint64_t slot_tag(uint64_t key) { return key >> 32 ? key >> 32 : 1; }
+inline constexpr uint64_t slot_word(uint64_t key, uint64_t record_index) {
+  return slot_tag(key) << 32 | record_index;
+}
+inline constexpr uint64_t slot_index(uint64_t word) { return word & 0xFFFFFFFFu; }
 
 static_assert(sizeof(Header) == kHeaderSize);
 static_assert(offsetof(Header, hash_seed) == 64 && offsetof(Header, table_cap) == 88);

@@ -69,6 +69,8 @@ int vdir_map_readonly(const char* path, VdirMapping* out) {
     } else {
       out->base = reinterpret_cast<const void*>(addr);
       out->len = static_cast<size_t>(size);
+      // Best effort, as in the writer: huge pages where tmpfs allows them (fewer TLB misses).
+      raw_syscall(SYS_madvise, addr, size, MADV_HUGEPAGE);
     }
   }
   raw_syscall(SYS_close, fd, 0, 0);

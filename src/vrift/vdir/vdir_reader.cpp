@@ -11,8 +11,8 @@
 //   real barriers on aarch64 (dmb) and compiler barriers on x86; all shared words are atomics,
 //   so there is no data race for TSan (or the C++ model) to object to.
 // * Publication. A new record and its path are written with plain stores into unreferenced
-//   arena space, then the slot's record_off (relaxed) and key (release) are stored. A reader
-//   that loads the key with acquire, or a record's seq with acquire, therefore sees the path
+//   arena space, then the slot word (tag | record index) is stored with release. A reader
+//   that loads the slot with acquire, or a record's seq with acquire, therefore sees the path
 //   and any symlink target that record refers to: arena bytes are never rewritten, so they are
 //   read with plain loads after the record copy has been validated.
 // * Table switch. On growth the writer builds a new table where no reader looks, then updates
@@ -95,9 +95,9 @@ VdirAttach VdirReader::attach(const void* base, size_t len) {
   if (hash_fn != kHashMum64 && hash_fn != kHashConstantForTests) return VdirAttach::kBadLayout;
   // The regions must tile the file in order; each comparison is written so it cannot overflow.
   if (arena_off != kHeaderSize || arena_size > file_size - arena_off ||
-      arena_size % kRecordAlign != 0 || index_off != arena_off + arena_size ||
-      index_off % kTableAlign != 0 || index_size > file_size - index_off ||
-      index_size < kMinTableCap * kSlotSize)
+      arena_size % kRecordAlign != 0 || arena_size > kMaxArenaSize ||
+      index_off != arena_off + arena_size || index_off % kTableAlign != 0 ||
+      index_size > file_size - index_off || index_size < kMinTableCap * kSlotSize)
     return VdirAttach::kBadLayout;
   m_base = static_cast<const unsigned char*>(base);
   m_len = file_size;
@@ -151,16 +151,16 @@ VdirResult VdirReader::probe(uint64_t table_off, uint64_t cap, uint64_t key, con
                              size_t len, VdirStat* out, char* target, size_t target_cap) const {
   const auto* slots = static_cast<const Slot*>(static_cast<const void*>(m_base + table_off));
   const uint64_t mask = cap - 1;
+  const uint64_t tag = slot_tag(key);
   uint64_t i = key & mask;
   // A sound table always has an empty slot (load <= max_load < 1); the bound is for damage.
   for (uint64_t n = 0; n < cap; ++n, i = (i + 1) & mask) {
-    const uint64_t k = load_acquire(&slots[i].key);
-    if (k == 0) return VdirResult::kMiss;
-    if (k != key) continue;
-    const uint64_t roff = load_relaxed(&slots[i].record_off);
-    if (roff < m_arena_begin || roff % kRecordAlign != 0 || roff >= m_arena_end ||
-        m_arena_end - roff < kRecordSize)
-      return VdirResult::kCorrupt;
+    const uint64_t w = load_acquire(&slots[i].word);
+    if (w == 0) return VdirResult::kMiss;
+    if (w >> 32 != tag) continue;
+    const uint64_t roff = m_arena_begin + slot_index(w) * kRecordAlign; // < 2^39: no overflow
+    if (roff >= m_arena_end || m_arena_end - roff < kRecordSize) return VdirResult::kCorrupt;
+    __builtin_prefetch(m_base + roff + kRecordSize); // the path, while the record loads
     Record rec;
     if (!read_record(roff, &rec)) return VdirResult::kBusy;
     if (rec.seq == 0 || rec.path_len > kMaxPath || m_arena_end - roff - kRecordSize < rec.path_len)
