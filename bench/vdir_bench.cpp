@@ -117,18 +117,20 @@ struct Table {
     auto w = VdirWriter::create(file, o);
     if (!w.ok()) die(w.error().message());
     writer = std::move(w).value();
+    auto give_up = [&](const std::string& msg) {
+      ::unlink(file.c_str());
+      die(msg);
+    };
     for (uint64_t i = 0; i < n; ++i)
-      if (auto st = writer.upsert(make_path(i), stat_for(i, 0)); !st) die(st.error().message());
+      if (auto st = writer.upsert(make_path(i), stat_for(i, 0)); !st) give_up(st.error().message());
     if (vdir_map_readonly(file.c_str(), &map) != 0 ||
         reader.attach(map.base, map.len) != VdirAttach::kOk)
-      die("cannot map " + file);
+      give_up("cannot map " + file);
+    ::unlink(file.c_str()); // both mappings keep the tmpfs file alive; nothing is left behind
     hits = shuffled(n, ".js", 1);
     misses = shuffled(n, ".mjs", 2);
   }
-  ~Table() {
-    vdir_unmap(&map);
-    ::unlink(file.c_str());
-  }
+  ~Table() { vdir_unmap(&map); }
 };
 
 Table& table(uint64_t n) {

@@ -3,7 +3,8 @@
 #   1. g++ build, warnings as errors: unit tests, integration suites, fuzz-corpus replay (ctest)
 #   2. clang++ build, warnings as errors (the code must build with both compilers)
 #   3. ASan+UBSan build: unit tests, integration suites and fuzz replay again
-#   4. formatting (clang-format) and shellcheck of the bash suites
+#   4. TSan build: the VDir, session and store unit tests
+#   5. formatting (clang-format) and shellcheck of the bash suites
 # usage: scripts/test.sh [--quick]   (--quick: step 1 only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +33,11 @@ cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DVRIFT_SANITIZE=ON -
 cmake --build build/asan -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build/asan --output-on-failure -j "$jobs"
+
+step "TSan: the VDir (lock-free readers vs a writer) and the daemon core"
+cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DVRIFT_TSAN=ON -DVRIFT_BENCH=OFF >/dev/null
+cmake --build build/tsan -j "$jobs" --target vrift_unit_tests
+TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/vrift_unit_tests --gtest_filter='Vdir*:Session*:Tree*:Store*'
 
 step "format and lint"
 files=$(git ls-files '*.cpp' '*.h' | grep -v '^tests/fuzz/corpus/')

@@ -31,7 +31,8 @@ int die(const std::string& msg) {
   return 1;
 }
 
-Result<std::pair<proto::Client, uint64_t>> open_session(const char* sock, const char* root, const char* manifest) {
+Result<std::pair<proto::Client, uint64_t>> open_session(const char* sock, const char* root,
+                                                        const char* manifest) {
   VRIFT_ASSIGN(auto c, proto::Client::connect(sock, proto::Role::Test, 2000));
   proto::SessionOpen o;
   o.root = root;
@@ -59,9 +60,10 @@ bool write_file(const std::string& p, const std::string& data) {
   return ::close(fd) == 0 && ok;
 }
 
-Result<proto::CommitReply> commit(proto::Client& c, uint64_t sid, const std::string& root, const std::string& rel,
-                                  const std::string& content, int n) {
-  std::string staging = Paths::staging_dir(root) + "/tc." + std::to_string(::getpid()) + "." + std::to_string(n);
+Result<proto::CommitReply> commit(proto::Client& c, uint64_t sid, const std::string& root,
+                                  const std::string& rel, const std::string& content, int n) {
+  std::string staging =
+      Paths::staging_dir(root) + "/tc." + std::to_string(::getpid()) + "." + std::to_string(n);
   if (!write_file(staging, content)) return fail_os("writing " + staging);
   proto::Commit m;
   m.session = sid;
@@ -75,16 +77,18 @@ Result<proto::CommitReply> commit(proto::Client& c, uint64_t sid, const std::str
 int cmd_bench(const char* sock, const char* root, const char* manifest, int n) {
   auto s = open_session(sock, root, manifest);
   if (!s.ok()) return die(s.error().message());
-  auto& [c, sid] = *s;
+  proto::Client& c = s->first;
+  uint64_t sid = s->second;
   if (auto d = ensure_dir(c, sid, "bench"); !d.ok()) return die(d.error().message());
   std::string content(4096, 'x');
   std::vector<double> us;
   us.reserve(static_cast<size_t>(n));
   auto t_all = std::chrono::steady_clock::now();
   for (int i = 0; i < n; ++i) {
-    std::snprintf(content.data(), 32, "%d-%d-", ::getpid(), i);  // distinct contents
+    std::snprintf(content.data(), 32, "%d-%d-", ::getpid(), i); // distinct contents
     auto t0 = std::chrono::steady_clock::now();
-    auto r = commit(c, sid, root, "bench/f" + std::to_string(::getpid()) + "_" + std::to_string(i), content, i);
+    auto r = commit(c, sid, root, "bench/f" + std::to_string(::getpid()) + "_" + std::to_string(i),
+                    content, i);
     auto t1 = std::chrono::steady_clock::now();
     if (!r.ok()) return die(r.error().message());
     us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
@@ -105,7 +109,8 @@ int cmd_lookup(const char* vdir_path, const char* rel) {
   ::close(fd);
   if (base == MAP_FAILED) return die("mmap failed");
   vdir::VdirReader reader;
-  if (reader.attach(base, static_cast<size_t>(st.st_size)) != vdir::VdirAttach::kOk) return die("not a valid VDir");
+  if (reader.attach(base, static_cast<size_t>(st.st_size)) != vdir::VdirAttach::kOk)
+    return die("not a valid VDir");
   vdir::VdirStat out;
   auto r = reader.lookup(rel, std::strlen(rel), &out);
   if (r == vdir::VdirResult::kHit) {
@@ -118,7 +123,7 @@ int cmd_lookup(const char* vdir_path, const char* rel) {
   return 0;
 }
 
-}  // namespace
+} // namespace
 
 int main(int argc, char** argv) {
   if (argc < 3) return die("usage: see the top of vrift_testclient.cpp");
@@ -129,7 +134,8 @@ int main(int argc, char** argv) {
   if (cmd == "bench" && argc == 6) return cmd_bench(sock, root, manifest, std::atoi(argv[5]));
   auto s = open_session(sock, root, manifest);
   if (!s.ok()) return die(s.error().message());
-  auto& [c, sid] = *s;
+  proto::Client& c = s->first; // named, not a structured binding: lambdas below capture it
+  uint64_t sid = s->second;
   if (cmd == "open") {
     std::printf("session=%llu\n", static_cast<unsigned long long>(sid));
     return 0;
@@ -138,7 +144,8 @@ int main(int argc, char** argv) {
     int n = std::atoi(argv[5]);
     if (auto d = ensure_dir(c, sid, "loop"); !d.ok()) return die(d.error().message());
     for (int i = 0; i < n; ++i) {
-      auto r = commit(c, sid, root, "loop/f" + std::to_string(i), "content " + std::to_string(i), i);
+      auto r =
+          commit(c, sid, root, "loop/f" + std::to_string(i), "content " + std::to_string(i), i);
       if (!r.ok()) return die(r.error().message());
       std::printf("%d\n", i);
       std::fflush(stdout);

@@ -113,7 +113,7 @@ TEST_F(SessionTest, CommitStoresContentAndSurvivesReopen) {
   ASSERT_TRUE(s->rename("build/out.o", "build/main.o").ok());
   ASSERT_TRUE(s->chmod("build/main.o", 0644).ok());
   ASSERT_TRUE(s->truncate("src/main.c", 3).ok());
-  s.reset();  // no checkpoint: everything is in the journal only
+  s.reset(); // no checkpoint: everything is in the journal only
   auto again = open();
   ASSERT_NE(again, nullptr);
   EXPECT_GT(again->replayed(), 0u);
@@ -135,7 +135,7 @@ TEST_F(SessionTest, GcKeepsJournaledCommitsThatAreNotCheckpointed) {
   auto s = open();
   auto r = s->commit("src/new.c", stage("n", "fresh content"), 0);
   ASSERT_TRUE(r.ok());
-  ::unlink((Paths::staging_dir(m_root) + "/n").c_str());  // as the shim does after the ack
+  ::unlink((Paths::staging_dir(m_root) + "/n").c_str()); // as the shim does after the ack
   GcOptions o;
   o.do_delete = true;
   auto g = run_gc(m_paths, o);
@@ -153,7 +153,8 @@ TEST_F(SessionTest, GcKeepsJournaledCommitsThatAreNotCheckpointed) {
 TEST_F(SessionTest, BadRequestsAreErrorsNotCrashes) {
   auto s = open();
   EXPECT_EQ(s->commit("x", "/etc/passwd", 0).error().errnum(), EACCES);
-  EXPECT_EQ(s->commit("x", Paths::staging_dir(m_root) + "/../../../etc/passwd", 0).error().errnum(), EACCES);
+  EXPECT_EQ(s->commit("x", Paths::staging_dir(m_root) + "/../../../etc/passwd", 0).error().errnum(),
+            EACCES);
   EXPECT_FALSE(s->commit("../x", stage("a", "a"), 0).ok());
   EXPECT_EQ(s->commit("nodir/x", stage("b", "b"), 0).error().errnum(), ENOENT);
   EXPECT_EQ(s->unlink("missing").error().errnum(), ENOENT);
@@ -190,14 +191,13 @@ TEST_F(SessionTest, NothingAcknowledgedIsLostOnSigkill) {
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     ::close(fds[0]);
-    auto s = Session::open(m_paths, *m_store, m_root, manifest(), nullptr, SessionOptions{false, 64});
+    auto s =
+        Session::open(m_paths, *m_store, m_root, manifest(), nullptr, SessionOptions{false, 64});
     if (!s.ok()) ::_exit(3);
     for (int i = 0; i < 100000; ++i) {
       std::string content = "content " + std::to_string(i);
       std::string st = Paths::staging_dir(m_root) + "/s" + std::to_string(i);
-      {
-        std::ofstream(st, std::ios::binary) << content;
-      }
+      { std::ofstream(st, std::ios::binary) << content; }
       if (!(*s)->commit("src/f" + std::to_string(i), st, 0).ok()) ::_exit(4);
       ::unlink(st.c_str());
       uint32_t n = static_cast<uint32_t>(i);
@@ -208,9 +208,11 @@ TEST_F(SessionTest, NothingAcknowledgedIsLostOnSigkill) {
   ::close(fds[1]);
   std::set<uint32_t> acked;
   uint32_t n;
-  while (acked.size() < 700 && ::read(fds[0], &n, sizeof n) == sizeof n) acked.insert(n);
+  while (acked.size() < 700 && ::read(fds[0], &n, sizeof n) == sizeof n)
+    acked.insert(n);
   ::kill(pid, SIGKILL);
-  while (::read(fds[0], &n, sizeof n) == sizeof n) acked.insert(n);  // acks already in the pipe
+  while (::read(fds[0], &n, sizeof n) == sizeof n)
+    acked.insert(n); // acks already in the pipe
   int status = 0;
   ::waitpid(pid, &status, 0);
   ::close(fds[0]);
@@ -225,5 +227,5 @@ TEST_F(SessionTest, NothingAcknowledgedIsLostOnSigkill) {
   }
 }
 
-}  // namespace
-}  // namespace vrift
+} // namespace
+} // namespace vrift

@@ -41,7 +41,8 @@ int fix_one(const char* path, const struct stat* st, int type, struct FTW*) {
     ::close(fd);
   }
   // A blob hard-linked with a (tier1, read-only) project file: give the owner write access back.
-  if (st->st_nlink > 1 && !(st->st_mode & 0200) && ::chmod(path, (st->st_mode & 07777) | 0200) == 0) ++g_fixed;
+  if (st->st_nlink > 1 && !(st->st_mode & 0200) && ::chmod(path, (st->st_mode & 07777) | 0200) == 0)
+    ++g_fixed;
   return 0;
 }
 
@@ -50,7 +51,7 @@ int remove_one(const char* path, const struct stat*, int type, struct FTW*) {
   if (rc != 0) {
     fmt::print(stderr, "vrift: error: removing '{}': {}\n", path, std::strerror(errno));
     if (errno == EPERM || errno == EACCES) fmt::print(stderr, "hint: run with --fix-perms\n");
-    return 1;  // stop the walk
+    return 1; // stop the walk
   }
   return 0;
 }
@@ -64,7 +65,8 @@ bool confirm(const std::string& what) {
 }
 
 int run(const GlobalOptions& g, const CleanArgs& a) {
-  if (!a.all || !a.force) return usage_error("clean deletes the whole store: say so with --all --force");
+  if (!a.all || !a.force)
+    return usage_error("clean deletes the whole store: say so with --all --force");
   auto paths = g.paths();
   if (!paths.ok()) return report(paths.error());
   const std::string& root = paths->store_root;
@@ -80,9 +82,11 @@ int run(const GlobalOptions& g, const CleanArgs& a) {
   uint64_t count = 0, bytes = 0;
   if (blobs.ok()) {
     count = blobs->size();
-    for (const auto& b : *blobs) bytes += b.size;
+    for (const auto& b : *blobs)
+      bytes += b.size;
   }
-  std::string what = "the store at " + root + " (" + with_commas(count) + " blobs, " + human_bytes(bytes) + ")";
+  std::string what =
+      "the store at " + root + " (" + with_commas(count) + " blobs, " + human_bytes(bytes) + ")";
   if (!a.yes) {
     if (::isatty(STDIN_FILENO) != 1) {
       return report(Error("refusing to delete " + what + " without confirmation"),
@@ -110,16 +114,18 @@ int run(const GlobalOptions& g, const CleanArgs& a) {
   return kExitOk;
 }
 
-}  // namespace
+} // namespace
 
 void add_clean_command(CLI::App& app, GlobalOptions& g, int* exit_code) {
   auto a = std::make_shared<CleanArgs>();
-  CLI::App* c = app.add_subcommand("clean", "Delete the whole store and its registry entries (destructive)");
+  CLI::App* c =
+      app.add_subcommand("clean", "Delete the whole store and its registry entries (destructive)");
   c->add_flag("--all", a->all, "The whole store (required)");
   c->add_flag("--force", a->force, "Really delete (required)");
-  c->add_flag("--fix-perms", a->fix_perms, "First make read-only, immutable or hard-linked blobs deletable");
+  c->add_flag("--fix-perms", a->fix_perms,
+              "First make read-only, immutable or hard-linked blobs deletable");
   c->add_flag("--yes", a->yes, "Do not ask (for CI and scripts)");
   c->callback([&g, a, exit_code] { *exit_code = run(g, *a); });
 }
 
-}  // namespace vrift::cli
+} // namespace vrift::cli

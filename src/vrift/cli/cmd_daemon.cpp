@@ -3,8 +3,8 @@
 
 #include <chrono>
 #include <climits>
-#include <thread>
 #include <signal.h>
+#include <thread>
 #include <unistd.h>
 
 #include "vrift/cli/common.h"
@@ -42,20 +42,26 @@ int status(const Paths& p, bool json) {
   auto r = c->call<proto::StatusReply>(proto::StatusQuery{}, proto::kCliRequestTimeoutMs);
   if (!r.ok()) return report(r.error());
   if (json) {
-    nlohmann::json j = {{"running", true},          {"pid", r->pid},
-                        {"uptime_ns", r->uptime_ns}, {"sessions", r->sessions},
-                        {"connections", r->connections}, {"vdir_entries", r->vdir_entries},
-                        {"commits", r->commits},     {"mutations", r->mutations},
-                        {"rss_bytes", r->rss_bytes}, {"version", std::string(r->version)},
-                        {"store", std::string(r->store_root)}, {"socket", p.daemon_socket()}};
+    nlohmann::json j = {{"running", true},
+                        {"pid", r->pid},
+                        {"uptime_ns", r->uptime_ns},
+                        {"sessions", r->sessions},
+                        {"connections", r->connections},
+                        {"vdir_entries", r->vdir_entries},
+                        {"commits", r->commits},
+                        {"mutations", r->mutations},
+                        {"rss_bytes", r->rss_bytes},
+                        {"version", std::string(r->version)},
+                        {"store", std::string(r->store_root)},
+                        {"socket", p.daemon_socket()}};
     fmt::print("{}\n", j.dump(2));
     return kExitOk;
   }
   fmt::print("vrift daemon: running\n");
-  fmt::print("  PID:          {}\n  Uptime:       {}\n  Socket:       {}\n", r->pid, duration(r->uptime_ns),
-             p.daemon_socket());
-  fmt::print("  Store:        {}\n  Sessions:     {}\n  Connections:  {}\n", r->store_root, r->sessions,
-             r->connections);
+  fmt::print("  PID:          {}\n  Uptime:       {}\n  Socket:       {}\n", r->pid,
+             duration(r->uptime_ns), p.daemon_socket());
+  fmt::print("  Store:        {}\n  Sessions:     {}\n  Connections:  {}\n", r->store_root,
+             r->sessions, r->connections);
   fmt::print("  VDir entries: {}\n  Commits:      {}\n  Mutations:    {}\n  Memory:       {}\n",
              with_commas(r->vdir_entries), with_commas(r->commits), with_commas(r->mutations),
              human_bytes(r->rss_bytes));
@@ -71,12 +77,13 @@ int stop(const Paths& p) {
   int pid = static_cast<int>(c->daemon().pid);
   auto r = c->call<proto::OkReply>(proto::Shutdown{}, proto::kCliRequestTimeoutMs);
   if (!r.ok()) return report(r.error());
-  for (int i = 0; i < 500 && ::kill(pid, 0) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  for (int i = 0; i < 500 && ::kill(pid, 0) == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   fmt::print("vrift daemon: stopped (pid {})\n", pid);
   return kExitOk;
 }
 
-}  // namespace
+} // namespace
 
 void add_daemon_command(CLI::App& app, GlobalOptions& g, int* exit_code) {
   CLI::App* d = app.add_subcommand("daemon", "The per-user daemon that serves projections");
@@ -103,14 +110,16 @@ void add_daemon_command(CLI::App& app, GlobalOptions& g, int* exit_code) {
     auto p = g.paths();
     *exit_code = p.ok() ? stop(*p) : report(p.error());
   });
-  CLI::App* st = d->add_subcommand("status", "Show the daemon's pid, uptime, sessions, commits, memory");
+  CLI::App* st =
+      d->add_subcommand("status", "Show the daemon's pid, uptime, sessions, commits, memory");
   st->add_flag("--json", *json, "Machine-readable");
   st->callback([&g, exit_code, json] {
     auto p = g.paths();
     *exit_code = p.ok() ? status(*p, *json) : report(p.error());
   });
   CLI::App* run = d->add_subcommand("run", "Run the daemon in the foreground");
-  run->add_option("--idle-exit", *idle, "Exit after this many seconds without clients")->capture_default_str();
+  run->add_option("--idle-exit", *idle, "Exit after this many seconds without clients")
+      ->capture_default_str();
   run->callback([&g, exit_code, idle] {
     auto p = g.paths();
     if (!p.ok()) {
@@ -124,4 +133,4 @@ void add_daemon_command(CLI::App& app, GlobalOptions& g, int* exit_code) {
   });
 }
 
-}  // namespace vrift::cli
+} // namespace vrift::cli

@@ -19,11 +19,13 @@ struct GcArgs {
 void render_text(const GcReport& r, const GcArgs& a) {
   fmt::print("VRift GC{}:\n\n", a.do_delete ? "" : " (dry run)");
   fmt::print("  CAS Location:  {}\n", r.store);
-  for (const auto& p : r.pruned) fmt::print("  Pruned stale:  {}\n", p);
+  for (const auto& p : r.pruned)
+    fmt::print("  Pruned stale:  {}\n", p);
   fmt::print("  Manifests:     {} registered", with_commas(r.manifests));
   if (r.stale) fmt::print(" ({} stale: run `vrift gc --prune-stale`)", with_commas(r.stale));
   fmt::print("\n");
-  for (const auto& u : r.unloadable_names) fmt::print("  Unreadable:    {}\n", u);
+  for (const auto& u : r.unloadable_names)
+    fmt::print("  Unreadable:    {}\n", u);
   fmt::print("  Blobs:         {} ({})\n", with_commas(r.blobs), human_bytes(r.blob_bytes));
   fmt::print("  Referenced:    {}\n", with_commas(r.referenced));
   fmt::print("  Orphaned:      {} ({})\n", with_commas(r.orphans), human_bytes(r.orphan_bytes));
@@ -32,7 +34,8 @@ void render_text(const GcReport& r, const GcArgs& a) {
                human_bytes(r.eligible_bytes));
   }
   if (a.do_delete) {
-    fmt::print("  Deleted:       {} blobs, {} freed\n", with_commas(r.deleted), human_bytes(r.freed_bytes));
+    fmt::print("  Deleted:       {} blobs, {} freed\n", with_commas(r.deleted),
+               human_bytes(r.freed_bytes));
     if (r.deleted_linked) {
       fmt::print("                 ({} of them were hard links to project files, whose bytes stay "
                  "with those files)\n",
@@ -49,15 +52,24 @@ void render_text(const GcReport& r, const GcArgs& a) {
 }
 
 void render_json(const GcReport& r, bool deleted) {
-  nlohmann::json j = {{"store", r.store},           {"dry_run", !deleted},
-                      {"manifests", r.manifests},    {"stale", r.stale},
-                      {"unreadable", r.unloadable},  {"blobs", r.blobs},
-                      {"blob_bytes", r.blob_bytes},  {"referenced", r.referenced},
-                      {"orphans", r.orphans},        {"orphan_bytes", r.orphan_bytes},
-                      {"eligible", r.eligible},      {"eligible_bytes", r.eligible_bytes},
-                      {"deleted", r.deleted},        {"freed_bytes", r.freed_bytes},
-                      {"deleted_linked", r.deleted_linked}, {"dirs_removed", r.dirs_removed},
-                      {"pruned", r.pruned}, {"store_missing", r.store_missing}};
+  nlohmann::json j = {{"store", r.store},
+                      {"dry_run", !deleted},
+                      {"manifests", r.manifests},
+                      {"stale", r.stale},
+                      {"unreadable", r.unloadable},
+                      {"blobs", r.blobs},
+                      {"blob_bytes", r.blob_bytes},
+                      {"referenced", r.referenced},
+                      {"orphans", r.orphans},
+                      {"orphan_bytes", r.orphan_bytes},
+                      {"eligible", r.eligible},
+                      {"eligible_bytes", r.eligible_bytes},
+                      {"deleted", r.deleted},
+                      {"freed_bytes", r.freed_bytes},
+                      {"deleted_linked", r.deleted_linked},
+                      {"dirs_removed", r.dirs_removed},
+                      {"pruned", r.pruned},
+                      {"store_missing", r.store_missing}};
   fmt::print("{}\n", j.dump(2));
 }
 
@@ -80,21 +92,24 @@ int run(const GlobalOptions& g, const GcArgs& a) {
   return kExitOk;
 }
 
-}  // namespace
+} // namespace
 
 void add_gc_command(CLI::App& app, GlobalOptions& g, int* exit_code) {
   auto a = std::make_shared<GcArgs>();
-  CLI::App* c = app.add_subcommand("gc", "Find (and with --delete remove) blobs no registered manifest references");
+  CLI::App* c = app.add_subcommand(
+      "gc", "Find (and with --delete remove) blobs no registered manifest references");
   c->add_flag("--delete", a->do_delete, "Delete the orphaned blobs (default: dry run)");
   c->add_option("--older-than", a->older_than, "Only orphans older than this (30s, 15m, 2h, 7d)")
       ->check(CLI::Validator(
           [](std::string& s) {
-            return parse_duration(s) ? std::string() : "'" + s + "' is not a duration like 30s, 15m, 2h or 7d";
+            return parse_duration(s) ? std::string()
+                                     : "'" + s + "' is not a duration like 30s, 15m, 2h or 7d";
           },
           "DURATION"));
-  c->add_flag("--prune-stale", a->prune_stale, "Drop registrations whose manifest or project directory is gone");
+  c->add_flag("--prune-stale", a->prune_stale,
+              "Drop registrations whose manifest or project directory is gone");
   c->add_flag("--json", a->json, "Machine-readable report");
   c->callback([&g, a, exit_code] { *exit_code = run(g, *a); });
 }
 
-}  // namespace vrift::cli
+} // namespace vrift::cli

@@ -7,7 +7,7 @@ namespace vrift::cli {
 size_t display_width(const std::string& s) {
   size_t w = 0;
   for (unsigned char c : s) {
-    if ((c & 0xC0) != 0x80) ++w;  // count lead bytes only
+    if ((c & 0xC0) != 0x80) ++w; // count lead bytes only
   }
   return w;
 }
@@ -27,7 +27,8 @@ std::string Table::render(bool utf8, int indent) const {
   std::vector<size_t> width(n);
   for (size_t i = 0; i < n; ++i) {
     width[i] = display_width(m_headers[i]);
-    for (const auto& r : m_rows) width[i] = std::max(width[i], display_width(r[i]));
+    for (const auto& r : m_rows)
+      width[i] = std::max(width[i], display_width(r[i]));
   }
   const char* h = utf8 ? "\u2500" : "-";
   const char* v = utf8 ? "\u2502" : "|";
@@ -35,7 +36,8 @@ std::string Table::render(bool utf8, int indent) const {
     std::string out(static_cast<size_t>(indent), ' ');
     out += l;
     for (size_t i = 0; i < n; ++i) {
-      for (size_t k = 0; k < width[i] + 2; ++k) out += h;
+      for (size_t k = 0; k < width[i] + 2; ++k)
+        out += h;
       out += i + 1 < n ? m : r;
     }
     return out + "\n";
@@ -56,9 +58,10 @@ std::string Table::render(bool utf8, int indent) const {
   out += utf8 ? rule("\u250c", "\u252c", "\u2510") : rule("+", "+", "+");
   out += line(m_headers);
   out += utf8 ? rule("\u251c", "\u253c", "\u2524") : rule("+", "+", "+");
-  for (const auto& r : m_rows) out += line(r);
+  for (const auto& r : m_rows)
+    out += line(r);
   out += utf8 ? rule("\u2514", "\u2534", "\u2518") : rule("+", "+", "+");
   return out;
 }
 
-}  // namespace vrift::cli
+} // namespace vrift::cli

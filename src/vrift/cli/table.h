@@ -24,4 +24,4 @@ private:
 /// Display width of a UTF-8 string (code points; no wide-character tables).
 size_t display_width(const std::string& s);
 
-}  // namespace vrift::cli
+} // namespace vrift::cli

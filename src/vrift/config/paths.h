@@ -20,10 +20,10 @@ struct Paths {
   std::string store_root;  ///< TheSource, absolute, no trailing slash.
   Origin store_origin = Origin::Default;
 
-  std::string runtime_dir;    ///< per-user daemon files: $VRIFT_RUNTIME_DIR, else
-                             ///< $XDG_RUNTIME_DIR/vrift, else /tmp/vrift-<uid> (mode 0700)
-  std::string vdir_dir;      ///< VDir shared-memory files: $VRIFT_VDIR_DIR, else
-                             ///< /dev/shm/vrift-<uid> (tmpfs), else runtime_dir/vdir
+  std::string runtime_dir; ///< per-user daemon files: $VRIFT_RUNTIME_DIR, else
+                           ///< $XDG_RUNTIME_DIR/vrift, else /tmp/vrift-<uid> (mode 0700)
+  std::string vdir_dir;    ///< VDir shared-memory files: $VRIFT_VDIR_DIR, else
+                           ///< /dev/shm/vrift-<uid> (tmpfs), else runtime_dir/vdir
 
   std::string registry_db() const { return home + "/registry.db"; }
   /// The daemon's Unix socket: a file on disk (sandboxes in a new network namespace can reach

@@ -15,16 +15,14 @@ constexpr char kMagic[8] = {'V', 'R', 'J', 'R', 'N', 'L', '0', '1'};
 constexpr size_t kHeader = 8 + 32;
 constexpr uint32_t kMaxPayload = 3 * 4096 + 256;
 
-template <typename T>
-void put(std::string& out, T v) {
+template <typename T> void put(std::string& out, T v) {
   out.append(reinterpret_cast<const char*>(&v), sizeof v);
 }
 void put_str(std::string& out, const std::string& s) {
   put(out, static_cast<uint32_t>(s.size()));
   out += s;
 }
-template <typename T>
-bool get(std::string_view& in, T& v) {
+template <typename T> bool get(std::string_view& in, T& v) {
   if (in.size() < sizeof v) return false;
   std::memcpy(&v, in.data(), sizeof v);
   in.remove_prefix(sizeof v);
@@ -61,7 +59,7 @@ bool decode_body(std::string_view body, JournalRecord& r) {
   return body.empty();
 }
 
-}  // namespace
+} // namespace
 
 std::string encode_record(const JournalRecord& r) {
   std::string body;
@@ -117,7 +115,8 @@ Result<Journal> Journal::open(const std::string& path, const Hash& base,
     // Keep the intact prefix; drop a torn tail by rewriting exactly those records.
     std::string bytes(kMagic, 8);
     bytes.append(reinterpret_cast<const char*>(base.bytes.data()), 32);
-    for (const auto& r : recs) bytes += encode_record(r);
+    for (const auto& r : recs)
+      bytes += encode_record(r);
     VRIFT_TRY(fs::write_file_atomic(path, bytes, 0600));
     j.m_records = recs.size();
     if (replay) *replay = std::move(recs);
@@ -159,15 +158,22 @@ Status Journal::append(const JournalRecord& rec, bool sync) {
 bool apply_record(Tree& tree, const JournalRecord& r) {
   const ManifestEntry& e = r.entry;
   switch (r.op) {
-    case JournalOp::Put: return tree.put(e).ok();
-    case JournalOp::Unlink: return tree.unlink(e.path).ok();
-    case JournalOp::Mkdir: return tree.mkdir(e.path, e.mode, e.mtime_ns).ok();
-    case JournalOp::Rmdir: return tree.rmdir(e.path).ok();
-    case JournalOp::Rename: return tree.rename(e.path, r.to).ok();
-    case JournalOp::Chmod: return tree.chmod(e.path, e.mode).ok();
-    case JournalOp::Mtime: return tree.set_mtime(e.path, e.mtime_ns).ok();
+  case JournalOp::Put:
+    return tree.put(e).ok();
+  case JournalOp::Unlink:
+    return tree.unlink(e.path).ok();
+  case JournalOp::Mkdir:
+    return tree.mkdir(e.path, e.mode, e.mtime_ns).ok();
+  case JournalOp::Rmdir:
+    return tree.rmdir(e.path).ok();
+  case JournalOp::Rename:
+    return tree.rename(e.path, r.to).ok();
+  case JournalOp::Chmod:
+    return tree.chmod(e.path, e.mode).ok();
+  case JournalOp::Mtime:
+    return tree.set_mtime(e.path, e.mtime_ns).ok();
   }
   return false;
 }
 
-}  // namespace vrift
+} // namespace vrift

@@ -23,12 +23,20 @@
 
 namespace vrift {
 
-enum class JournalOp : uint8_t { Put = 1, Unlink = 2, Mkdir = 3, Rmdir = 4, Rename = 5, Chmod = 6, Mtime = 7 };
+enum class JournalOp : uint8_t {
+  Put = 1,
+  Unlink = 2,
+  Mkdir = 3,
+  Rmdir = 4,
+  Rename = 5,
+  Chmod = 6,
+  Mtime = 7
+};
 
 struct JournalRecord {
   JournalOp op = JournalOp::Put;
-  ManifestEntry entry;   ///< Put: the whole entry; others: path (+ mode / mtime_ns)
-  std::string to;        ///< Rename: destination
+  ManifestEntry entry; ///< Put: the whole entry; others: path (+ mode / mtime_ns)
+  std::string to;      ///< Rename: destination
 };
 
 class Journal {
@@ -58,4 +66,4 @@ std::string encode_record(const JournalRecord& rec);
 /// Reads every intact record of the journal file at PATH (no base check).
 Result<std::vector<JournalRecord>> read_journal(const std::string& path, Hash* base = nullptr);
 
-}  // namespace vrift
+} // namespace vrift

@@ -48,7 +48,9 @@ public:
     vdir::VdirStat st;
     st.size = e.size;
     st.mtime_ns = st.ctime_ns = st.atime_ns = e.mtime_ns;
-    uint32_t type = e.type == EntryType::Dir ? S_IFDIR : e.type == EntryType::Symlink ? S_IFLNK : S_IFREG;
+    uint32_t type = e.type == EntryType::Dir       ? S_IFDIR
+                    : e.type == EntryType::Symlink ? S_IFLNK
+                                                   : S_IFREG;
     st.mode = type | (e.mode & 07777);
     st.uid = ::getuid();
     st.gid = ::getgid();
@@ -77,7 +79,7 @@ struct Conn {
   UniqueFd fd;
   std::vector<uint8_t> buf;
   uint32_t max_frame = proto::kMaxFrameSize;
-  std::multiset<uint64_t> sessions;  // references this connection holds
+  std::multiset<uint64_t> sessions; // references this connection holds
 };
 
 class Server {
@@ -95,7 +97,8 @@ private:
   void drop(Conn& c);
   void timers();
   Status shutdown_sessions();
-  Result<proto::SessionReply> open_session(Conn& c, std::string_view root, std::string_view manifest);
+  Result<proto::SessionReply> open_session(Conn& c, std::string_view root,
+                                           std::string_view manifest);
   LiveSession* find(uint64_t id, const Conn& c);
   template <class M> void reply(Conn& c, uint32_t id, const M& m) {
     (void)proto::send_msg(c.fd.get(), id, m, proto::kServerFrameTimeoutMs);
@@ -130,9 +133,10 @@ Status Server::listen_on(const std::string& sock) {
   if (!m_listen.valid()) return fail_os("creating the daemon socket");
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  if (sock.size() >= sizeof addr.sun_path) return fail("socket path '" + sock + "' is too long", ENAMETOOLONG);
+  if (sock.size() >= sizeof addr.sun_path)
+    return fail("socket path '" + sock + "' is too long", ENAMETOOLONG);
   std::memcpy(addr.sun_path, sock.c_str(), sock.size() + 1);
-  ::unlink(sock.c_str());  // a stale socket of a dead daemon (we hold the daemon lock)
+  ::unlink(sock.c_str()); // a stale socket of a dead daemon (we hold the daemon lock)
   mode_t old = ::umask(0177);
   int rc = ::bind(m_listen.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
   ::umask(old);
@@ -168,7 +172,8 @@ LiveSession* Server::find(uint64_t id, const Conn& c) {
   return &it->second;
 }
 
-Result<proto::SessionReply> Server::open_session(Conn& c, std::string_view root_v, std::string_view manifest_v) {
+Result<proto::SessionReply> Server::open_session(Conn& c, std::string_view root_v,
+                                                 std::string_view manifest_v) {
   std::string root(root_v), manifest(manifest_v);
   std::string key = root + '\0' + manifest;
   auto existing = m_by_key.find(key);
@@ -216,11 +221,12 @@ bool Server::serve(Conn& c) {
                              proto::kServerFrameTimeoutMs, &why);
   if (!f.ok()) {
     if (why.err != proto::Err::Ok) {
-      (void)proto::send_error(c.fd.get(), why.id, proto::kind_for(why.err), proto::err_name(why.err));
+      (void)proto::send_error(c.fd.get(), why.id, proto::kind_for(why.err),
+                              proto::err_name(why.err));
     }
     return false;
   }
-  if (!*f) return false;  // clean end of stream
+  if (!*f) return false; // clean end of stream
   const proto::Frame& fr = **f;
   m_last_activity = Clock::now();
   uint32_t id = fr.id;
@@ -246,8 +252,10 @@ bool Server::serve(Conn& c) {
       r.pid = static_cast<uint32_t>(::getpid());
       r.sessions = static_cast<uint32_t>(m_sessions.size());
       r.connections = static_cast<uint32_t>(m_conns.size());
-      r.uptime_ns = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - m_started).count());
-      for (const auto& [sid, ls] : m_sessions) r.vdir_entries += ls.vdir->live_count();
+      r.uptime_ns = static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - m_started).count());
+      for (const auto& [sid, ls] : m_sessions)
+        r.vdir_entries += ls.vdir->live_count();
       r.commits = m_commits;
       r.mutations = m_mutations;
       long pages = 0;
@@ -296,11 +304,14 @@ bool Server::serve(Conn& c) {
         }
       }
     } else if constexpr (std::is_same_v<M, proto::Unlink>) {
-      if (LiveSession* ls = need(msg.session)) changed(*ls, ls->session->unlink(std::string(msg.path)));
+      if (LiveSession* ls = need(msg.session))
+        changed(*ls, ls->session->unlink(std::string(msg.path)));
     } else if constexpr (std::is_same_v<M, proto::Rmdir>) {
-      if (LiveSession* ls = need(msg.session)) changed(*ls, ls->session->rmdir(std::string(msg.path)));
+      if (LiveSession* ls = need(msg.session))
+        changed(*ls, ls->session->rmdir(std::string(msg.path)));
     } else if constexpr (std::is_same_v<M, proto::Mkdir>) {
-      if (LiveSession* ls = need(msg.session)) changed(*ls, ls->session->mkdir(std::string(msg.path), msg.mode));
+      if (LiveSession* ls = need(msg.session))
+        changed(*ls, ls->session->mkdir(std::string(msg.path), msg.mode));
     } else if constexpr (std::is_same_v<M, proto::Rename>) {
       if (LiveSession* ls = need(msg.session)) {
         if (msg.flags & proto::kRenameExchange) {
@@ -312,7 +323,8 @@ bool Server::serve(Conn& c) {
         }
       }
     } else if constexpr (std::is_same_v<M, proto::Chmod>) {
-      if (LiveSession* ls = need(msg.session)) changed(*ls, ls->session->chmod(std::string(msg.path), msg.mode));
+      if (LiveSession* ls = need(msg.session))
+        changed(*ls, ls->session->chmod(std::string(msg.path), msg.mode));
     } else if constexpr (std::is_same_v<M, proto::Utimens>) {
       if (LiveSession* ls = need(msg.session)) {
         if (msg.mtime_ns == proto::kTimeOmit) {
@@ -323,13 +335,15 @@ bool Server::serve(Conn& c) {
         }
       }
     } else if constexpr (std::is_same_v<M, proto::Truncate>) {
-      if (LiveSession* ls = need(msg.session)) changed(*ls, ls->session->truncate(std::string(msg.path), msg.length));
+      if (LiveSession* ls = need(msg.session))
+        changed(*ls, ls->session->truncate(std::string(msg.path), msg.length));
     } else if constexpr (std::is_same_v<M, proto::Symlink>) {
       if (LiveSession* ls = need(msg.session)) {
         changed(*ls, ls->session->symlink(std::string(msg.target), std::string(msg.path)));
       }
     } else if constexpr (std::is_same_v<M, proto::Link>) {
-      if (LiveSession* ls = need(msg.session)) changed(*ls, ls->session->link(std::string(msg.from), std::string(msg.to)));
+      if (LiveSession* ls = need(msg.session))
+        changed(*ls, ls->session->link(std::string(msg.from), std::string(msg.to)));
     } else {
       (void)proto::send_error(c.fd.get(), id, proto::ErrorKind::UnknownRequest,
                               std::string("not a request: ") + proto::type_name(fr.type));
@@ -389,7 +403,8 @@ Status Server::loop() {
   while (!m_stop && !g_stop) {
     pfds.clear();
     pfds.push_back({m_listen.get(), POLLIN, 0});
-    for (auto& [fd, c] : m_conns) pfds.push_back({fd, POLLIN, 0});
+    for (auto& [fd, c] : m_conns)
+      pfds.push_back({fd, POLLIN, 0});
     int rc = ::poll(pfds.data(), pfds.size(), 200);
     if (rc < 0 && errno != EINTR) return fail_os("poll");
     if (rc > 0) {
@@ -410,20 +425,24 @@ Status Server::loop() {
   return shutdown_sessions();
 }
 
-}  // namespace
+} // namespace
 
 Status run_daemon(const Paths& paths, const ServerOptions& opts) {
   // The runtime directory is ours alone: 0700, owned by us (refuse a foreign one).
   VRIFT_TRY(fs::mkdir_p(paths.runtime_dir, 0700));
   struct stat st {};
-  if (::lstat(paths.runtime_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::getuid()) {
-    return fail("runtime directory '" + paths.runtime_dir + "' is not a directory owned by this user");
+  if (::lstat(paths.runtime_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) ||
+      st.st_uid != ::getuid()) {
+    return fail("runtime directory '" + paths.runtime_dir +
+                "' is not a directory owned by this user");
   }
   ::chmod(paths.runtime_dir.c_str(), 0700);
   UniqueFd lock(::open(paths.daemon_lock().c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (!lock.valid()) return fail_os("opening '" + paths.daemon_lock() + "'");
   if (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
-    return fail("another vrift daemon is running for this user (lock '" + paths.daemon_lock() + "')", EEXIST);
+    return fail("another vrift daemon is running for this user (lock '" + paths.daemon_lock() +
+                    "')",
+                EEXIST);
   }
   std::string pid = std::to_string(::getpid()) + "\n";
   if (::ftruncate(lock.get(), 0) != 0 || ::pwrite(lock.get(), pid.data(), pid.size(), 0) < 0) {
@@ -434,7 +453,7 @@ Status run_daemon(const Paths& paths, const ServerOptions& opts) {
   sa.sa_handler = on_signal;
   ::sigaction(SIGTERM, &sa, nullptr);
   ::sigaction(SIGINT, &sa, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);  // the daemon's own process: replies use MSG_NOSIGNAL anyway
+  ::signal(SIGPIPE, SIG_IGN); // the daemon's own process: replies use MSG_NOSIGNAL anyway
   Server server(paths, opts, std::move(store));
   VRIFT_TRY(server.listen_on(paths.daemon_socket()));
   Status s = server.loop();
@@ -474,10 +493,11 @@ Result<int> ensure_daemon(const Paths& paths, const std::string& exe, int timeou
     if (auto p = ping(); p.ok()) return p;
     if (Clock::now() > deadline) {
       return fail("the daemon did not answer within " + std::to_string(timeout_ms) + " ms (see " +
-                  paths.runtime_dir + "/vriftd.log)", ETIMEDOUT);
+                      paths.runtime_dir + "/vriftd.log)",
+                  ETIMEDOUT);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
 }
 
-}  // namespace vrift
+} // namespace vrift

@@ -14,10 +14,10 @@
 namespace vrift {
 
 struct ServerOptions {
-  int idle_exit_ms = 10 * 60 * 1000;  ///< exit after this long with no client and no session
-  int linger_ms = 2000;               ///< keep a session this long after its last client
-  int checkpoint_idle_ms = 1000;      ///< checkpoint a changed session after this much quiet
-  bool sync_journal = false;          ///< fdatasync every journal record
+  int idle_exit_ms = 10 * 60 * 1000; ///< exit after this long with no client and no session
+  int linger_ms = 2000;              ///< keep a session this long after its last client
+  int checkpoint_idle_ms = 1000;     ///< checkpoint a changed session after this much quiet
+  bool sync_journal = false;         ///< fdatasync every journal record
 };
 
 /// Runs the daemon in this process until SHUTDOWN, idle timeout, SIGTERM or SIGINT. Takes the
@@ -29,4 +29,4 @@ Status run_daemon(const Paths& paths, const ServerOptions& opts);
 /// the daemon's pid. EXE is the vrift binary to run as `EXE daemon run`.
 Result<int> ensure_daemon(const Paths& paths, const std::string& exe, int timeout_ms);
 
-}  // namespace vrift
+} // namespace vrift

@@ -22,9 +22,11 @@ int64_t now_ns() {
       .count();
 }
 
-Error errno_error(int e, const std::string& what) { return Error(what + ": " + std::strerror(e), e); }
+Error errno_error(int e, const std::string& what) {
+  return Error(what + ": " + std::strerror(e), e);
+}
 
-}  // namespace
+} // namespace
 
 Session::SharedLock::SharedLock(int fd) : m_fd(fd) {
   int rc;
@@ -51,7 +53,8 @@ uint64_t remove_stale_staging(const std::string& dir, int64_t older_than_s) {
   while (dirent* e = ::readdir(d)) {
     if (e->d_name[0] == '.') continue;
     struct stat st {};
-    if (::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) continue;
+    if (::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+      continue;
     if (now - st.st_mtim.tv_sec < older_than_s) continue;
     if (::unlinkat(::dirfd(d), e->d_name, 0) == 0) ++removed;
   }
@@ -59,7 +62,8 @@ uint64_t remove_stale_staging(const std::string& dir, int64_t older_than_s) {
   return removed;
 }
 
-Result<std::unique_ptr<Session>> Session::open(const Paths& paths, Store& store, const std::string& root,
+Result<std::unique_ptr<Session>> Session::open(const Paths& paths, Store& store,
+                                               const std::string& root,
                                                const std::string& manifest_path, IndexSink* sink,
                                                SessionOptions opts) {
   std::unique_ptr<Session> s(new Session(paths, store));
@@ -76,14 +80,17 @@ Result<std::unique_ptr<Session>> Session::open(const Paths& paths, Store& store,
   }
   s->m_stale_staging_removed = remove_stale_staging(Paths::staging_dir(root), 600);
   std::vector<JournalRecord> replay;
-  VRIFT_ASSIGN(s->m_journal, Journal::open(session_journal_path(paths, manifest_path), base, &replay));
+  VRIFT_ASSIGN(s->m_journal,
+               Journal::open(session_journal_path(paths, manifest_path), base, &replay));
   for (const auto& r : replay) {
     if (apply_record(s->m_tree, r)) ++s->m_replayed;
   }
   if (sink) {
-    for (const auto& [path, e] : s->m_tree.entries()) VRIFT_TRY(sink->upsert(e));
+    for (const auto& [path, e] : s->m_tree.entries())
+      VRIFT_TRY(sink->upsert(e));
   }
-  if (!replay.empty()) VRIFT_TRY(s->checkpoint().context("folding the journal of an earlier daemon"));
+  if (!replay.empty())
+    VRIFT_TRY(s->checkpoint().context("folding the journal of an earlier daemon"));
   return s;
 }
 
@@ -96,13 +103,15 @@ Status Session::record(const JournalRecord& rec) {
     Tree durable;
     if (auto m = Manifest::open(m_manifest_path); m.ok()) durable = Tree(*m);
     if (auto recs = read_journal(m_journal.path()); recs.ok()) {
-      for (const auto& r : *recs) apply_record(durable, r);
+      for (const auto& r : *recs)
+        apply_record(durable, r);
     }
     if (m_sink) {
       for (const auto& [path, e] : m_tree.entries()) {
         if (!durable.find(path)) (void)m_sink->remove(path);
       }
-      for (const auto& [path, e] : durable.entries()) (void)m_sink->upsert(e);
+      for (const auto& [path, e] : durable.entries())
+        (void)m_sink->upsert(e);
     }
     m_tree = std::move(durable);
   }
@@ -110,11 +119,13 @@ Status Session::record(const JournalRecord& rec) {
 }
 
 Status Session::maybe_checkpoint() {
-  if (m_opts.checkpoint_every && m_journal.records() >= m_opts.checkpoint_every) return checkpoint();
+  if (m_opts.checkpoint_every && m_journal.records() >= m_opts.checkpoint_every)
+    return checkpoint();
   return {};
 }
 
-Result<CommitResult> Session::commit(const std::string& rel, const std::string& staging, uint32_t mode) {
+Result<CommitResult> Session::commit(const std::string& rel, const std::string& staging,
+                                     uint32_t mode) {
   VRIFT_TRY(validate_manifest_path(rel));
   std::string staging_dir = Paths::staging_dir(m_root) + "/";
   if (staging.compare(0, staging_dir.size(), staging_dir) != 0 ||
@@ -129,7 +140,8 @@ Result<CommitResult> Session::commit(const std::string& rel, const std::string& 
   }
   static thread_local uint8_t buf[1 << 16];
   uint64_t n = 0;
-  VRIFT_ASSIGN(Hash h, blake3_fd(fd.get(), &n, buf, sizeof buf).context("hashing '" + staging + "'"));
+  VRIFT_ASSIGN(Hash h,
+               blake3_fd(fd.get(), &n, buf, sizeof buf).context("hashing '" + staging + "'"));
   // The store's shared lock keeps gc away between placing the blob and journaling it.
   SharedLock lock(m_lock_fd.get());
   if (!lock.ok()) return fail_os("locking the store");
@@ -296,4 +308,4 @@ Status Session::checkpoint() {
   return m_journal.reset(m.id());
 }
 
-}  // namespace vrift
+} // namespace vrift

@@ -30,7 +30,7 @@ struct CommitResult {
 };
 
 struct SessionOptions {
-  bool sync_journal = false;   ///< fdatasync every record (power-loss safety; slower)
+  bool sync_journal = false; ///< fdatasync every record (power-loss safety; slower)
   /// Records between automatic checkpoints (0: never; the daemon checkpoints when idle and
   /// when the session ends, which keeps fsyncs off the commit path).
   uint64_t checkpoint_every = 0;
@@ -40,7 +40,8 @@ class Session {
 public:
   /// Opens the session of ROOT (canonical, absolute) and MANIFEST_PATH; replays the journal of
   /// an earlier daemon that was killed, and folds it into the manifest.
-  static Result<std::unique_ptr<Session>> open(const Paths& paths, Store& store, const std::string& root,
+  static Result<std::unique_ptr<Session>> open(const Paths& paths, Store& store,
+                                               const std::string& root,
                                                const std::string& manifest_path, IndexSink* sink,
                                                SessionOptions opts = {});
 
@@ -80,6 +81,7 @@ private:
     explicit SharedLock(int fd);
     ~SharedLock();
     bool ok() const { return m_ok; }
+
   private:
     int m_fd;
     bool m_ok;
@@ -90,7 +92,7 @@ private:
   std::string m_root, m_manifest_path;
   Tree m_tree;
   Journal m_journal;
-  UniqueFd m_lock_fd;  // <store>/lock, held shared around each placement + journal append
+  UniqueFd m_lock_fd; // <store>/lock, held shared around each placement + journal append
   IndexSink* m_sink = nullptr;
   SessionOptions m_opts;
   uint64_t m_commits = 0, m_replayed = 0, m_stale_staging_removed = 0;
@@ -103,4 +105,4 @@ uint64_t remove_stale_staging(const std::string& dir, int64_t older_than_s);
 /// The journal file of a session (one per store and manifest).
 std::string session_journal_path(const Paths& paths, const std::string& manifest_path);
 
-}  // namespace vrift
+} // namespace vrift

@@ -6,7 +6,7 @@ namespace vrift {
 
 namespace {
 Error err(int e, const std::string& what) { return Error(what + ": " + std::strerror(e), e); }
-}  // namespace
+} // namespace
 
 std::string_view parent_path(std::string_view path) {
   auto pos = path.rfind('/');
@@ -14,7 +14,8 @@ std::string_view parent_path(std::string_view path) {
 }
 
 Tree::Tree(const Manifest& m) {
-  for (auto& e : m.entries()) m_entries.emplace(e.path, e);
+  for (auto& e : m.entries())
+    m_entries.emplace(e.path, e);
 }
 
 const ManifestEntry* Tree::find(std::string_view path) const {
@@ -25,7 +26,8 @@ const ManifestEntry* Tree::find(std::string_view path) const {
 std::vector<ManifestEntry> Tree::to_vector() const {
   std::vector<ManifestEntry> out;
   out.reserve(m_entries.size());
-  for (const auto& [p, e] : m_entries) out.push_back(e);
+  for (const auto& [p, e] : m_entries)
+    out.push_back(e);
   return out;
 }
 
@@ -138,4 +140,4 @@ Status Tree::set_mtime(const std::string& path, int64_t mtime_ns) {
   return {};
 }
 
-}  // namespace vrift
+} // namespace vrift

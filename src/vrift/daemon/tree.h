@@ -49,4 +49,4 @@ private:
 /// The parent of a relative path ("" for a top-level entry).
 std::string_view parent_path(std::string_view path);
 
-}  // namespace vrift
+} // namespace vrift

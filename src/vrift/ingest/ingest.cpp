@@ -542,7 +542,7 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
 
   log::debug("ingest: manifest and registry done at {:.0f} ms", since(t0));
   // 7. Cache (best effort).
-  cache_id = blake3(store->generation()).hex().substr(0, 32);  // quarantines during this run
+  cache_id = blake3(store->generation()).hex().substr(0, 32); // quarantines during this run
   if (auto s = IngestCache::save(cache_path, cache_id, cache_out); !s.ok()) {
     log::info("not saving the ingest cache: {}", s.error().message());
   }

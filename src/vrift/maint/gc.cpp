@@ -36,7 +36,7 @@ Status prune(Registry& reg, std::vector<LiveProject>& projects, GcReport& rep) {
   return {};
 }
 
-}  // namespace
+} // namespace
 
 Result<GcReport> run_gc(const Paths& paths, const GcOptions& opts) {
   GcReport rep;
@@ -129,4 +129,4 @@ Result<GcReport> run_gc(const Paths& paths, const GcOptions& opts) {
   return rep;
 }
 
-}  // namespace vrift
+} // namespace vrift

@@ -15,7 +15,7 @@ namespace vrift {
 
 struct GcOptions {
   bool do_delete = false;
-  std::optional<int64_t> older_than_s;  ///< only orphans whose blob changed longer ago
+  std::optional<int64_t> older_than_s; ///< only orphans whose blob changed longer ago
   bool prune_stale = false;
   int lock_timeout_ms = 30000;
 };
@@ -25,12 +25,12 @@ struct GcReport {
   uint64_t manifests = 0, stale = 0, unloadable = 0;
   uint64_t blobs = 0, blob_bytes = 0;
   uint64_t referenced = 0;
-  uint64_t orphans = 0, orphan_bytes = 0;           ///< all orphans
-  uint64_t eligible = 0, eligible_bytes = 0;        ///< orphans passing --older-than
-  uint64_t deleted = 0, freed_bytes = 0;            ///< bytes actually released (nlink was 1)
-  uint64_t deleted_linked = 0;                      ///< deleted names whose inode a project file keeps
+  uint64_t orphans = 0, orphan_bytes = 0;    ///< all orphans
+  uint64_t eligible = 0, eligible_bytes = 0; ///< orphans passing --older-than
+  uint64_t deleted = 0, freed_bytes = 0;     ///< bytes actually released (nlink was 1)
+  uint64_t deleted_linked = 0;               ///< deleted names whose inode a project file keeps
   uint64_t dirs_removed = 0;
-  std::vector<std::string> pruned;                  ///< "root (manifest gone)" lines
+  std::vector<std::string> pruned; ///< "root (manifest gone)" lines
   std::vector<std::string> unloadable_names;
   bool store_missing = false;
 };
@@ -39,4 +39,4 @@ struct GcReport {
 /// (its references are unknown) unless that registration is pruned as stale.
 Result<GcReport> run_gc(const Paths& paths, const GcOptions& opts);
 
-}  // namespace vrift
+} // namespace vrift

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-
 namespace vrift {
 
 Result<std::vector<LiveProject>> load_projects(const Registry& reg, const std::string& store_root) {
@@ -38,9 +37,12 @@ void add_references(const Manifest& m, BlobSet& out) {
 Result<std::vector<BlobKey>> list_blobs(const Store& store) {
   std::vector<BlobKey> out;
   VRIFT_TRY(store.for_each_blob(
-      [&](const BlobInfo& b, const struct stat&) { out.push_back(BlobKey{b.hash, b.size}); }, nullptr,
+      [&](const BlobInfo& b, const struct stat&) {
+        out.push_back(BlobKey{b.hash, b.size});
+      },
+      nullptr,
       /*with_stat=*/false));
   return out;
 }
 
-}  // namespace vrift
+} // namespace vrift

@@ -29,10 +29,10 @@ using BlobSet = std::unordered_set<BlobKey, BlobKeyHasher>;
 
 struct LiveProject {
   ProjectRecord rec;
-  std::optional<Manifest> manifest;  ///< vrift's copy (or the user's file if the copy is gone)
-  std::string load_error;            ///< why no manifest could be loaded ("" when loaded)
-  bool manifest_gone = false;        ///< the user's manifest file no longer exists
-  bool root_gone = false;            ///< the ingested directory no longer exists
+  std::optional<Manifest> manifest; ///< vrift's copy (or the user's file if the copy is gone)
+  std::string load_error;           ///< why no manifest could be loaded ("" when loaded)
+  bool manifest_gone = false;       ///< the user's manifest file no longer exists
+  bool root_gone = false;           ///< the ingested directory no longer exists
   bool stale() const { return manifest_gone || root_gone; }
 };
 
@@ -46,4 +46,4 @@ void add_references(const Manifest& m, BlobSet& out);
 /// Every blob in the store (from the names alone: no stat), with its size.
 Result<std::vector<BlobKey>> list_blobs(const Store& store);
 
-}  // namespace vrift
+} // namespace vrift

@@ -22,15 +22,16 @@ Result<Registry> open_or_replace(const std::string& db, RebuildReport& rep) {
     auto check = reg->integrity_check();
     if (check.ok() && *check == "ok") return reg;
   }
-  reg = Registry();  // close it before moving the files
+  reg = Registry(); // close it before moving the files
   std::string aside = db + ".corrupt-" + std::to_string(::time(nullptr));
   if (::rename(db.c_str(), aside.c_str()) != 0) return fail_os("moving '" + db + "' aside");
   rep.moved_aside = aside;
-  for (const char* ext : {"-wal", "-shm", "-journal"}) ::unlink((db + ext).c_str());
+  for (const char* ext : {"-wal", "-shm", "-journal"})
+    ::unlink((db + ext).c_str());
   return Registry::open(db);
 }
 
-}  // namespace
+} // namespace
 
 Result<RebuildReport> rebuild_registry(const Paths& paths) {
   RebuildReport rep;
@@ -78,4 +79,4 @@ Result<RebuildReport> rebuild_registry(const Paths& paths) {
   return rep;
 }
 
-}  // namespace vrift
+} // namespace vrift

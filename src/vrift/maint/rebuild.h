@@ -20,4 +20,4 @@ struct RebuildReport {
 /// readable registry are kept.
 Result<RebuildReport> rebuild_registry(const Paths& paths);
 
-}  // namespace vrift
+} // namespace vrift

@@ -195,7 +195,8 @@ std::string manifest_copy_path(const std::string& copies_dir, const std::string&
 Status register_manifest(Registry& reg, const std::string& copies_dir, ProjectRecord& rec,
                          std::string_view bytes) {
   rec.copy_path = manifest_copy_path(copies_dir, rec.manifest_path);
-  VRIFT_TRY(fs::write_file_atomic(rec.copy_path, bytes, 0444).context("keeping a copy of the manifest"));
+  VRIFT_TRY(
+      fs::write_file_atomic(rec.copy_path, bytes, 0444).context("keeping a copy of the manifest"));
   VRIFT_TRY(reg.upsert(rec));
   std::string sidecar = rec.copy_path.substr(0, rec.copy_path.size() - 9) + ".json";
   return fs::write_file_atomic(sidecar, project_sidecar_json(rec), 0644);

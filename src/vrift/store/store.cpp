@@ -717,10 +717,12 @@ Result<StoreLock> Store::lock_for(bool exclusive, int timeout_ms) const {
   UniqueFd fd(::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
   if (!fd.valid()) return fail_os("opening '" + p + "'");
   for (int waited = 0;; waited += 50) {
-    if (::flock(fd.get(), (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0) return StoreLock(std::move(fd));
+    if (::flock(fd.get(), (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0)
+      return StoreLock(std::move(fd));
     if (errno != EWOULDBLOCK && errno != EINTR) return fail_os("locking '" + p + "'");
     if (waited >= timeout_ms) {
-      return fail("the store is busy (an ingest or gc holds '" + p + "'); try again when it is done",
+      return fail("the store is busy (an ingest or gc holds '" + p +
+                      "'); try again when it is done",
                   EWOULDBLOCK);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -735,8 +737,10 @@ Result<UniqueFd> Store::open_lock_file() const {
 }
 
 void Store::forget_shards() {
-  for (unsigned i = 0; i < 65536 / 64; ++i) m_leaf_known[i].store(0);
-  for (unsigned i = 0; i < 256 / 64; ++i) m_top_known[i].store(0);
+  for (unsigned i = 0; i < 65536 / 64; ++i)
+    m_leaf_known[i].store(0);
+  for (unsigned i = 0; i < 256 / 64; ++i)
+    m_top_known[i].store(0);
 }
 
 Result<StoreLock> Store::lock(bool exclusive) const {

@@ -69,7 +69,8 @@ inline uint64_t hash_path(const char* p, size_t n, uint64_t seed) {
   return fold(h ^ kPi3, static_cast<uint64_t>(n) ^ kPi1);
 }
 
-/// The key stored in a slot for a path, per the file's HashFn. Never 0 (0 marks an empty slot).
+/// The key of a path, per the file's HashFn: its low bits pick the slot, its high half is the
+/// slot's tag (layout.h), and the record keeps all of it. Never 0.
 inline uint64_t path_key(uint32_t hash_fn, uint64_t seed, const char* p, size_t n) {
   if (hash_fn == kHashConstantForTests) return detail::kConstantKey;
   uint64_t h = hash_path(p, n, seed);
