@@ -16,6 +16,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstddef>
+#include <cstring>
 #include <mutex>
 #include <thread>
 #include <unordered_set>
@@ -504,10 +506,30 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
   // 5. Manifest, copy, registration.
   VRIFT_ASSIGN(std::string bytes,
                serialize_manifest(std::move(entries), rep.root).context("building manifest"));
-  VRIFT_ASSIGN(Manifest loaded, Manifest::from_bytes(bytes));
-  rep.manifest_id = loaded.id();
-  VRIFT_TRY(fs::write_file_atomic(rep.manifest_path, bytes, 0644).context("writing manifest"));
-  if (opts.register_project) {
+  // serialize_manifest wrote the id into the header: read it there instead of validating the
+  // bytes we just produced all over again.
+  std::memcpy(rep.manifest_id.bytes.data(), bytes.data() + offsetof(ManifestHeader, id), 32);
+  // An unchanged tree gives identical bytes: then the manifest, vrift's copy and the registry
+  // row are already what we would write, and rewriting them costs only fsyncs.
+  auto same_bytes = [&](const std::string& path) {
+    auto old = fs::read_file(path);
+    return old.ok() && *old == bytes;
+  };
+  bool unchanged = same_bytes(rep.manifest_path);
+  if (!unchanged) {
+    VRIFT_TRY(fs::write_file_atomic(rep.manifest_path, bytes, 0644).context("writing manifest"));
+  }
+  bool registered = false;
+  if (unchanged && opts.register_project &&
+      same_bytes(manifest_copy_path(paths.manifest_copies_dir(), rep.manifest_path))) {
+    if (auto rows = registry.list(store->root()); rows.ok()) {
+      for (const auto& r : *rows) {
+        registered = registered || (r.manifest_path == rep.manifest_path &&
+                                    r.manifest_id == rep.manifest_id.hex());
+      }
+    }
+  }
+  if (opts.register_project && !registered) {
     ProjectRecord rec;
     rec.store = store->root();
     rec.root = rep.root;
