@@ -147,66 +147,6 @@ void count_project(const Manifest& m, uint32_t index, ProjectStats& p, OwnerMap&
   }
 }
 
-/// Calls FN with every name in the directory FD except "." and "..", reading with getdents64
-/// into BUF.
-template <typename Fn> void for_each_name(int fd, char* buf, size_t size, Fn&& fn) {
-  for (;;) {
-    ssize_t got = ::getdents64(fd, buf, size);
-    if (got <= 0) return;
-    for (ssize_t off = 0; off < got;) {
-      const auto* d = reinterpret_cast<const struct dirent64*>(buf + off);
-      off += d->d_reclen;
-      if (d->d_name[0] == '.' && (!d->d_name[1] || (d->d_name[1] == '.' && !d->d_name[2])))
-        continue;
-      fn(d->d_name);
-    }
-  }
-}
-
-/// Lists the blobs of the store at ROOT from their names, as list_blobs() does, but faster: a
-/// store of 100,000 blobs spreads them over ~65,000 shard directories, so the cost is per
-/// directory. Each is opened relative to its parent's fd and read with getdents64 into one
-/// reusable buffer (no opendir allocation, no full-path lookup), and the 256 top-level shards
-/// are split between a few threads. Unreadable shards are skipped, as list_blobs() does.
-Result<std::vector<BlobKey>> list_blobs_fast(const std::string& root) {
-  std::string base = root + "/blake3";
-  UniqueFd top(::open(base.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!top.valid()) return fail_os("listing '" + base + "'");
-  unsigned n = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
-  std::vector<std::vector<BlobKey>> parts(n);
-  std::atomic<unsigned> next{0};
-  auto work = [&](std::vector<BlobKey>& out) {
-    alignas(8) char buf[32768];
-    for (unsigned t; (t = next.fetch_add(1)) < 256;) {
-      char name1[3] = {"0123456789abcdef"[t >> 4], "0123456789abcdef"[t & 15], 0};
-      UniqueFd d1(::openat(top.get(), name1, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-      if (!d1.valid()) continue;
-      for_each_name(d1.get(), buf, sizeof buf, [&](const char* name2) {
-        UniqueFd d2(::openat(d1.get(), name2, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        if (!d2.valid()) return;
-        for_each_name(d2.get(), buf + 16384, sizeof buf - 16384, [&](const char* blob) {
-          BlobKey k;
-          if (Store::parse_blob_name(blob, k.hash, k.size)) out.push_back(k);
-        });
-      });
-    }
-  };
-  std::vector<std::thread> threads;
-  for (unsigned i = 1; i < n; ++i) {
-    try {
-      threads.emplace_back(work, std::ref(parts[i]));
-    } catch (const std::system_error&) {
-      break; // no more threads: the ones we have (at least this one) take the rest
-    }
-  }
-  work(parts[0]);
-  for (auto& th : threads)
-    th.join();
-  for (unsigned i = 1; i < n; ++i)
-    parts[0].insert(parts[0].end(), parts[i].begin(), parts[i].end());
-  return std::move(parts[0]);
-}
-
 /// Registered projects of the store (none when there is no registry yet: status creates none).
 Result<std::vector<LiveProject>> registered_projects(const Paths& paths) {
   std::string db = paths.registry_db();
@@ -225,7 +165,7 @@ Result<StatusReport> compute_status(const Paths& paths, std::vector<LiveProject>
   if (::stat(r.store.c_str(), &st) == 0 || errno != ENOENT) {
     VRIFT_ASSIGN(auto store, Store::open(r.store, /*create=*/false));
     r.store_exists = true;
-    VRIFT_ASSIGN(blobs, list_blobs_fast(store->root()));
+    VRIFT_ASSIGN(blobs, list_blobs(*store));
   }
   log::debug("status: listed {} blobs in {:.0f} ms", blobs.size(), ms_since(t0));
 
