@@ -4,18 +4,20 @@
 #   Fresh Start: deletes the demo store and ingests each project's node_modules, small to large;
 #                every project after the first finds much of its content already stored.
 #   Re-Run:      ingests them all again into the warm store: nothing new, 100% dedup.
+#   Virtual execution: phantom-ingests a copy of one project and runs node over the projection
+#                with vrift run (the shim), beside a physical copy: same result, the stat latency.
 # and ends with `vrift status`. The store and vrift's registry live inside DATA_DIR (the store
 # via VR_THE_SOURCE, the registry via VRIFT_HOME), so your own ~/.vrift is never touched.
 #
 # usage: scripts/demo_dedup.sh [--quick] [--fresh-only|--rerun-only] [DATA_DIR]
 #   --quick       xsmall and small only (a few seconds once installed)
-#   --fresh-only  only the Fresh Start scenario
+#   --fresh-only  only the Fresh Start (then Virtual execution) scenario
 #   --rerun-only  only the Re-Run scenario (needs the store of an earlier run)
 #   DATA_DIR      default <repo>/demo-data (gitignored): installed projects, store, manifests
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
-usage() { sed -n 's/^# \{0,1\}//; 10,14p' "$0"; }
+usage() { sed -n 's/^# \{0,1\}//; 12,16p' "$0"; }
 quick=0 fresh=1 rerun=1 data="" skipped=()
 for arg in "$@"; do
   case $arg in
@@ -190,6 +192,42 @@ if [ "$rerun" -eq 1 ]; then
     echo "  (not in the store, skipped: ${skipped[*]}; the last Fresh Start was a --quick one)"
   fi
   scenario "Re-Run"
+fi
+
+# Scenario 3: the project as programs see it through vrift run. A copy of one project is
+# ingested in phantom mode (its files move into the store; only the directory skeleton stays),
+# then node loads its packages from the projection, side by side with a physical copy.
+if [ "$fresh" -eq 1 ]; then
+  if [ "$quick" -eq 1 ]; then run_ds=small run_mods="lodash express chalk"; else
+    run_ds=projB run_mods="lodash express vue"; fi
+  step "Scenario 3: Virtual execution (vrift run on a phantom projection of $run_ds)"
+  run_dir=$data/run
+  rm -rf "$run_dir"
+  mkdir -p "$run_dir"
+  cp -a "$data/$run_ds" "$run_dir/phys"
+  cp -a "$data/$run_ds" "$run_dir/proj"
+  export VRIFT_RUNTIME_DIR=$data/vrift-run VRIFT_VDIR_DIR=$data/vrift-vdir
+  "$vrift" ingest "$run_dir/proj/node_modules" --mode phantom -o "$run_dir/proj.manifest" |
+    grep -E "Files|Phantom" | sed 's/^/  /'
+  echo "  files left on disk in the projection: $(find "$run_dir/proj/node_modules" -type f | wc -l)"
+  echo "  files node sees through vrift run:   $("$vrift" run --manifest "$run_dir/proj.manifest" -- \
+    find "$run_dir/proj/node_modules" -type f | wc -l)"
+  js="for (const m of '$run_mods'.split(' ')) require(m); console.log('loaded: $run_mods')"
+  echo "  node (physical):   $(cd "$run_dir/phys" && node -e "$js")"
+  echo "  node (projected):  $(cd "$run_dir/proj" && "$vrift" run --manifest "$run_dir/proj.manifest" -- node -e "$js")"
+  if command -v hyperfine >/dev/null; then
+    hyperfine -N -w 2 -r 10 -n physical "node -e \"process.chdir('$run_dir/phys'); $js\"" \
+      -n "vrift run" "$vrift run --manifest $run_dir/proj.manifest -- node -e \"process.chdir('$run_dir/proj'); $js\"" \
+      2>/dev/null | grep -E "Time|±|faster" | sed 's/^/  /' || true
+  fi
+  if command -v gcc >/dev/null; then
+    gcc -O2 -o "$run_dir/statbench" "$root/bench/shim_stat_bench.c"
+    (cd "$run_dir/phys" && find "$PWD/node_modules" -type f | head -5000) >"$run_dir/phys.list"
+    sed "s#$run_dir/phys/#$run_dir/proj/#" "$run_dir/phys.list" >"$run_dir/proj.list"
+    echo "  stat() latency, kernel on the physical tree: $("$run_dir/statbench" "$run_dir/phys.list" 20 | sed 's/.*median_ns=\([0-9.]*\).*/\1 ns/')"
+    echo "  stat() latency, the shim on the projection:  $("$vrift" run --manifest "$run_dir/proj.manifest" -- "$run_dir/statbench" "$run_dir/proj.list" 20 | sed 's/.*median_ns=\([0-9.]*\).*/\1 ns/')"
+  fi
+  "$vrift" daemon stop >/dev/null 2>&1 || true
 fi
 
 step "vrift status"

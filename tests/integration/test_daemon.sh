@@ -30,7 +30,7 @@ check_eq "socket directory is 0700" 700 "$(stat -c %a "$T/run")"
 check_eq "socket is a socket file on disk" socket "$(stat -c %F "$SOCK" | cut -d' ' -f1)"
 for _ in 1 2 3 4 5; do "$VRIFT" daemon start >/dev/null & done; wait
 check_eq "concurrent starts leave one daemon" "$pid" "$(jget "$("$VRIFT" daemon status --json)" pid)"
-check_eq "one vriftd process" 1 "$(pgrep -f "$VRIFT daemon run" | wc -l)"
+check_eq "one vriftd process" 1 "$(pgrep -f -x "$VRIFT daemon run --the-source-root $VR_THE_SOURCE" | wc -l)"
 
 # --- sessions, VDir, commits, mutations
 out=$("$TC" open "$SOCK" "$P" "$M"); check_contains "session opens" "session=" "$out"

@@ -4,7 +4,8 @@
 //   vrift_testclient commit SOCK ROOT MANIFEST REL CONTENT
 //   vrift_testclient mutate SOCK ROOT MANIFEST OP ARGS...  mkdir P | unlink P | rmdir P |
 //                                                          rename A B | chmod P MODE | symlink T P
-//   vrift_testclient lookup VDIR REL                       read the VDir like the shim will
+//   vrift_testclient hold SOCK ROOT MANIFEST               open a session, keep it until stdin
+//   closes vrift_testclient lookup VDIR REL                       read the VDir like the shim will
 //   vrift_testclient bench SOCK ROOT MANIFEST N            N 4 KiB commits: latency percentiles
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -138,6 +139,14 @@ int main(int argc, char** argv) {
   uint64_t sid = s->second;
   if (cmd == "open") {
     std::printf("session=%llu\n", static_cast<unsigned long long>(sid));
+    return 0;
+  }
+  if (cmd == "hold") { // keep the session open until stdin closes
+    std::printf("session=%llu\n", static_cast<unsigned long long>(sid));
+    std::fflush(stdout);
+    char b[64];
+    while (::read(0, b, sizeof b) > 0) {
+    }
     return 0;
   }
   if (cmd == "commit-loop" && argc == 6) {

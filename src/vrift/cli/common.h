@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "vrift/config/paths.h"
 #include "vrift/util/result.h"
@@ -16,6 +17,11 @@ namespace vrift::cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFail = 1;
 inline constexpr int kExitUsage = 2;
+/// `vrift run` exits with CMD's status, or: 125 vrift failed before CMD started, 126 CMD cannot
+/// be executed, 127 no command given or CMD not found.
+inline constexpr int kExitRunFailed = 125;
+inline constexpr int kExitCannotRun = 126;
+inline constexpr int kExitNotFound = 127;
 
 struct GlobalOptions {
   std::string the_source_root; ///< --the-source-root ("" = not given)
@@ -43,5 +49,14 @@ void add_doctor_command(CLI::App& app, GlobalOptions& g, int* exit_code);
 void add_registry_command(CLI::App& app, GlobalOptions& g, int* exit_code);
 void add_clean_command(CLI::App& app, GlobalOptions& g, int* exit_code);
 void add_daemon_command(CLI::App& app, GlobalOptions& g, int* exit_code);
+void add_init_command(CLI::App& app, GlobalOptions& g, int* exit_code);
+
+/// `vrift run`'s CMD ARGS are not vrift's arguments: this splits them off ARGV (into *COMMAND)
+/// and returns the arguments left for the parser. ARGV is returned whole for other subcommands.
+std::vector<std::string> split_run_command(int argc, char** argv,
+                                           std::vector<std::string>* command);
+/// COMMAND (from split_run_command) must outlive the parse.
+void add_run_command(CLI::App& app, GlobalOptions& g, int* exit_code,
+                     const std::vector<std::string>* command);
 
 } // namespace vrift::cli

@@ -27,9 +27,17 @@ int main(int argc, char** argv) {
   add_registry_command(app, g, &exit_code);
   add_clean_command(app, g, &exit_code);
   add_daemon_command(app, g, &exit_code);
+  add_init_command(app, g, &exit_code);
+  // `vrift run ... -- CMD ARGS`: CMD's options are not ours; they are split off before parsing.
+  std::vector<std::string> command;
+  std::vector<std::string> args = split_run_command(argc, argv, &command);
+  std::vector<const char*> args_c;
+  for (const auto& a : args)
+    args_c.push_back(a.c_str());
+  add_run_command(app, g, &exit_code, &command);
 
   try {
-    app.parse(argc, argv);
+    app.parse(static_cast<int>(args_c.size()), args_c.data());
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {

@@ -31,6 +31,13 @@ namespace vrift {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// The listing that goes with a VDir file: same name, ".listing" for ".vdir" (the shim derives
+// it the same way).
+std::string listing_path(const std::string& vdir_path) {
+  return vdir_path.substr(0, vdir_path.size() - 5) + ".listing";
+}
+
 volatile sig_atomic_t g_stop = 0;
 void on_signal(int) { g_stop = 1; }
 
@@ -67,6 +74,7 @@ private:
 
 struct LiveSession {
   uint64_t id = 0;
+  std::string key; ///< root, manifest path and the manifest file's identity (open_session)
   std::unique_ptr<vdir::VdirWriter> vdir;
   std::unique_ptr<VdirSink> sink;
   std::unique_ptr<Session> session;
@@ -175,7 +183,14 @@ LiveSession* Server::find(uint64_t id, const Conn& c) {
 Result<proto::SessionReply> Server::open_session(Conn& c, std::string_view root_v,
                                                  std::string_view manifest_v) {
   std::string root(root_v), manifest(manifest_v);
-  std::string key = root + '\0' + manifest;
+  // A session is reused only for the same manifest file as it was: a manifest rewritten since
+  // (a re-ingest, zero-config's transient ingest) is a new tree and gets a new session, while a
+  // lingering one for the old file runs out on its own.
+  struct stat mst {};
+  if (::stat(manifest.c_str(), &mst) != 0) return fail_os("manifest '" + manifest + "'");
+  std::string key = root + '\0' + manifest + '\0' + std::to_string(mst.st_dev) + ':' +
+                    std::to_string(mst.st_ino) + ':' + std::to_string(mst.st_size) + ':' +
+                    std::to_string(fs::ns(mst.st_mtim));
   auto existing = m_by_key.find(key);
   if (existing != m_by_key.end()) {
     LiveSession& ls = m_sessions[existing->second];
@@ -185,6 +200,7 @@ Result<proto::SessionReply> Server::open_session(Conn& c, std::string_view root_
   }
   LiveSession ls;
   ls.id = m_next_session++;
+  ls.key = key;
   VRIFT_ASSIGN(ls.session, Session::open(m_paths, *m_store, root, manifest, nullptr,
                                          SessionOptions{m_opts.sync_journal, 0}));
   VRIFT_TRY(fs::mkdir_p(m_paths.vdir_dir, 0700));
@@ -194,6 +210,9 @@ Result<proto::SessionReply> Server::open_session(Conn& c, std::string_view root_
   // Fill from the (checkpointed) tree before the first reply: the first stat already hits.
   VRIFT_ASSIGN(std::string bytes, serialize_manifest(ls.session->tree().to_vector(), root));
   VRIFT_ASSIGN(Manifest m, Manifest::from_bytes(bytes));
+  // The shim lists directories from this immutable copy of what the VDir was filled with
+  // (written by rename, so a mapping of an older one stays valid; docs/shim.md, "Directories").
+  VRIFT_TRY(fs::write_file_atomic(listing_path(vpath), bytes, 0400).context("writing the listing"));
   vdir::VdirRoot vroot;
   struct stat rst {};
   if (::stat(root.c_str(), &rst) == 0) {
@@ -374,9 +393,10 @@ void Server::timers() {
     if (ls.refs == 0 && now - ls.released > std::chrono::milliseconds(m_opts.linger_ms)) {
       if (ls.dirty) (void)ls.session->checkpoint();
       std::string vpath = ls.vdir->path();
-      m_by_key.erase(ls.session->root() + '\0' + ls.session->manifest_path());
+      m_by_key.erase(ls.key);
       it = m_sessions.erase(it);
       ::unlink(vpath.c_str());
+      ::unlink(listing_path(vpath).c_str());
       continue;
     }
     ++it;
@@ -393,6 +413,7 @@ Status Server::shutdown_sessions() {
     Status s = ls.session->checkpoint();
     if (!s.ok() && first.ok()) first = std::move(s);
     ::unlink(ls.vdir->path().c_str());
+    ::unlink(listing_path(ls.vdir->path()).c_str());
   }
   m_sessions.clear();
   return first;
@@ -479,11 +500,19 @@ Result<int> ensure_daemon(const Paths& paths, const std::string& exe, int timeou
     ::dup2(devnull, 0);
     ::dup2(logfd >= 0 ? logfd : devnull, 1);
     ::dup2(logfd >= 0 ? logfd : devnull, 2);
+    // None of the caller's other descriptors (a make jobserver, a test harness's pipe would
+    // never see EOF), none of its blocked signals.
+    ::close_range(3, ~0U, 0);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::unsetenv("LD_PRELOAD");
     ::unsetenv("LD_LIBRARY_PATH");
     // Double fork so the daemon is not our child (no zombie, no SIGCHLD for the caller).
     if (::fork() != 0) ::_exit(0);
-    ::execl(exe.c_str(), exe.c_str(), "daemon", "run", static_cast<char*>(nullptr));
+    // The store the caller resolved (a --the-source-root flag is not in the environment).
+    ::execl(exe.c_str(), exe.c_str(), "daemon", "run", "--the-source-root",
+            paths.store_root.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
   int status = 0;

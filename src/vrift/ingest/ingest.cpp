@@ -3,11 +3,12 @@
 //   2. Take the store's shared lock (gc --delete takes it exclusively), load the re-ingest cache.
 //   3. Walk + hash + place in parallel; each worker keeps its own entries, no shared state but
 //      the directory queue and the counters.
-//   4. syncfs(store): every blob placed is durable before a manifest names it.
-//   5. Write the manifest atomically, keep a copy in the store, register it.
-//   6. Phantom only: now that blobs and manifest are durable, move ownership of the content to
+//   4. Build the manifest; an unchanged tree whose manifest is registered writes nothing.
+//   5. syncfs(store): every blob placed is durable before a manifest names it.
+//   6. Write the manifest atomically, keep a copy in the store, register it.
+//   7. Phantom only: now that blobs and manifest are durable, move ownership of the content to
 //      the store and remove the project's files (directories stay as an empty skeleton).
-//   7. Save the re-ingest cache (best effort).
+//   8. Save the re-ingest cache (best effort).
 #include "vrift/ingest/ingest.h"
 
 #include <fcntl.h>
@@ -24,6 +25,7 @@
 
 #include "vrift/ingest/cache.h"
 #include "vrift/ingest/filter.h"
+#include "vrift/ingest/pattern.h"
 #include "vrift/ingest/walk.h"
 #include "vrift/manifest/manifest.h"
 #include "vrift/registry/registry.h"
@@ -51,7 +53,11 @@ struct Deferred {
   Hash hash;
   uint64_t size;
   ManifestEntry entry;
+  bool tier1;
 };
+
+// The walk tag of a directory whose whole subtree is tier1 (IngestOptions::tier1_paths).
+constexpr uint32_t kTier1Tag = 1;
 
 struct PhantomItem {
   std::string abs;
@@ -70,15 +76,17 @@ struct WorkerState {
   std::vector<Deferred> deferred;
   std::vector<uint8_t> buf = std::vector<uint8_t>(1 << 18);
   uint64_t files = 0, dirs = 0, symlinks = 0, bytes = 0, new_blobs = 0, new_bytes = 0, cached = 0;
-  uint64_t link = 0, copy = 0, reflink = 0;
+  uint64_t link = 0, copy = 0, reflink = 0, tier1 = 0;
 };
 
 class Ingester {
 public:
   Ingester(const IngestOptions& o, Store& store, const IngestCache& cache, IngestProgress* prog,
-           std::string root, std::string prefix, std::string skip_rel)
+           std::string root, std::string prefix, std::string skip_rel, const PathPatterns& ignore,
+           const PathPatterns& tier1)
       : m_opts(o), m_store(store), m_cache(cache), m_prog(prog), m_root(std::move(root)),
-        m_prefix(std::move(prefix)), m_skip_rel(std::move(skip_rel)) {}
+        m_prefix(std::move(prefix)), m_skip_rel(std::move(skip_rel)), m_ignore(ignore),
+        m_tier1(tier1) {}
 
   void add_skip_dir(dev_t dev, ino_t ino) { m_skip_dirs.emplace_back(dev, ino); }
 
@@ -111,6 +119,21 @@ private:
     return m_prefix.empty() ? rel : m_prefix + "/" + rel;
   }
 
+  // Whether the ignore patterns leave E out (recorded as excluded, with the pattern).
+  bool ignored(WorkerState& w, const WalkEntry& e, bool is_dir) const {
+    if (m_ignore.empty()) return false;
+    const char* pat = m_ignore.match(e.rel, e.name, is_dir);
+    if (pat) w.excluded.push_back({e.rel, std::string("ignored: ") + pat});
+    return pat != nullptr;
+  }
+
+  // Whether the file E gets tier1 treatment: --tier tier1, a tier1 subtree or a tier1 pattern.
+  bool tier1_file(const WalkEntry& e) const {
+    if (m_opts.mode != IngestMode::Solid) return false; // phantom: the store owns everything
+    return m_opts.tier == IngestTier::Tier1 || e.tag == kTier1Tag ||
+           (!m_tier1.empty() && m_tier1.match(e.rel, e.name, false));
+  }
+
   Result<bool> visit(WorkerState& w, const WalkEntry& e) {
     const struct stat& st = e.st;
     if (S_ISDIR(st.st_mode)) {
@@ -118,6 +141,9 @@ private:
       for (auto& [dev, ino] : m_skip_dirs) {
         if (st.st_dev == dev && st.st_ino == ino) return false; // the store or ~/.vrift itself
       }
+      if (ignored(w, e, true)) return false;
+      if (e.tag != kTier1Tag && !m_tier1.empty() && m_tier1.match(e.rel, e.name, true))
+        *e.subdir_tag = kTier1Tag;
       ManifestEntry me;
       me.path = manifest_path_of(e.rel);
       me.type = EntryType::Dir;
@@ -127,6 +153,8 @@ private:
       ++w.dirs;
       return true;
     }
+    if (e.rel == m_skip_rel) return false; // the manifest being written
+    if (ignored(w, e, false)) return false;
     if (S_ISLNK(st.st_mode)) {
       std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
       ssize_t n = ::readlinkat(e.dirfd, e.name, target.data(), target.size());
@@ -154,7 +182,6 @@ private:
       w.excluded.push_back({e.rel, "special file (device, fifo or socket)"});
       return false;
     }
-    if (e.rel == m_skip_rel) return false; // the manifest being written
     if (m_opts.security_filter) {
       if (const char* pat = security_match(e.name)) {
         w.excluded.push_back({e.rel, std::string("security filter: ") + pat});
@@ -167,10 +194,8 @@ private:
 
   std::string abs(const std::string& rel) const { return m_root + "/" + rel; }
 
-  InsertPolicy policy() const {
-    return m_opts.tier == IngestTier::Tier1 && m_opts.mode == IngestMode::Solid
-               ? InsertPolicy::ReadOnly
-               : InsertPolicy::Shared;
+  static InsertPolicy policy(bool tier1) {
+    return tier1 ? InsertPolicy::ReadOnly : InsertPolicy::Shared;
   }
 
   // Links the files whose shard directory did not exist when they were hashed, in parallel
@@ -201,7 +226,7 @@ private:
           next = all.size();
           return;
         }
-        Status s = place(mine, -1, d.rel, d.st, d.hash, d.size, std::move(d.entry));
+        Status s = place(mine, -1, d.rel, d.st, d.hash, d.size, std::move(d.entry), d.tier1);
         if (!s.ok()) {
           std::lock_guard lk(mu);
           if (first.ok()) first = std::move(s);
@@ -225,9 +250,9 @@ private:
 
   // Puts one hashed file into the store (FD may be -1: linked by path) and records it.
   Status place(WorkerState& w, int fd, const std::string& rel, const struct stat& st, const Hash& h,
-               uint64_t n, ManifestEntry me) {
+               uint64_t n, ManifestEntry me, bool tier1) {
     struct stat fin {};
-    VRIFT_ASSIGN(Placement how, m_store.insert_file(fd, abs(rel), st, h, n, policy(), &fin)
+    VRIFT_ASSIGN(Placement how, m_store.insert_file(fd, abs(rel), st, h, n, policy(tier1), &fin)
                                     .context("storing '" + abs(rel) + "'"));
     switch (how) {
     case Placement::Existing:
@@ -249,8 +274,7 @@ private:
       w.new_bytes += n;
     }
     // The identity after placement (linking changes ctime; tier1 may change mode or inode).
-    if (policy() == InsertPolicy::ReadOnly && how == Placement::Existing &&
-        ::lstat(abs(rel).c_str(), &fin) != 0) {
+    if (tier1 && how == Placement::Existing && ::lstat(abs(rel).c_str(), &fin) != 0) {
       fin = st;
     }
     me.mode = fin.st_mode & 07777;
@@ -265,6 +289,8 @@ private:
 
   Status ingest_file(WorkerState& w, const WalkEntry& e) {
     const CacheRecord* rec = m_cache.find(e.rel);
+    const bool tier1 = tier1_file(e);
+    w.tier1 += tier1 ? 1 : 0;
     ManifestEntry me;
     me.path = manifest_path_of(e.rel);
     me.type = EntryType::File;
@@ -317,10 +343,10 @@ private:
     if (!m_store.shard_ready(h)) {
       // Its shard directory is still being made: link it after the walk.
       m_store.request_shard(h);
-      w.deferred.push_back({e.rel, st2, h, n, std::move(me)});
+      w.deferred.push_back({e.rel, st2, h, n, std::move(me), tier1});
       return {};
     }
-    return place(w, fd, e.rel, st2, h, n, std::move(me));
+    return place(w, fd, e.rel, st2, h, n, std::move(me), tier1);
   }
 
   void count(WorkerState& w, uint64_t bytes) {
@@ -337,6 +363,8 @@ private:
   const IngestCache& m_cache;
   IngestProgress* m_prog;
   std::string m_root, m_prefix, m_skip_rel;
+  const PathPatterns& m_ignore;
+  const PathPatterns& m_tier1;
   std::vector<std::pair<dev_t, ino_t>> m_skip_dirs;
   std::vector<WorkerState> m_workers;
 };
@@ -349,9 +377,24 @@ std::string cache_key(const std::string& store, const std::string& root, const s
   return blake3(k).hex().substr(0, 32);
 }
 
+// What the ignore and tier1 patterns contribute to the re-ingest cache's validity: a cache made
+// under other filters is not trusted (a file that became tier1 must be placed again). Empty
+// without patterns, so caches made before patterns existed stay valid.
+std::string filter_fingerprint(const IngestOptions& o) {
+  if (o.ignore.empty() && o.tier1_paths.empty()) return {};
+  std::string f = "filters";
+  for (const auto& p : o.ignore)
+    f.append(1, '\0').append("i").append(p);
+  for (const auto& p : o.tier1_paths)
+    f.append(1, '\0').append("t").append(p);
+  return std::string(1, '\0') + f;
+}
+
 // Phantom re-ingest: entries of the previous manifest whose files are gone (moved into the
-// store by the last phantom ingest) stay in the tree; what is physically present wins.
-uint64_t carry_phantom_entries(const std::string& copy_path, std::vector<ManifestEntry>& entries) {
+// store by the last phantom ingest) stay in the tree; what is physically present wins. Entries
+// the ignore patterns now leave out are not carried (PREFIX: where the tree sits in the manifest).
+uint64_t carry_phantom_entries(const std::string& copy_path, const std::string& prefix,
+                               const PathPatterns& ignore, std::vector<ManifestEntry>& entries) {
   auto prev = Manifest::open(copy_path);
   if (!prev.ok()) return 0;
   std::unordered_set<std::string_view> present;
@@ -362,6 +405,14 @@ uint64_t carry_phantom_entries(const std::string& copy_path, std::vector<Manifes
   for (size_t i = 0; i < prev->size(); ++i) {
     EntryView v = prev->at(i);
     if (present.count(v.path)) continue;
+    if (!ignore.empty()) {
+      std::string_view rel = v.path;
+      if (!prefix.empty() && rel.substr(0, prefix.size() + 1) == prefix + "/")
+        rel.remove_prefix(prefix.size() + 1);
+      else if (!prefix.empty())
+        rel = {}; // the prefix's own directories
+      if (!rel.empty() && ignore.match_path(rel, v.type == EntryType::Dir)) continue;
+    }
     ManifestEntry me;
     me.path = std::string(v.path);
     me.type = v.type;
@@ -421,6 +472,9 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
     }
   }
   VRIFT_ASSIGN(std::string prefix, normalize_prefix(opts.prefix));
+  VRIFT_ASSIGN(PathPatterns ignore, PathPatterns::compile(opts.ignore).context("ignore pattern"));
+  VRIFT_ASSIGN(PathPatterns tier1,
+               PathPatterns::compile(opts.tier1_paths).context("tier1 pattern"));
   std::string skip_rel;
   if (rep.manifest_path.rfind(rep.root + "/", 0) == 0)
     skip_rel = rep.manifest_path.substr(rep.root.size() + 1);
@@ -438,11 +492,13 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
       paths.ingest_cache_dir() + "/" + cache_key(store->root(), rep.root, prefix, opts) + ".cache";
   // The cache vouches for blobs being in the store: it is only trusted for the same store and
   // the same quarantine state (a quarantined blob must be stored again from its file).
-  std::string cache_id = blake3(store->generation()).hex().substr(0, 32);
+  // So are the ignore and tier1 patterns it was made under.
+  const std::string filters = filter_fingerprint(opts);
+  std::string cache_id = blake3(store->generation() + filters).hex().substr(0, 32);
   IngestCache cache = IngestCache::load(cache_path, cache_id);
 
   // 3. Walk, hash, place.
-  Ingester ing(opts, *store, cache, progress, rep.root, prefix, skip_rel);
+  Ingester ing(opts, *store, cache, progress, rep.root, prefix, skip_rel, ignore, tier1);
   for (const std::string& d : {store->root(), paths.home}) {
     struct stat s {};
     if (::stat(d.c_str(), &s) == 0) ing.add_skip_dir(s.st_dev, s.st_ino);
@@ -463,6 +519,7 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
     rep.placed_link += w.link;
     rep.placed_copy += w.copy;
     rep.placed_reflink += w.reflink;
+    rep.tier1_files += w.tier1;
     std::move(w.entries.begin(), w.entries.end(), std::back_inserter(entries));
     std::move(w.cache.begin(), w.cache.end(), std::back_inserter(cache_out));
     std::move(w.excluded.begin(), w.excluded.end(), std::back_inserter(rep.excluded));
@@ -492,18 +549,11 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
 
   // Phantom re-ingest keeps what only exists through vrift.
   std::string copy_path = manifest_copy_path(paths.manifest_copies_dir(), rep.manifest_path);
-  if (opts.mode == IngestMode::Phantom) rep.carried = carry_phantom_entries(copy_path, entries);
+  if (opts.mode == IngestMode::Phantom)
+    rep.carried = carry_phantom_entries(copy_path, prefix, ignore, entries);
 
   log::debug("ingest: placement done at {:.0f} ms", since(t0));
-  // 4. Blobs durable before any manifest names them.
-  {
-    UniqueFd sfd(::open(store->root().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!sfd.valid() || ::syncfs(sfd.get()) != 0)
-      return fail_os("syncing store '" + store->root() + "'");
-  }
-
-  log::debug("ingest: syncfs done at {:.0f} ms", since(t0));
-  // 5. Manifest, copy, registration.
+  // 4. The manifest, and whether anything needs writing at all.
   VRIFT_ASSIGN(std::string bytes,
                serialize_manifest(std::move(entries), rep.root).context("building manifest"));
   // serialize_manifest wrote the id into the header: read it there instead of validating the
@@ -515,10 +565,7 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
     auto old = fs::read_file(path);
     return old.ok() && *old == bytes;
   };
-  bool unchanged = same_bytes(rep.manifest_path);
-  if (!unchanged) {
-    VRIFT_TRY(fs::write_file_atomic(rep.manifest_path, bytes, 0644).context("writing manifest"));
-  }
+  const bool unchanged = same_bytes(rep.manifest_path);
   bool registered = false;
   if (unchanged && opts.register_project &&
       same_bytes(manifest_copy_path(paths.manifest_copies_dir(), rep.manifest_path))) {
@@ -528,6 +575,22 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
                                     r.manifest_id == rep.manifest_id.hex());
       }
     }
+  }
+
+  // 5. Blobs durable before any manifest names them. When this run placed no blob and writes no
+  // manifest (the repeated ingest of an unchanged tree), the ingest that wrote the manifest
+  // already synced every blob it names: skipping syncfs keeps a re-run in milliseconds even
+  // while other programs leave the filesystem full of dirty pages.
+  if (rep.new_blobs > 0 || !unchanged || !registered || opts.mode == IngestMode::Phantom) {
+    UniqueFd sfd(::open(store->root().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!sfd.valid() || ::syncfs(sfd.get()) != 0)
+      return fail_os("syncing store '" + store->root() + "'");
+    log::debug("ingest: syncfs done at {:.0f} ms", since(t0));
+  }
+
+  // 6. Manifest, copy, registration.
+  if (!unchanged) {
+    VRIFT_TRY(fs::write_file_atomic(rep.manifest_path, bytes, 0644).context("writing manifest"));
   }
   if (opts.register_project && !registered) {
     ProjectRecord rec;
@@ -544,7 +607,7 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
     VRIFT_TRY(register_manifest(registry, paths.manifest_copies_dir(), rec, bytes));
   }
 
-  // 6. Phantom: the store owns the content now; remove the project's files.
+  // 7. Phantom: the store owns the content now; remove the project's files.
   if (opts.mode == IngestMode::Phantom) {
     for (const auto& p : phantom) {
       if (p.is_file) VRIFT_TRY(store->make_owned(p.hash, p.size, p.abs).context("phantom"));
@@ -553,18 +616,26 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
       UniqueFd sfd(::open(store->root().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
       if (sfd.valid()) ::syncfs(sfd.get());
     }
+    // The manifest has no entry for the root itself: a projection takes the root's metadata
+    // from the directory, so keep its times as they were before the files left it.
+    struct stat root_st {};
+    const bool have_root = ::stat(rep.root.c_str(), &root_st) == 0;
     for (const auto& p : phantom) {
       if (::unlink(p.abs.c_str()) == 0)
         ++rep.removed;
       else if (errno != ENOENT)
         return fail_os("removing '" + p.abs + "' after phantom ingest");
     }
+    if (have_root) {
+      const struct timespec times[2] = {root_st.st_atim, root_st.st_mtim};
+      (void)::utimensat(AT_FDCWD, rep.root.c_str(), times, 0);
+    }
     cache_out.clear(); // nothing physical left to cache
   }
 
   log::debug("ingest: manifest and registry done at {:.0f} ms", since(t0));
-  // 7. Cache (best effort).
-  cache_id = blake3(store->generation()).hex().substr(0, 32); // quarantines during this run
+  // 8. Cache (best effort).
+  cache_id = blake3(store->generation() + filters).hex().substr(0, 32); // quarantines meanwhile
   if (auto s = IngestCache::save(cache_path, cache_id, cache_out); !s.ok()) {
     log::info("not saving the ingest cache: {}", s.error().message());
   }

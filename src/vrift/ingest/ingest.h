@@ -29,6 +29,12 @@ struct IngestOptions {
   bool force_hash = false;
   bool security_filter = true;
   bool register_project = true;
+  /// Left out of the manifest (docs/project-config.md, "Patterns"); a directory that matches is
+  /// left out with everything below it. Invalid patterns make ingest fail before it starts.
+  std::vector<std::string> ignore;
+  /// Entries ingested as tier1 whatever TIER says; a directory that matches makes its whole
+  /// subtree tier1 (e.g. "node_modules/"). Same syntax as IGNORE; ignore wins over tier1.
+  std::vector<std::string> tier1_paths;
 };
 
 /// Live counters, readable from another thread (progress bar).
@@ -50,8 +56,9 @@ struct IngestReport {
   uint64_t new_blobs = 0, new_bytes = 0; ///< content the store did not have before
   uint64_t cached = 0;                   ///< files not read thanks to the re-ingest cache
   uint64_t placed_link = 0, placed_copy = 0, placed_reflink = 0;
-  uint64_t removed = 0; ///< phantom: project files removed after commit
-  uint64_t carried = 0; ///< phantom re-ingest: entries kept from before
+  uint64_t removed = 0;     ///< phantom: project files removed after commit
+  uint64_t carried = 0;     ///< phantom re-ingest: entries kept from before
+  uint64_t tier1_files = 0; ///< files ingested as tier1 (all of them with --tier tier1)
   std::vector<Excluded> excluded;
   std::vector<std::string> mismatches; ///< --force-hash: content changed behind the cache
   double seconds = 0;

@@ -31,19 +31,20 @@ struct linux_dirent64 {
 
 class DirQueue {
 public:
-  void push(std::string rel) {
+  void push(std::string rel, uint32_t tag) {
     {
       std::lock_guard lk(m_mu);
-      m_dirs.push_back(std::move(rel));
+      m_dirs.push_back({std::move(rel), tag});
     }
     m_cv.notify_one();
   }
   // Waits for a directory; false once the walk is finished or aborted.
-  bool pop(std::string& out) {
+  bool pop(std::string& out, uint32_t& tag) {
     std::unique_lock lk(m_mu);
     m_cv.wait(lk, [&] { return m_abort || !m_dirs.empty() || m_active == 0; });
     if (m_abort || m_dirs.empty()) return false;
-    out = std::move(m_dirs.back()); // LIFO: depth-first keeps the queue short
+    out = std::move(m_dirs.back().rel); // LIFO: depth-first keeps the queue short
+    tag = m_dirs.back().tag;
     m_dirs.pop_back();
     ++m_active;
     return true;
@@ -70,14 +71,18 @@ public:
 private:
   std::mutex m_mu;
   std::condition_variable m_cv;
-  std::deque<std::string> m_dirs;
+  struct Item {
+    std::string rel;
+    uint32_t tag;
+  };
+  std::deque<Item> m_dirs;
   size_t m_active = 0;
   bool m_abort = false;
   Error m_error;
 };
 
-Status walk_dir(int root_fd, const std::string& root, const std::string& rel, unsigned worker,
-                const WalkVisitor& v, DirQueue& q, std::vector<char>& buf) {
+Status walk_dir(int root_fd, const std::string& root, const std::string& rel, uint32_t tag,
+                unsigned worker, const WalkVisitor& v, DirQueue& q, std::vector<char>& buf) {
   UniqueFd dfd(::openat(root_fd, rel.empty() ? "." : rel.c_str(),
                         O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!dfd.valid()) return fail_os("opening directory '" + fs_join(root, rel) + "'");
@@ -103,8 +108,10 @@ Status walk_dir(int root_fd, const std::string& root, const std::string& rel, un
         return fail_os("stat '" + fs_join(root, rel.empty() ? name : rel + "/" + name) + "'");
       }
       child = rel.empty() ? std::string(name) : rel + "/" + name;
-      VRIFT_ASSIGN(bool descend, v.visit(worker, WalkEntry{dfd.get(), name, child, st}));
-      if (descend && S_ISDIR(st.st_mode)) q.push(child);
+      uint32_t subdir_tag = tag;
+      VRIFT_ASSIGN(bool descend,
+                   v.visit(worker, WalkEntry{dfd.get(), name, child, st, tag, &subdir_tag}));
+      if (descend && S_ISDIR(st.st_mode)) q.push(child, subdir_tag);
     }
   }
   return {};
@@ -116,12 +123,13 @@ Status parallel_walk(const std::string& root, unsigned threads, const WalkVisito
   UniqueFd root_fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!root_fd.valid()) return fail_os("opening directory '" + root + "'");
   DirQueue q;
-  q.push(std::string());
+  q.push(std::string(), 0);
   auto run = [&](unsigned worker) {
     std::vector<char> buf(1 << 15);
     std::string rel;
-    while (q.pop(rel)) {
-      Status s = walk_dir(root_fd.get(), root, rel, worker, visitor, q, buf);
+    uint32_t tag = 0;
+    while (q.pop(rel, tag)) {
+      Status s = walk_dir(root_fd.get(), root, rel, tag, worker, visitor, q, buf);
       if (!s.ok()) q.abort(std::move(s).error());
       q.done();
     }

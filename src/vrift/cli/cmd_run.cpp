@@ -1,0 +1,286 @@
+// `vrift run [--manifest FILE]... [--at DIR]... -- CMD ARGS...`: runs CMD with each manifest
+// projected at a directory, through the shim. The passes, bubblewrap style (everything that can
+// be computed and checked is, before anything starts):
+//   1. the command line: a command, each --at paired with a --manifest
+//   2. the manifests (or the zero-config projection) and where each is projected
+//   3. the shim library and the command (PATH search; programs the shim cannot see refused)
+//   4. the daemon (started on demand) and one session per manifest, held while CMD runs
+//   5. the skeleton: the directories of each manifest, created where missing
+//   6. CMD with the shim preloaded, signals forwarded; then 5 undone, 4 released, and vrift
+//      exits as CMD did (its status, or its signal)
+// Exit status: CMD's; 125 vrift failed, 126 CMD cannot be executed, 127 no command or not found.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+
+#include "vrift/cli/common.h"
+#include "vrift/project/transient.h"
+#include "vrift/run/cmdline.h"
+#include "vrift/run/command.h"
+#include "vrift/run/locate.h"
+#include "vrift/run/projected.h"
+#include "vrift/run/projection.h"
+#include "vrift/run/sessions.h"
+#include "vrift/run/skeleton.h"
+#include "vrift/run/supervise.h"
+#include "vrift/util/log.h"
+
+namespace vrift::cli {
+
+namespace {
+
+struct RunArgs {
+  std::vector<std::string> manifests;
+  std::vector<std::string> ats;
+};
+
+constexpr std::string_view kGlobalValueOptions[] = {"--the-source-root"};
+constexpr std::string_view kRunValueOptions[] = {"-m", "--manifest", "--at"};
+
+constexpr const char* kSynopsis = "vrift run [--manifest FILE]... [--at DIR]... -- CMD [ARGS...]";
+
+constexpr const char* kFooter = R"(
+  vrift run [--manifest FILE]... [--at DIR]... -- CMD [ARGS...]
+
+Runs CMD with each manifest projected at the directory it was ingested from (or at --at DIR):
+the vrift shim (LD_PRELOAD) serves the projected files from the store while the daemon keeps
+a session open for each manifest. Missing directories of a manifest are created
+before CMD starts and removed afterwards if unchanged. Signals sent to vrift are forwarded to
+CMD. Without --manifest: zero-config (the project around the current directory; not available
+yet).
+
+--at is given once per --manifest (paired in order) or not at all. At most 8 manifests.
+
+CMD gets: LD_PRELOAD (the shim first), VRIFT_PROJECTIONS (one line per manifest:
+root<TAB>vdir<TAB>manifest<TAB>session), VRIFT_STORE, UV_USE_IO_URING=0, and VRIFT_LOG=1 with
+`vrift -v run`. The shim is $VRIFT_SHIM, else libvrift_shim.so beside the vrift binary, else
+../lib/vrift/libvrift_shim.so relative to it.
+
+CMD may exist only inside a projection (a phantom project's node_modules/.bin/x): a script
+there runs through its interpreter, which reads it through the shim. Static binaries,
+setuid/setgid programs and programs with file capabilities ignore LD_PRELOAD: vrift run
+refuses them (and scripts whose interpreter is one), as it does binaries inside a projection.
+
+Exit status: CMD's (if CMD is killed by a signal, vrift dies by the same signal);
+125 vrift failed before CMD started; 126 CMD cannot be executed (or the shim cannot see it);
+127 no command given, or CMD not found.
+
+Example: vrift run --manifest node_modules.manifest -- npm test
+See docs/run.md.)";
+
+constexpr const char* kLinkFarmHint = "such programs will run through vrift's link farm (not "
+                                      "available yet); run it without vrift for now";
+
+int failed(int code, const Error& e, const std::string& hint = "") {
+  report(e, hint);
+  return code;
+}
+
+// ---- Zero-config ---------------------------------------------------------------------------
+// `vrift run -- CMD` without --manifest: find the project root around the current directory,
+// ingest it transiently (the re-ingest cache makes a repeated run on an unchanged project cost
+// milliseconds) and project the result at the root (project/transient.h).
+Result<std::vector<run::ProjectionRequest>> zero_config_requests(const Paths& paths) {
+  char cwd[PATH_MAX];
+  if (!::getcwd(cwd, sizeof cwd)) return fail_os("reading the current directory");
+  VRIFT_ASSIGN(auto root, project::find_root(cwd));
+  if (!root) {
+    return fail(std::string("no project found at or above '") + cwd +
+                    "' (looked for package.json, Cargo.toml, pyproject.toml, requirements.txt, "
+                    "setup.py, go.mod, vrift.toml, vrift.manifest)",
+                ENOENT);
+  }
+  VRIFT_ASSIGN(auto prep, project::prepare_transient(paths, root->dir)
+                              .context("ingesting the project at '" + root->dir + "'"));
+  log::info("zero-config: project {} ({}), manifest {}: {} files, {} new blobs, {:.0f} ms",
+            prep.root, root->marker, prep.manifest_path, prep.report.files, prep.report.new_blobs,
+            prep.report.seconds * 1000);
+  return std::vector<run::ProjectionRequest>{{prep.manifest_path, prep.root}};
+}
+
+std::string absolute(const std::string& p) {
+  if (!p.empty() && p[0] == '/') return p;
+  char cwd[PATH_MAX];
+  return ::getcwd(cwd, sizeof cwd) ? std::string(cwd) + "/" + p : p;
+}
+
+bool physically_missing(const std::string& p) {
+  struct stat st {};
+  return ::stat(p.c_str(), &st) != 0;
+}
+
+std::vector<std::string> inherited_environment() {
+  std::vector<std::string> env;
+  for (char** e = environ; e && *e; ++e)
+    env.emplace_back(*e);
+  return env;
+}
+
+// What passes 1-3 decide.
+struct Plan {
+  std::vector<run::PlannedProjection> planned;
+  std::vector<run::Projection> projections; ///< root and manifest_path set
+  std::string shim;
+  run::SpawnSpec spawn; ///< what to execute and its argv (the environment comes last)
+};
+
+// Pass 3b: CMD, found as execvp finds it, or inside a projection (a phantom project's files
+// exist only in the store); refused when the shim could not see into it. Returns kExitOk with
+// PLAN->spawn filled in, or the exit status.
+int plan_command(const std::vector<std::string>& command, const Paths& paths, Plan* plan) {
+  const char* path_env = std::getenv("PATH");
+  auto program = run::find_command(command[0], path_env, [&](const std::string& cand) {
+    auto f = run::resolve_projected(absolute(cand), plan->planned);
+    if (!f) return run::Probe::Missing;
+    return run::projected_executable(plan->planned[f->projection].manifest.at(f->entry))
+               ? run::Probe::Executable
+               : run::Probe::NotExecutable;
+  });
+  if (!program.ok()) {
+    return failed(program.error().errnum() == ENOENT ? kExitNotFound : kExitCannotRun,
+                  program.error());
+  }
+  std::string why;
+  if (auto f = physically_missing(*program)
+                   ? run::resolve_projected(absolute(*program), plan->planned)
+                   : std::nullopt) {
+    // Inside a projection only: a script runs through its interpreter, as the kernel would.
+    auto launch = run::launch_projected(*program, *f, plan->planned, paths.store_root, command);
+    if (!launch.ok()) {
+      return failed(kExitCannotRun, launch.error(),
+                    launch.error().errnum() == EACCES ? kLinkFarmHint : "");
+    }
+    if (launch->shebang) why = run::script_blind_spot(*program, *launch->shebang, path_env);
+    plan->spawn = {launch->path, launch->argv, {}};
+    log::info("{} is inside a projection: running it as {}", *program, launch->path);
+  } else {
+    why = run::shim_blind_spot(*program, path_env);
+    plan->spawn = {*program, command, {}};
+  }
+  if (!why.empty()) {
+    return failed(kExitCannotRun, Error(why + ": the vrift shim cannot see its file accesses"),
+                  kLinkFarmHint);
+  }
+  return kExitOk;
+}
+
+// Passes 1-3: everything that is checked before anything starts. Returns kExitOk with PLAN
+// filled in, or the exit status (the error is printed).
+int make_plan(const GlobalOptions& g, const RunArgs& a, const std::vector<std::string>& command,
+              const std::string& exe, Paths* paths, Plan* plan) {
+  // 1. The command line.
+  if (command.empty())
+    return failed(kExitNotFound, Error("no command given"), std::string("usage: ") + kSynopsis);
+  auto requests = run::pair_at(a.manifests, a.ats);
+  if (!requests.ok()) return usage_error(requests.error().message());
+  auto p = g.paths();
+  if (!p.ok()) return failed(kExitRunFailed, p.error());
+  *paths = std::move(*p);
+
+  // 2. The manifests and their roots.
+  if (a.manifests.empty()) {
+    requests = zero_config_requests(*paths);
+    if (!requests.ok()) {
+      return failed(kExitRunFailed, requests.error(),
+                    "run it inside a project, `vrift init` one, or name the manifest: vrift run "
+                    "--manifest FILE -- CMD");
+    }
+  }
+  for (const auto& req : *requests) {
+    auto pp = run::plan_projection(*paths, req);
+    if (!pp.ok()) return failed(kExitRunFailed, pp.error());
+    log::info("projecting {} at {}{}", pp->manifest_path, pp->root,
+              pp->prefix.empty() ? "" : " (ingested with --prefix " + pp->prefix + ")");
+    plan->projections.push_back({pp->root, "", pp->manifest_path, 0});
+    plan->planned.push_back(std::move(*pp));
+  }
+  if (auto s = run::check_projections(plan->projections); !s.ok())
+    return failed(kExitRunFailed, s.error());
+
+  // 3. The shim and the command.
+  auto shim = run::find_shim(std::getenv("VRIFT_SHIM"), exe);
+  if (!shim.ok()) {
+    return failed(kExitRunFailed, shim.error(),
+                  "build or install the shim (target vrift_shim), or point VRIFT_SHIM at it");
+  }
+  plan->shim = *shim;
+  if (int rc = plan_command(command, *paths, plan); rc != kExitOk) return rc;
+  log::info("running {} with {}", plan->spawn.path, plan->shim);
+  return kExitOk;
+}
+
+int run_command(const GlobalOptions& g, const RunArgs& a, const std::vector<std::string>& command) {
+  std::string exe = run::self_exe();
+  Paths paths;
+  Plan plan;
+  if (int rc = make_plan(g, a, command, exe, &paths, &plan); rc != kExitOk) return rc;
+
+  // 4. The daemon and the sessions.
+  auto sessions = run::Sessions::open(paths, exe, plan.projections);
+  if (!sessions.ok()) {
+    return failed(kExitRunFailed, sessions.error(),
+                  sessions.error().errnum() == EXDEV
+                      ? "stop it with `vrift daemon stop`, or use its store (VR_THE_SOURCE)"
+                      : "");
+  }
+  auto env_projections = run::format_projections(plan.projections);
+  if (!env_projections.ok()) return failed(kExitRunFailed, env_projections.error());
+
+  // From here on the signals to forward are caught, so none is lost before CMD exists.
+  auto sup = run::Supervisor::create();
+  if (!sup.ok()) return failed(kExitRunFailed, sup.error());
+
+  // 5. The skeletons (removed again by their destructors if a later step fails).
+  std::vector<run::Skeleton> skeletons;
+  for (const auto& p : plan.planned) {
+    auto sk = run::Skeleton::ensure(p.root, p.manifest);
+    if (!sk.ok()) return failed(kExitRunFailed, sk.error());
+    if (sk->created_dirs() > 0) {
+      log::info("created {} director{} under {}", sk->created_dirs(),
+                sk->created_dirs() == 1 ? "y" : "ies", p.root);
+    }
+    skeletons.push_back(std::move(*sk));
+  }
+
+  // 6. CMD; then the skeletons and sessions go, and vrift ends as CMD did.
+  run::EnvInputs in{plan.shim, *env_projections, sessions->store(), g.verbose > 0};
+  plan.spawn.env = run::child_environment(inherited_environment(), in);
+  auto exit = sup->run(plan.spawn);
+  for (auto& sk : skeletons)
+    sk.remove();
+  sessions->close();
+  if (!exit.ok())
+    return failed(exit.error().errnum() == ENOENT ? kExitNotFound : kExitCannotRun, exit.error());
+  if (exit->signaled) run::die_by_signal(exit->code);
+  return exit->code;
+}
+
+} // namespace
+
+std::vector<std::string> split_run_command(int argc, char** argv,
+                                           std::vector<std::string>* command) {
+  std::vector<std::string> args(argv, argv + argc);
+  run::SplitCommandLine s =
+      run::split_command_line(args, "run", kGlobalValueOptions, kRunValueOptions);
+  *command = std::move(s.command);
+  return std::move(s.vrift_args);
+}
+
+void add_run_command(CLI::App& app, GlobalOptions& g, int* exit_code,
+                     const std::vector<std::string>* command) {
+  auto a = std::make_shared<RunArgs>();
+  CLI::App* c = app.add_subcommand("run", "Run a command over projected manifests");
+  c->add_option("-m,--manifest", a->manifests, "A manifest to project (repeatable)")
+      ->type_name("FILE")
+      ->allow_extra_args(false);
+  c->add_option("--at", a->ats,
+                "Project the corresponding --manifest at DIR instead of where it was ingested from")
+      ->type_name("DIR")
+      ->allow_extra_args(false);
+  c->footer(kFooter);
+  c->callback([&g, exit_code, a, command] { *exit_code = run_command(g, *a, *command); });
+}
+
+} // namespace vrift::cli

@@ -1,0 +1,88 @@
+#include "vrift/project/transient.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vrift/hash/blake3.h"
+#include "vrift/manifest/manifest.h"
+#include "vrift/registry/registry.h"
+#include "vrift/util/fs.h"
+#include "vrift/util/log.h"
+
+namespace vrift::project {
+
+namespace {
+
+// Whether MANIFEST (an existing <root>/vrift.manifest, no vrift.toml) may be rewritten by a
+// transient ingest of ROOT: only when it is an ingest of ROOT itself, not of a subtree or under
+// a prefix. Its registered mode and tier win over the defaults: re-ingesting a phantom project
+// as solid would drop every entry that only lives in the store.
+bool adopt_manifest(const Paths& paths, const std::string& manifest, const std::string& root,
+                    ProjectConfig& config, IngestTier& tier) {
+  auto m = Manifest::open(manifest);
+  if (!m.ok() || m->origin() != root) return false;
+  auto reg = Registry::open(paths.registry_db());
+  if (!reg.ok()) return true;
+  auto rows = reg->list(paths.store_root);
+  if (!rows.ok()) return true;
+  for (const ProjectRecord& r : *rows) {
+    if (r.manifest_path != manifest) continue;
+    if (!r.prefix.empty() || r.root != root) return false;
+    if (r.mode == "phantom") config.mode = IngestMode::Phantom;
+    if (r.tier == "tier1") tier = IngestTier::Tier1;
+  }
+  return true;
+}
+
+// Where a transient ingest of ROOT writes its manifest (see prepare_transient).
+Result<std::string> choose_manifest(const Paths& paths, const std::string& root,
+                                    ProjectConfig& config, IngestTier& tier) {
+  if (!config.file.empty()) return manifest_path(config, root);
+  std::string mine = root + "/" + kManifestFile;
+  struct stat st {};
+  if (::lstat(mine.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+      adopt_manifest(paths, mine, root, config, tier)) {
+    return mine;
+  }
+  std::string dir = root + "/.vrift";
+  if (fs::mkdir_p(dir, 0755).ok() && ::access(dir.c_str(), W_OK) == 0) return dir + "/run.manifest";
+  // A project we may not write into: the manifest lives with vrift's own files.
+  std::string alt = paths.home + "/run";
+  VRIFT_TRY(fs::mkdir_p(alt, 0700).context("transient manifest"));
+  return alt + "/" + blake3(root).hex().substr(0, 32) + ".manifest";
+}
+
+} // namespace
+
+IngestOptions ingest_options(const ProjectConfig& config, const std::string& root,
+                             const std::string& manifest) {
+  IngestOptions o;
+  o.dir = root;
+  o.output = manifest;
+  o.mode = config.mode;
+  o.tier = IngestTier::Tier2;
+  o.security_filter = config.security_filter;
+  o.ignore = config.ignore;
+  o.tier1_paths = config.tier1;
+  return o;
+}
+
+Result<Prepared> prepare_transient(const Paths& paths, const std::string& root,
+                                   IngestProgress* progress) {
+  Prepared p;
+  VRIFT_ASSIGN(p.root, fs::canonical(root).context("project root"));
+  VRIFT_ASSIGN(p.detection, detect(p.root));
+  VRIFT_ASSIGN(p.config, load_config(p.root, p.detection));
+  IngestTier tier = IngestTier::Tier2;
+  VRIFT_ASSIGN(p.manifest_path, choose_manifest(paths, p.root, p.config, tier));
+  IngestOptions o = ingest_options(p.config, p.root, p.manifest_path);
+  o.tier = tier;
+  VRIFT_ASSIGN(p.report, ingest(paths, o, progress).context("ingesting project '" + p.root + "'"));
+  const IngestReport& r = p.report;
+  log::info("project {} ({}): {} files, {} unchanged, {} new blobs, {} left out, {:.1f} ms -> {}",
+            p.root, p.config.file.empty() ? "no vrift.toml, defaults" : p.config.file, r.files,
+            r.cached, r.new_blobs, r.excluded.size(), r.seconds * 1000, p.manifest_path);
+  return p;
+}
+
+} // namespace vrift::project

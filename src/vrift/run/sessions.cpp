@@ -1,0 +1,54 @@
+#include "vrift/run/sessions.h"
+
+#include "vrift/daemon/server.h"
+#include "vrift/util/fs.h"
+#include "vrift/util/log.h"
+
+namespace vrift::run {
+
+namespace {
+
+constexpr int kDaemonStartMs = 3000;
+
+} // namespace
+
+Result<Sessions> Sessions::open(const Paths& paths, const std::string& exe,
+                                std::vector<Projection>& ps) {
+  Sessions s;
+  VRIFT_ASSIGN(s.m_pid,
+               ensure_daemon(paths, exe, kDaemonStartMs).context("starting the vrift daemon"));
+  VRIFT_ASSIGN(
+      proto::Client c,
+      proto::Client::connect(paths.daemon_socket(), proto::Role::Cli, proto::kCliConnectTimeoutMs)
+          .context("connecting to the vrift daemon at '" + paths.daemon_socket() + "'"));
+  s.m_client.emplace(std::move(c));
+  // The shim reads blobs from VRIFT_STORE and the daemon commits into its own store: they must
+  // be one store (a daemon started with another VR_THE_SOURCE would be a different one).
+  VRIFT_ASSIGN(
+      auto st,
+      s.m_client->call<proto::StatusReply>(proto::StatusQuery{}, proto::kCliRequestTimeoutMs)
+          .context("asking the vrift daemon for its status"));
+  std::string daemon_store(st.store_root);
+  auto ours = fs::canonical(paths.store_root), served = fs::canonical(daemon_store);
+  s.m_store = ours.ok() ? *ours : paths.store_root;
+  if (!ours.ok() || !served.ok() || *served != s.m_store) {
+    return fail("the running vrift daemon (pid " + std::to_string(s.m_pid) +
+                    ") serves the store '" + daemon_store + "', not '" + s.m_store + "'",
+                EXDEV);
+  }
+  for (Projection& p : ps) {
+    proto::SessionOpen req;
+    req.root = p.root;
+    req.manifest = p.manifest_path;
+    VRIFT_ASSIGN(auto r, s.m_client->call<proto::SessionReply>(req, proto::kCliRequestTimeoutMs)
+                             .context("opening a session for '" + p.manifest_path + "' at '" +
+                                      p.root + "'"));
+    p.session = r.session;
+    p.vdir_path = std::string(r.vdir_path);
+    log::info("session {} for {} at {} ({} entries, VDir {})", p.session, p.manifest_path, p.root,
+              r.entry_count, p.vdir_path);
+  }
+  return s;
+}
+
+} // namespace vrift::run

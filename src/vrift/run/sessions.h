@@ -1,0 +1,39 @@
+// The daemon's side of a run: started on demand, one session per projection, held open for as
+// long as this object lives (the daemon releases a connection's sessions when it closes, so a
+// crashed `vrift run` leaks nothing).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vrift/config/paths.h"
+#include "vrift/proto/client.h"
+#include "vrift/run/plan.h"
+#include "vrift/util/result.h"
+
+namespace vrift::run {
+
+class Sessions {
+public:
+  /// Starts the daemon if needed (EXE is the vrift binary that runs it), checks that it serves
+  /// the store of PATHS, and opens a session for each of PS (root and manifest_path set); fills
+  /// in their vdir_path and session. Errors: the daemon cannot be started or reached, it serves
+  /// another store, or it refuses a session (its message, naming the manifest).
+  static Result<Sessions> open(const Paths& paths, const std::string& exe,
+                               std::vector<Projection>& ps);
+
+  /// The canonical store root the daemon serves.
+  const std::string& store() const { return m_store; }
+  int daemon_pid() const { return m_pid; }
+
+  /// Releases the sessions (closes the connection).
+  void close() { m_client.reset(); }
+
+private:
+  std::optional<proto::Client> m_client;
+  std::string m_store;
+  int m_pid = 0;
+};
+
+} // namespace vrift::run

@@ -1,0 +1,49 @@
+// What the shim remembers per file descriptor it opened inside a projection: the projected
+// metadata (so fstat answers like stat did) and, for directories, the projected path (so *at
+// calls relative to it resolve without asking the kernel). A static table indexed by fd; an
+// entry is trusted for fstat only while the fd still refers to the same inode (checked against
+// the real fstat), so an fd closed behind the shim's back (fclose, raw close) cannot lie.
+#pragma once
+
+#include <cstdint>
+
+#include "vrift/vdir/vdir_layout.h"
+
+namespace vrift::shim {
+
+inline constexpr int kMaxFds = 65536;
+
+enum FdKind : uint32_t {
+  kFdNone = 0,
+  kFdFile = 1,       ///< a blob opened for a projected regular file
+  kFdDir = 2,        ///< a projected directory (its physical skeleton)
+  kFdOutsideDir = 3, ///< a directory outside every projection
+};
+
+struct FdEntry {
+  uint32_t kind; ///< FdKind; written last (release), read first (acquire)
+  int32_t proj;
+  uint64_t real_dev; ///< what the fd really refers to
+  uint64_t real_ino;
+  vdir::VdirStat st; ///< the projected metadata
+  const char* rel;   ///< kFdDir: the directory's path in the projection (arena memory)
+  uint32_t rel_len;
+  int32_t stream; ///< getdents64 state: index of a directory stream + 1, or 0
+};
+
+/// The entry of FD, or nullptr when FD is out of the table's range.
+FdEntry* fd_entry(int fd);
+/// The kind of FD (kFdNone when untracked or out of range).
+FdKind fd_kind(int fd);
+void fd_set_file(int fd, int proj, const vdir::VdirStat& st, uint64_t dev, uint64_t ino);
+/// Remembers a projected directory; REL (LEN bytes) is copied into an append-only arena (when
+/// the arena is full the entry keeps no path and lookups fall back to /proc/self/fd).
+void fd_set_dir(int fd, int proj, const char* rel, uint32_t len, const vdir::VdirStat& st,
+                uint64_t dev, uint64_t ino);
+void fd_set_outside_dir(int fd);
+/// Forgets FD (releasing a getdents64 stream it had).
+void fd_clear(int fd);
+/// NEWFD becomes what OLDFD is (dup, dup2, dup3); a getdents64 stream is not shared.
+void fd_copy(int oldfd, int newfd);
+
+} // namespace vrift::shim

@@ -1,0 +1,53 @@
+// Resolving a path in the projected tree: the VDir answers for every path inside a projection,
+// following symlinks the way the kernel would (the final one only when asked, intermediate ones
+// always, at most 40), so that a symlinked directory inside a projection leads to the right
+// entry. A path whose resolution leaves every projection, or that the VDir does not know,
+// goes to the real system call, with the path rewritten when a projected symlink was followed.
+#pragma once
+
+#include <cstdint>
+
+#include "vrift/shim/core/path.h"
+#include "vrift/vdir/vdir_layout.h"
+
+namespace vrift::shim {
+
+enum class Res : int {
+  kReal,  ///< use the real call with real_dirfd/real_path
+  kHit,   ///< st holds the projected entry
+  kError, ///< fail with err (ENOENT for a deleted entry, ENOTDIR, ELOOP, ...)
+};
+
+struct Scratch {
+  PathBuf a;
+  PathBuf b;
+  PathBuf c; ///< paths with "..": the canonical part before the last one
+};
+
+struct Lookup {
+  Res res;
+  int err;
+  int proj;
+  vdir::VdirStat st;
+  int real_dirfd;        ///< kReal: the dirfd and path to give the real call
+  const char* real_path; ///< (the caller's own, or scratch.a.s after a rewrite)
+  const char* rel;       ///< kHit: the entry's path inside the projection (in scratch.a)
+  uint32_t rel_len;
+};
+
+/// Resolves (DIRFD, PATH). FOLLOW: follow a final symlink (stat) or not (lstat). TARGET, when
+/// given, receives a final symlink's target (no NUL) up to TARGET_CAP bytes.
+/// Q: the caller's quick_classify of the same (DIRFD, PATH), if it has one. On kHit, S->a holds
+/// the entry's absolute path and rel points into it.
+Lookup lookup(int dirfd, const char* path, bool follow, Scratch* s, char* target = nullptr,
+              uint32_t target_cap = 0, const Quick* q = nullptr);
+
+/// The fast road for an absolute, normal path inside a projection (Q.where == kInside): one
+/// VDir probe, no copy, a small stack frame. Returns true when that settled it (*OUT is a hit,
+/// or ENOENT for a deleted entry); false when lookup() must go on (a miss, a symlink to follow).
+bool lookup_direct(const char* path, const Quick& q, bool follow, Lookup* out);
+
+/// Builds the store path of a blob (HASH, SIZE) into BUF; false if it does not fit.
+bool blob_path(const uint8_t* hash, uint64_t size, PathBuf* buf);
+
+} // namespace vrift::shim

@@ -1,0 +1,295 @@
+#include "vrift/shim/core/path.h"
+
+#include <fcntl.h>
+#include <sys/syscall.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include <cstring>
+
+#include "vrift/shim/core/fdtab.h"
+#include "vrift/shim/core/str.h"
+#include "vrift/shim/core/sys.h"
+
+namespace vrift::shim {
+namespace {
+
+struct CwdCache {
+  uint64_t seq; // seqlock: odd while a writer copies
+  uint64_t gen; // g_cwd_gen this copy belongs to
+  int32_t proj; // projection holding the cwd; -1: none, and none below it; -3: one below it
+  uint32_t len;
+  char path[kPathMax];
+};
+constinit CwdCache g_cwd{};
+uint64_t g_cwd_gen = 1; // bumped by every chdir; the cache starts stale (gen 0)
+int g_cwd_writer;       // try-lock between writers
+
+bool has_root_below(const char* path, size_t len);
+
+// Scans PATH once: its length, whether it has a ".." component, and whether it has anything
+// normalisation would change (an empty, "." or ".." component, a trailing '/'). This runs on
+// every path the program names, so it looks at 16 bytes per step (SSE2; aligned loads never
+// cross a page): a '/' followed by '.' or '/' marks the path "unnormal". A component that merely
+// starts with '.' (".bin") counts too: that only sends it down the slower, exact road.
+struct Scan {
+  uint32_t len;
+  bool dotdot;
+  bool unnormal;
+};
+// The aligned 16-byte loads read past the NUL (within the same aligned block): fine for the
+// hardware, not for ASan, which would see a read past the string.
+__attribute__((no_sanitize_address)) inline Scan scan(const char* p) {
+  Scan r{0, false, false};
+  uint32_t odd = 0;
+#if defined(__SSE2__)
+  const uintptr_t addr = reinterpret_cast<uintptr_t>(p);
+  const char* a = reinterpret_cast<const char*>(addr & ~uintptr_t{15});
+  uint32_t shift = static_cast<uint32_t>(addr & 15);
+  uint32_t carry = p[0] == '/' ? 0 : 1; // a relative path starts as if after a '/'
+  uint32_t consumed = 0;
+  const __m128i zero = _mm_setzero_si128(), slash = _mm_set1_epi8('/'), dot = _mm_set1_epi8('.');
+  for (;;) {
+    const __m128i v = _mm_load_si128(reinterpret_cast<const __m128i*>(a));
+    uint32_t z = static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, zero))) >> shift;
+    uint32_t sl = static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, slash))) >> shift;
+    uint32_t dt = static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, dot))) >> shift;
+    const uint32_t nbits = 16 - shift;
+    shift = 0;
+    if (z) {
+      const uint32_t k = static_cast<uint32_t>(__builtin_ctz(z)); // the NUL
+      const uint32_t valid = (1u << k) - 1;
+      sl &= valid;
+      dt &= valid;
+      const uint32_t ds = sl | dt;
+      odd |= sl & (ds >> 1);
+      odd |= carry & ds & 1u;
+      r.len = consumed + k;
+      const bool trailing = k ? (sl >> (k - 1)) & 1u : carry && consumed > 0;
+      if (trailing && r.len > 1) odd |= 1;
+      break;
+    }
+    const uint32_t ds = sl | dt;
+    odd |= sl & (ds >> 1);
+    odd |= carry & ds & 1u;
+    carry = (sl >> (nbits - 1)) & 1u;
+    consumed += nbits;
+    a += 16;
+  }
+#else
+  const unsigned char* c = reinterpret_cast<const unsigned char*>(p);
+  unsigned prev = p[0] == '/' ? 0 : '/';
+  for (; *c; ++c) {
+    odd |= (prev == '/') & ((*c == '.') | (*c == '/'));
+    prev = *c;
+  }
+  r.len = static_cast<uint32_t>(c - reinterpret_cast<const unsigned char*>(p));
+  if (prev == '/' && r.len > 1) odd = 1;
+#endif
+  r.unnormal = odd != 0;
+  if (odd) { // rare: look for a real ".." component
+    for (const char* q = p; *q; ++q)
+      if ((q == p || q[-1] == '/') && q[0] == '.' && q[1] == '.' && (q[2] == '\0' || q[2] == '/'))
+        r.dotdot = true;
+  }
+  return r;
+}
+
+// -1: cwd outside every projection with none below it; >= 0: inside that one; -3: a projection
+// lies below it; -2: not known without a syscall.
+int cwd_proj_fast() {
+  const uint64_t s1 = __atomic_load_n(&g_cwd.seq, __ATOMIC_ACQUIRE);
+  if (s1 & 1) return -2;
+  const uint64_t gen = __atomic_load_n(&g_cwd.gen, __ATOMIC_RELAXED);
+  const int32_t proj = __atomic_load_n(&g_cwd.proj, __ATOMIC_RELAXED);
+  __atomic_thread_fence(__ATOMIC_ACQUIRE);
+  if (__atomic_load_n(&g_cwd.seq, __ATOMIC_RELAXED) != s1) return -2;
+  if (gen != __atomic_load_n(&g_cwd_gen, __ATOMIC_ACQUIRE)) return -2;
+  return proj;
+}
+
+// Copies the cwd into BUF: from the cache when it is current, else from the kernel (publishing
+// it for the next caller unless this is a vfork child). False when the cwd cannot be had.
+bool cwd_copy(PathBuf* buf) {
+  const uint64_t want = __atomic_load_n(&g_cwd_gen, __ATOMIC_ACQUIRE);
+  const uint64_t s1 = __atomic_load_n(&g_cwd.seq, __ATOMIC_ACQUIRE);
+  if (!(s1 & 1) && __atomic_load_n(&g_cwd.gen, __ATOMIC_RELAXED) == want) {
+    const uint32_t len = __atomic_load_n(&g_cwd.len, __ATOMIC_RELAXED);
+    if (len < kPathMax) {
+      std::memcpy(buf->s, g_cwd.path, len);
+      __atomic_thread_fence(__ATOMIC_ACQUIRE);
+      if (__atomic_load_n(&g_cwd.seq, __ATOMIC_RELAXED) == s1) {
+        buf->s[len] = '\0';
+        buf->len = len;
+        return true;
+      }
+    }
+  }
+  const long r = sys::call6(SYS_getcwd, sys::arg(buf->s), kPathMax);
+  if (sys::failed(r) || r < 2 || buf->s[0] != '/') return false; // "(unreachable)/..."
+  buf->len = static_cast<uint32_t>(r - 1);
+  // Publish, unless another writer is at it or this is a vfork child (same memory, own cwd).
+  if (sys::call6(SYS_getpid) != g_state.pid) return true;
+  if (__atomic_exchange_n(&g_cwd_writer, 1, __ATOMIC_ACQUIRE)) return true;
+  const Located l = classify(buf);
+  const int32_t where = l.where == Where::kInside          ? l.proj
+                        : has_root_below(buf->s, buf->len) ? -3
+                                                           : -1;
+  const uint64_t seq = __atomic_load_n(&g_cwd.seq, __ATOMIC_RELAXED);
+  __atomic_store_n(&g_cwd.seq, seq + 1, __ATOMIC_RELAXED);
+  __atomic_thread_fence(__ATOMIC_RELEASE);
+  std::memcpy(g_cwd.path, buf->s, buf->len);
+  __atomic_store_n(&g_cwd.len, buf->len, __ATOMIC_RELAXED);
+  __atomic_store_n(&g_cwd.proj, where, __ATOMIC_RELAXED);
+  __atomic_store_n(&g_cwd.gen, want, __ATOMIC_RELAXED);
+  __atomic_store_n(&g_cwd.seq, seq + 2, __ATOMIC_RELEASE);
+  __atomic_store_n(&g_cwd_writer, 0, __ATOMIC_RELEASE);
+  return true;
+}
+
+// Does a projection root lie strictly below the absolute, normal PATH (LEN bytes)?
+bool has_root_below(const char* path, size_t len) {
+  if (len == 1 && path[0] == '/') return g_state.nproj > 0;
+  for (int i = 0; i < g_state.nproj; ++i) {
+    const Projection& p = g_state.proj[i];
+    if (p.root_len > len && std::memcmp(p.root, path, len) == 0 && p.root[len] == '/') return true;
+  }
+  return false;
+}
+
+// Is the absolute PATH (LEN bytes, normal) under a root? Returns the projection or -1.
+int root_of(const char* path, size_t len, uint32_t* rel_off) {
+  for (int i = 0; i < g_state.nproj; ++i) {
+    const Projection& p = g_state.proj[i];
+    if (len < p.root_len || std::memcmp(path, p.root, p.root_len) != 0) continue;
+    if (len == p.root_len) {
+      *rel_off = p.root_len;
+      return i;
+    }
+    if (path[p.root_len] == '/') {
+      *rel_off = p.root_len + 1;
+      return i;
+    }
+  }
+  return -1;
+}
+
+// The absolute path of directory fd DIRFD into BUF.
+bool dirfd_path(int dirfd, PathBuf* buf) {
+  const FdEntry* e = fd_entry(dirfd);
+  if (e && __atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) == kFdDir && e->rel) {
+    const Projection& p = g_state.proj[e->proj];
+    buf->len = 0;
+    if (!append(buf->s, &buf->len, kPathMax, p.root, p.root_len)) return false;
+    if (e->rel_len && (!append(buf->s, &buf->len, kPathMax, "/", 1) ||
+                       !append(buf->s, &buf->len, kPathMax, e->rel, e->rel_len)))
+      return false;
+    return true;
+  }
+  char link[32] = "/proc/self/fd/";
+  uint32_t n = 14;
+  n += u64_dec(static_cast<uint64_t>(dirfd), link + n);
+  link[n] = '\0';
+  const long r =
+      sys::call6(SYS_readlinkat, AT_FDCWD, sys::arg(link), sys::arg(buf->s), kPathMax - 1);
+  if (sys::failed(r) || r == 0 || buf->s[0] != '/') return false;
+  buf->len = static_cast<uint32_t>(r);
+  buf->s[buf->len] = '\0';
+  return true;
+}
+
+} // namespace
+
+void cwd_invalidate() { __atomic_fetch_add(&g_cwd_gen, 1, __ATOMIC_ACQ_REL); }
+
+void cwd_after_fork() {
+  const uint64_t seq = __atomic_load_n(&g_cwd.seq, __ATOMIC_RELAXED);
+  if (seq & 1) __atomic_store_n(&g_cwd.seq, seq + 1, __ATOMIC_RELEASE);
+  __atomic_store_n(&g_cwd_writer, 0, __ATOMIC_RELEASE);
+  cwd_invalidate();
+}
+
+bool outside_with_nothing_below(const char* path) {
+  const Scan s = scan(path);
+  if (path[0] != '/' || s.unnormal) return false;
+  uint32_t off;
+  return root_of(path, s.len, &off) < 0 && !has_root_below(path, s.len);
+}
+
+Quick quick_classify(int dirfd, const char* path) {
+  const Quick unknown{Where::kUnknown, -1, 0, 0};
+  if (path[0] == '/') {
+    const Scan s = scan(path);
+    if (s.unnormal) return unknown;
+    uint32_t off = 0;
+    const int p = root_of(path, s.len, &off);
+    if (p < 0) return Quick{Where::kOutside, -1, 0, s.len};
+    return Quick{Where::kInside, p, off, s.len};
+  }
+  if (path[0] == '\0') return unknown;
+  if (dirfd == AT_FDCWD) {
+    if (cwd_proj_fast() != -1) return unknown;
+  } else if (fd_kind(dirfd) != kFdOutsideDir) {
+    return unknown;
+  }
+  return scan(path).dotdot ? unknown : Quick{Where::kOutside, -1, 0, 0};
+}
+
+void normalize(PathBuf* buf) {
+  char* s = buf->s;
+  const uint32_t n = buf->len;
+  buf->dir_only = n > 1 && (s[n - 1] == '/' || (s[n - 1] == '.' && s[n - 2] == '/') ||
+                            (n > 2 && s[n - 1] == '.' && s[n - 2] == '.' && s[n - 3] == '/'));
+  uint32_t out = 0; // s[0, out) is the normal prefix built so far (starts with '/')
+  uint32_t i = 0;
+  while (i < n) {
+    while (i < n && s[i] == '/')
+      ++i;
+    const uint32_t b = i;
+    while (i < n && s[i] != '/')
+      ++i;
+    const uint32_t clen = i - b;
+    if (clen == 0 || (clen == 1 && s[b] == '.')) continue;
+    if (clen == 2 && s[b] == '.' && s[b + 1] == '.') {
+      while (out > 0 && s[out - 1] != '/')
+        --out;
+      if (out > 0) --out; // drop the '/' too (the root stays as out == 0)
+      continue;
+    }
+    s[out++] = '/';
+    std::memmove(s + out, s + b, clen);
+    out += clen;
+  }
+  if (out == 0) s[out++] = '/';
+  s[out] = '\0';
+  buf->len = out;
+}
+
+Located classify(const PathBuf* buf) {
+  uint32_t off = 0;
+  const int p = root_of(buf->s, buf->len, &off);
+  return p < 0 ? Located{Where::kOutside, -1, 0} : Located{Where::kInside, p, off};
+}
+
+bool absolute_raw(int dirfd, const char* path, PathBuf* buf) {
+  const size_t plen = slen(path);
+  buf->len = 0;
+  buf->dir_only = false;
+  if (plen == 0 || plen >= kPathMax) return false;
+  if (path[0] != '/') {
+    if (dirfd == AT_FDCWD ? !cwd_copy(buf) : !dirfd_path(dirfd, buf)) return false;
+    if (!append(buf->s, &buf->len, kPathMax, "/", 1)) return false;
+  }
+  return append(buf->s, &buf->len, kPathMax, path, plen);
+}
+
+bool has_dotdot(const char* path) { return scan(path).dotdot; }
+
+Located locate(int dirfd, const char* path, PathBuf* buf) {
+  if (!absolute_raw(dirfd, path, buf)) return Located{Where::kUnknown, -1, 0};
+  normalize(buf);
+  return classify(buf);
+}
+
+} // namespace vrift::shim

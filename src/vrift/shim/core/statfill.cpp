@@ -1,0 +1,89 @@
+#include "vrift/shim/core/statfill.h"
+
+#include <fcntl.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace vrift::shim {
+namespace {
+
+uint64_t blocks_of(const vdir::VdirStat& v) {
+  const uint32_t type = v.mode & vdir::kModeTypeMask;
+  if (type == vdir::kModeDir) return 8;
+  if (type == vdir::kModeLink) return 0;
+  return (v.size + 4095) / 4096 * 8;
+}
+
+uint64_t size_of(const vdir::VdirStat& v) {
+  return (v.mode & vdir::kModeTypeMask) == vdir::kModeDir ? 4096 : v.size;
+}
+
+} // namespace
+
+void fill_stat(const Projection& p, const vdir::VdirStat& v, struct stat* out) {
+  std::memset(out, 0, sizeof *out);
+  out->st_dev = p.dev;
+  out->st_ino = projected_ino(v);
+  out->st_mode = v.mode;
+  out->st_nlink = v.nlink;
+  out->st_uid = v.uid;
+  out->st_gid = v.gid;
+  out->st_size = static_cast<off_t>(size_of(v));
+  out->st_blksize = 4096;
+  out->st_blocks = static_cast<blkcnt_t>(blocks_of(v));
+  out->st_atim.tv_sec = v.atime_ns / 1000000000;
+  out->st_atim.tv_nsec = v.atime_ns % 1000000000;
+  out->st_mtim.tv_sec = v.mtime_ns / 1000000000;
+  out->st_mtim.tv_nsec = v.mtime_ns % 1000000000;
+  out->st_ctim.tv_sec = v.ctime_ns / 1000000000;
+  out->st_ctim.tv_nsec = v.ctime_ns % 1000000000;
+}
+
+void fill_statx(const Projection& p, const vdir::VdirStat& v, struct statx* out) {
+  std::memset(out, 0, sizeof *out);
+  out->stx_mask = STATX_BASIC_STATS;
+  out->stx_blksize = 4096;
+  out->stx_nlink = v.nlink;
+  out->stx_uid = v.uid;
+  out->stx_gid = v.gid;
+  out->stx_mode = static_cast<uint16_t>(v.mode);
+  out->stx_ino = projected_ino(v);
+  out->stx_size = size_of(v);
+  out->stx_blocks = blocks_of(v);
+  out->stx_atime.tv_sec = v.atime_ns / 1000000000;
+  out->stx_atime.tv_nsec = static_cast<uint32_t>(v.atime_ns % 1000000000);
+  out->stx_mtime.tv_sec = v.mtime_ns / 1000000000;
+  out->stx_mtime.tv_nsec = static_cast<uint32_t>(v.mtime_ns % 1000000000);
+  out->stx_ctime.tv_sec = v.ctime_ns / 1000000000;
+  out->stx_ctime.tv_nsec = static_cast<uint32_t>(v.ctime_ns % 1000000000);
+  out->stx_dev_major = major(p.dev);
+  out->stx_dev_minor = minor(p.dev);
+}
+
+int check_access(const vdir::VdirStat& v, int mode, bool effective) {
+  if ((mode & ~(R_OK | W_OK | X_OK)) != 0) return EINVAL;
+  if (mode == F_OK) return 0;
+  const uint32_t uid = effective ? g_state.euid : g_state.uid;
+  const uint32_t gid = effective ? g_state.egid : g_state.gid;
+  const bool dir = (v.mode & vdir::kModeTypeMask) == vdir::kModeDir;
+  if (uid == 0) {
+    // root: read and write always; execute if some x bit is set (or a directory).
+    if ((mode & X_OK) && !dir && !(v.mode & 0111)) return EACCES;
+    return 0;
+  }
+  uint32_t bits;
+  if (uid == v.uid)
+    bits = (v.mode >> 6) & 7;
+  else if (gid == v.gid)
+    bits = (v.mode >> 3) & 7;
+  else
+    bits = v.mode & 7;
+  const uint32_t want =
+      static_cast<uint32_t>((mode & R_OK ? 4 : 0) | (mode & W_OK ? 2 : 0) | (mode & X_OK ? 1 : 0));
+  return (bits & want) == want ? 0 : EACCES;
+}
+
+} // namespace vrift::shim

@@ -1,0 +1,265 @@
+// Directory streams (LESSONS 14): opendir/fdopendir on a projected directory return one of the
+// shim's own streams (dirstream.h); every other dir function checks for those first and hands
+// anything else to libc untouched, so a synthetic DIR* never reaches libc.
+#include <dirent.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+
+#include <cstring>
+
+#include "vrift/shim/core/dirstream.h"
+#include "vrift/shim/core/fdtab.h"
+#include "vrift/shim/core/lookup.h"
+#include "vrift/shim/core/sys.h"
+#include "vrift/shim/entry/ops.h"
+#include "vrift/shim/entry/real.h"
+
+#define VRIFT_EXPORT extern "C" __attribute__((visibility("default")))
+
+namespace vrift::shim {
+namespace {
+
+using OpendirFn = DIR*(const char*);
+using FdopendirFn = DIR*(int);
+using ReaddirFn = struct dirent*(DIR*);
+using Readdir64Fn = struct dirent64*(DIR*);
+using ReaddirRFn = int(DIR*, struct dirent*, struct dirent**);
+using Readdir64RFn = int(DIR*, struct dirent64*, struct dirent64**);
+using ClosedirFn = int(DIR*);
+using RewinddirFn = void(DIR*);
+using TelldirFn = long(DIR*);
+using SeekdirFn = void(DIR*, long);
+using DirfdFn = int(DIR*);
+using Filter = int (*)(const struct dirent*);
+using Compar = int (*)(const struct dirent**, const struct dirent**);
+using ScandirFn = int(const char*, struct dirent***, Filter, Compar);
+using Filter64 = int (*)(const struct dirent64*);
+using Compar64 = int (*)(const struct dirent64**, const struct dirent64**);
+using Scandir64Fn = int(const char*, struct dirent64***, Filter64, Compar64);
+VRIFT_REAL(opendir, OpendirFn);
+VRIFT_REAL(fdopendir, FdopendirFn);
+VRIFT_REAL(readdir, ReaddirFn);
+VRIFT_REAL(readdir64, Readdir64Fn);
+VRIFT_REAL(readdir_r, ReaddirRFn);
+VRIFT_REAL(readdir64_r, Readdir64RFn);
+VRIFT_REAL(closedir, ClosedirFn);
+VRIFT_REAL(rewinddir, RewinddirFn);
+VRIFT_REAL(telldir, TelldirFn);
+VRIFT_REAL(seekdir, SeekdirFn);
+VRIFT_REAL(dirfd, DirfdFn);
+VRIFT_REAL(scandir, ScandirFn);
+VRIFT_REAL(scandir64, Scandir64Fn);
+
+// A synthetic stream over the projected directory found by L (a hit), whose path is S->a.
+DIR* open_projected(const Lookup& l, Scratch* s) {
+  if ((l.st.mode & vdir::kModeTypeMask) != vdir::kModeDir) {
+    errno = ENOTDIR;
+    return nullptr;
+  }
+  const long fd = sys::call6(SYS_openat, AT_FDCWD, sys::arg(s->a.s),
+                             O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK);
+  if (sys::failed(fd)) {
+    errno = static_cast<int>(-fd);
+    return nullptr;
+  }
+  const int ifd = static_cast<int>(fd);
+  struct stat rs {};
+  sys::call6(SYS_fstat, ifd, sys::arg(&rs));
+  fd_set_dir(ifd, l.proj, l.rel, l.rel_len, l.st, rs.st_dev, rs.st_ino);
+  const int idx = dirstream_open(ifd, l.proj, l.rel, l.rel_len, l.st);
+  if (idx < 0) {
+    fd_clear(ifd);
+    sys::call6(SYS_close, ifd);
+    errno = -idx;
+    return nullptr;
+  }
+  return dirstream_as_dir(idx);
+}
+
+__attribute__((noinline)) DIR* opendir_slow(const char* path) {
+  const int saved = errno;
+  Scratch s;
+  const Lookup l = lookup(AT_FDCWD, path, true, &s);
+  if (l.res == Res::kReal) return real_opendir.get()(l.real_path);
+  if (l.res == Res::kError) {
+    errno = l.err;
+    return nullptr;
+  }
+  DIR* d = open_projected(l, &s);
+  if (d) errno = saved;
+  return d;
+}
+
+// Scans stream D (ours) the way scandir does, with libc's malloc for the result it returns.
+template <typename Ent, typename F, typename C>
+int scan_stream(int idx, Ent*** out, F filter, C compar) {
+  Ent** list = nullptr;
+  size_t n = 0, cap = 0;
+  while (struct dirent64* d = dirstream_next(idx)) {
+    Ent* e = reinterpret_cast<Ent*>(d);
+    if (filter && !filter(e)) continue;
+    if (n == cap) {
+      cap = cap ? cap * 2 : 16;
+      Ent** grown = static_cast<Ent**>(realloc(list, cap * sizeof(Ent*)));
+      if (!grown) goto fail;
+      list = grown;
+    }
+    {
+      Ent* copy = static_cast<Ent*>(malloc(d->d_reclen));
+      if (!copy) goto fail;
+      std::memcpy(copy, d, d->d_reclen);
+      list[n++] = copy;
+    }
+  }
+  if (compar && n > 1)
+    qsort(list, n, sizeof(Ent*), reinterpret_cast<int (*)(const void*, const void*)>(compar));
+  *out = list;
+  return static_cast<int>(n);
+fail:
+  for (size_t i = 0; i < n; ++i)
+    free(list[i]);
+  free(list);
+  errno = ENOMEM;
+  return -1;
+}
+
+void close_stream(int idx) {
+  const int fd = dirstream_fd(idx);
+  dirstream_release_index(idx);
+  fd_clear(fd);
+  sys::call6(SYS_close, fd);
+}
+
+template <typename Ent, typename F, typename C, typename Real>
+int scandir_common(const char* path, Ent*** out, F filter, C compar, Real real) {
+  if (!path || !active() || surely_outside(AT_FDCWD, path)) return real(path, out, filter, compar);
+  const int saved = errno;
+  Scratch s;
+  const Lookup l = lookup(AT_FDCWD, path, true, &s);
+  if (l.res == Res::kReal) return real(l.real_path, out, filter, compar);
+  if (l.res == Res::kError) return fail(l.err);
+  DIR* d = open_projected(l, &s);
+  if (!d) return -1;
+  const int idx = dirstream_index(d);
+  const int n = scan_stream<Ent>(idx, out, filter, compar);
+  close_stream(idx);
+  if (n >= 0) errno = saved;
+  return n;
+}
+
+} // namespace
+
+long op_getdents64(int fd, void* buf, size_t n) {
+  FdEntry* e = fd_entry(fd);
+  if (!e || !active() || __atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) != kFdDir || !e->rel)
+    return from_sys(sys::call6(SYS_getdents64, fd, sys::arg(buf), static_cast<long>(n)));
+  int32_t s = __atomic_load_n(&e->stream, __ATOMIC_ACQUIRE);
+  if (s == 0) {
+    const int idx = dirstream_open(fd, e->proj, e->rel, e->rel_len, e->st);
+    if (idx < 0) return fail(-idx);
+    int32_t expected = 0;
+    if (!__atomic_compare_exchange_n(&e->stream, &expected, idx + 1, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE)) {
+      dirstream_release_index(idx);
+      s = expected;
+    } else {
+      s = idx + 1;
+    }
+  }
+  const long r = dirstream_getdents(s - 1, buf, n);
+  return r < 0 ? fail(static_cast<int>(-r)) : r;
+}
+
+} // namespace vrift::shim
+
+using namespace vrift::shim;
+
+VRIFT_EXPORT DIR* opendir(const char* path) {
+  if (!path || !active() || surely_outside(AT_FDCWD, path)) return real_opendir.get()(path);
+  return opendir_slow(path);
+}
+
+VRIFT_EXPORT DIR* fdopendir(int fd) {
+  const FdEntry* e = fd_entry(fd);
+  if (e && active() && __atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) == kFdDir && e->rel) {
+    const int idx = dirstream_open(fd, e->proj, e->rel, e->rel_len, e->st);
+    if (idx < 0) {
+      errno = -idx;
+      return nullptr;
+    }
+    return dirstream_as_dir(idx);
+  }
+  return real_fdopendir.get()(fd);
+}
+
+VRIFT_EXPORT struct dirent* readdir(DIR* d) {
+  const int idx = dirstream_index(d);
+  if (idx < 0) return real_readdir.get()(d);
+  return reinterpret_cast<struct dirent*>(dirstream_next(idx));
+}
+VRIFT_EXPORT struct dirent64* readdir64(DIR* d) {
+  const int idx = dirstream_index(d);
+  if (idx < 0) return real_readdir64.get()(d);
+  return dirstream_next(idx);
+}
+VRIFT_EXPORT int readdir_r(DIR* d, struct dirent* entry, struct dirent** result) {
+  const int idx = dirstream_index(d);
+  if (idx < 0) return real_readdir_r.get()(d, entry, result);
+  struct dirent64* r = dirstream_next(idx);
+  if (!r) {
+    *result = nullptr;
+    return 0;
+  }
+  std::memcpy(entry, r, r->d_reclen < sizeof *entry ? r->d_reclen : sizeof *entry);
+  *result = entry;
+  return 0;
+}
+VRIFT_EXPORT int readdir64_r(DIR* d, struct dirent64* entry, struct dirent64** result) {
+  const int idx = dirstream_index(d);
+  if (idx < 0) return real_readdir64_r.get()(d, entry, result);
+  struct dirent64* r = dirstream_next(idx);
+  if (!r) {
+    *result = nullptr;
+    return 0;
+  }
+  std::memcpy(entry, r, r->d_reclen < sizeof *entry ? r->d_reclen : sizeof *entry);
+  *result = entry;
+  return 0;
+}
+VRIFT_EXPORT int closedir(DIR* d) {
+  const int idx = dirstream_index(d);
+  if (idx < 0) {
+    if (d && active()) fd_clear(real_dirfd.get()(d));
+    return real_closedir.get()(d);
+  }
+  close_stream(idx);
+  return 0;
+}
+VRIFT_EXPORT void rewinddir(DIR* d) {
+  const int idx = dirstream_index(d);
+  if (idx < 0) return real_rewinddir.get()(d);
+  dirstream_seek(idx, 0);
+}
+VRIFT_EXPORT long telldir(DIR* d) {
+  const int idx = dirstream_index(d);
+  if (idx < 0) return real_telldir.get()(d);
+  return dirstream_tell(idx);
+}
+VRIFT_EXPORT void seekdir(DIR* d, long pos) {
+  const int idx = dirstream_index(d);
+  if (idx < 0) return real_seekdir.get()(d, pos);
+  dirstream_seek(idx, pos);
+}
+VRIFT_EXPORT int dirfd(DIR* d) {
+  const int idx = dirstream_index(d);
+  if (idx < 0) return real_dirfd.get()(d);
+  return dirstream_fd(idx);
+}
+VRIFT_EXPORT int scandir(const char* path, struct dirent*** out, Filter filter, Compar compar) {
+  return scandir_common<struct dirent>(path, out, filter, compar, real_scandir.get());
+}
+VRIFT_EXPORT int scandir64(const char* path, struct dirent64*** out, Filter64 filter,
+                           Compar64 compar) {
+  return scandir_common<struct dirent64>(path, out, filter, compar, real_scandir64.get());
+}
+VRIFT_EXPORT ssize_t getdents64(int fd, void* buf, size_t n) { return op_getdents64(fd, buf, n); }

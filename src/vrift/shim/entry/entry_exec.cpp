@@ -1,0 +1,226 @@
+// exec of a projected file. The kernel can only execute what exists on disk, and a phantom
+// projection's files live in the store as read-only blobs. A projected script ("#!") is run
+// the way the kernel would run it: its interpreter gets the script's projected path, which the
+// shim in the interpreter then reads. A projected ELF binary cannot be executed from its blob
+// (EACCES; the link farm runs those). execvp/execvpe/execlp search PATH themselves when PATH
+// names a projected directory. Everything here may run in a vfork child: stack and raw system
+// calls only (LESSONS 8).
+#include <stdarg.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "vrift/shim/core/lookup.h"
+#include "vrift/shim/core/statfill.h"
+#include "vrift/shim/core/str.h"
+#include "vrift/shim/core/sys.h"
+#include "vrift/shim/entry/ops.h"
+#include "vrift/shim/entry/real.h"
+
+#define VRIFT_EXPORT extern "C" __attribute__((visibility("default")))
+
+extern char** environ;
+
+namespace vrift::shim {
+namespace {
+
+using ExecveFn = int(const char*, char* const[], char* const[]);
+using ExecvpeFn = int(const char*, char* const[], char* const[]);
+VRIFT_REAL(execve, ExecveFn);
+VRIFT_REAL(execvpe, ExecvpeFn);
+
+constexpr int kMaxArgs = 4096;
+constexpr int kMaxInterpHops = 4; // the kernel allows 4 levels of interpreters too
+
+int exec_path(const char* path, char* const argv[], char* const envp[], int depth);
+
+// Reads the "#!" line of the blob of L into LINE (NUL-terminated). False if it is not a script.
+bool shebang(const Lookup& l, char* line, size_t cap) {
+  PathBuf blob;
+  if (!blob_path(l.st.blob_hash, l.st.size, &blob)) return false;
+  const long fd = sys::call6(SYS_openat, AT_FDCWD, sys::arg(blob.s), O_RDONLY | O_CLOEXEC);
+  if (sys::failed(fd)) return false;
+  const long n = sys::call6(SYS_read, fd, sys::arg(line), static_cast<long>(cap - 1));
+  sys::call6(SYS_close, fd);
+  if (n < 2 || line[0] != '#' || line[1] != '!') return false;
+  line[n] = '\0';
+  char* nl = static_cast<char*>(std::memchr(line, '\n', static_cast<size_t>(n)));
+  if (nl) *nl = '\0';
+  return true;
+}
+
+// Runs script PATH (projected, found by L) through its interpreter, as the kernel does:
+// interp [one optional argument] PATH argv[1..].
+int exec_script(const char* path, const Lookup& l, char* const argv[], char* const envp[],
+                int depth) {
+  char line[256];
+  if (!shebang(l, line, sizeof line)) {
+    log3("cannot execute a projected binary from the store: ", path, " (use the link farm)");
+    return fail(EACCES);
+  }
+  char* p = line + 2;
+  while (*p == ' ' || *p == '\t')
+    ++p;
+  char* interp = p;
+  while (*p && *p != ' ' && *p != '\t')
+    ++p;
+  char* arg = nullptr;
+  if (*p) {
+    *p++ = '\0';
+    while (*p == ' ' || *p == '\t')
+      ++p;
+    if (*p) {
+      arg = p;
+      char* e = p + slen(p);
+      while (e > p && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+        *--e = '\0';
+    }
+  }
+  if (!*interp) return fail(ENOEXEC);
+  int argc = 0;
+  while (argv && argv[argc])
+    ++argc;
+  if (argc + 3 > kMaxArgs) return fail(E2BIG);
+  char* nargv[kMaxArgs];
+  int n = 0;
+  nargv[n++] = interp;
+  if (arg) nargv[n++] = arg;
+  nargv[n++] = const_cast<char*>(path);
+  for (int i = 1; i < argc; ++i)
+    nargv[n++] = argv[i];
+  nargv[n] = nullptr;
+  return exec_path(interp, nargv, envp, depth + 1);
+}
+
+int exec_path(const char* path, char* const argv[], char* const envp[], int depth) {
+  if (!path || !active() || surely_outside(AT_FDCWD, path))
+    return real_execve.get()(path, argv, envp);
+  if (depth > kMaxInterpHops) return fail(ELOOP);
+  const int saved = errno;
+  Scratch s;
+  const Lookup l = lookup(AT_FDCWD, path, true, &s);
+  if (l.res == Res::kReal) return real_execve.get()(l.real_path, argv, envp);
+  if (l.res == Res::kError) return fail(l.err);
+  if ((l.st.mode & vdir::kModeTypeMask) != vdir::kModeReg) return fail(EACCES);
+  if (const int e = check_access(l.st, X_OK, true)) return fail(e);
+  errno = saved;
+  return exec_script(path, l, argv, envp, depth);
+}
+
+// PATH search (execvp semantics) for FILE without a '/', when a PATH entry may be projected.
+int exec_search(const char* file, char* const argv[], char* const envp[]) {
+  const char* path = nullptr;
+  for (char** e = environ; e && *e; ++e)
+    if (std::strncmp(*e, "PATH=", 5) == 0) path = *e + 5;
+  if (!path) path = "/usr/local/bin:/usr/bin:/bin";
+  bool projected = false;
+  for (const char* p = path; *p;) {
+    const char* e = p;
+    while (*e && *e != ':')
+      ++e;
+    PathBuf dir;
+    dir.len = 0;
+    if (e > p && append(dir.s, &dir.len, kPathMax, p, static_cast<size_t>(e - p)) &&
+        !surely_outside(AT_FDCWD, dir.s))
+      projected = true;
+    p = *e ? e + 1 : e;
+  }
+  if (!projected) return real_execvpe.get()(file, argv, envp);
+  bool denied = false;
+  const size_t flen = slen(file);
+  for (const char* p = path;;) {
+    const char* e = p;
+    while (*e && *e != ':')
+      ++e;
+    PathBuf cand;
+    cand.len = 0;
+    const bool fits =
+        (e == p ? append(cand.s, &cand.len, kPathMax, ".", 1)
+                : append(cand.s, &cand.len, kPathMax, p, static_cast<size_t>(e - p))) &&
+        append(cand.s, &cand.len, kPathMax, "/", 1) &&
+        append(cand.s, &cand.len, kPathMax, file, flen);
+    if (fits) {
+      exec_path(cand.s, argv, envp, 0);
+      // Only "not here" errors move on to the next PATH entry (as execvp does).
+      if (errno == EACCES)
+        denied = true;
+      else if (errno != ENOENT && errno != ENOTDIR && errno != ESTALE && errno != ENODEV &&
+               errno != ETIMEDOUT)
+        return -1;
+    }
+    if (!*e) break;
+    p = e + 1;
+  }
+  return fail(denied ? EACCES : ENOENT);
+}
+
+int exec_p(const char* file, char* const argv[], char* const envp[]) {
+  if (!file || !*file) return fail(ENOENT);
+  if (std::strchr(file, '/')) return exec_path(file, argv, envp, 0);
+  if (!active()) return real_execvpe.get()(file, argv, envp);
+  return exec_search(file, argv, envp);
+}
+
+// Collects execl-style arguments (ARG0, then the va_list up to NULL) into ARGV.
+bool collect(const char* arg0, va_list ap, char** argv, char*** envp_out) {
+  int n = 0;
+  argv[n++] = const_cast<char*>(arg0);
+  while (arg0) {
+    char* a = va_arg(ap, char*);
+    if (n >= kMaxArgs - 1) return false;
+    argv[n++] = a;
+    if (!a) break;
+  }
+  if (!arg0) argv[0] = nullptr;
+  argv[kMaxArgs - 1] = nullptr;
+  if (envp_out) *envp_out = va_arg(ap, char**);
+  return true;
+}
+
+} // namespace
+} // namespace vrift::shim
+
+using namespace vrift::shim;
+
+VRIFT_EXPORT int execve(const char* path, char* const argv[], char* const envp[]) {
+  return exec_path(path, argv, envp, 0);
+}
+VRIFT_EXPORT int execv(const char* path, char* const argv[]) {
+  return exec_path(path, argv, environ, 0);
+}
+VRIFT_EXPORT int execvp(const char* file, char* const argv[]) {
+  return exec_p(file, argv, environ);
+}
+VRIFT_EXPORT int execvpe(const char* file, char* const argv[], char* const envp[]) {
+  return exec_p(file, argv, envp);
+}
+VRIFT_EXPORT int execl(const char* path, const char* arg0, ...) {
+  char* argv[kMaxArgs];
+  va_list ap;
+  va_start(ap, arg0);
+  const bool ok = collect(arg0, ap, argv, nullptr);
+  va_end(ap);
+  if (!ok) return fail(E2BIG);
+  return exec_path(path, argv, environ, 0);
+}
+VRIFT_EXPORT int execlp(const char* file, const char* arg0, ...) {
+  char* argv[kMaxArgs];
+  va_list ap;
+  va_start(ap, arg0);
+  const bool ok = collect(arg0, ap, argv, nullptr);
+  va_end(ap);
+  if (!ok) return fail(E2BIG);
+  return exec_p(file, argv, environ);
+}
+VRIFT_EXPORT int execle(const char* path, const char* arg0, ...) {
+  char* argv[kMaxArgs];
+  char** envp = nullptr;
+  va_list ap;
+  va_start(ap, arg0);
+  const bool ok = collect(arg0, ap, argv, &envp);
+  va_end(ap);
+  if (!ok) return fail(E2BIG);
+  return exec_path(path, argv, envp, 0);
+}

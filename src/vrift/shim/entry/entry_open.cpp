@@ -1,0 +1,265 @@
+// Opening files (LESSONS 4 and 5): the open family, creat and stdio's fopen/freopen (which open
+// inside libc, past any open hook). A projected regular file opened for reading becomes the
+// blob's own descriptor, remembered so that fstat answers with the projected metadata; read,
+// pread, mmap and lseek then need nothing from the shim. A projected directory opens its
+// physical skeleton, remembered so that *at calls relative to it resolve in the projection.
+// Opening a projected file for writing goes to the physical file (the write path, staging and
+// commit, is docs/shim.md's "Not yet").
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+
+#include <cstring>
+
+#include "vrift/shim/core/fdtab.h"
+#include "vrift/shim/core/lookup.h"
+#include "vrift/shim/core/sys.h"
+#include "vrift/shim/entry/ops.h"
+#include "vrift/shim/entry/real.h"
+
+#define VRIFT_EXPORT extern "C" __attribute__((visibility("default")))
+
+namespace vrift::shim {
+namespace {
+
+using OpenAtFn = int(int, const char*, int, ...);
+using FopenFn = FILE*(const char*, const char*);
+using FreopenFn = FILE*(const char*, const char*, FILE*);
+VRIFT_REAL(openat, OpenAtFn);
+VRIFT_REAL(fopen, FopenFn);
+VRIFT_REAL(freopen, FreopenFn);
+
+bool is_type(const vdir::VdirStat& st, uint32_t t) { return (st.mode & vdir::kModeTypeMask) == t; }
+
+void remember(int fd, const Lookup& l, bool dir) {
+  struct stat rs;
+  if (sys::failed(sys::call6(SYS_fstat, fd, sys::arg(&rs)))) return;
+  if (dir)
+    fd_set_dir(fd, l.proj, l.rel, l.rel_len, l.st, rs.st_dev, rs.st_ino);
+  else
+    fd_set_file(fd, l.proj, l.st, rs.st_dev, rs.st_ino);
+}
+
+// What an open of a projected path does, decided from the lookup.
+enum class Plan { kReal, kFail, kBlob, kDir, kPhysical };
+
+Plan plan_open(const Lookup& l, int flags, int* err) {
+  if (l.res == Res::kReal) return Plan::kReal;
+  if (l.res == Res::kError) {
+    *err = l.err;
+    return Plan::kFail;
+  }
+  const int acc = flags & O_ACCMODE;
+  if ((flags & O_CREAT) && (flags & O_EXCL)) {
+    *err = EEXIST;
+    return Plan::kFail;
+  }
+  if (is_type(l.st, vdir::kModeLink)) { // only met with O_NOFOLLOW
+    if (flags & O_PATH) return Plan::kPhysical;
+    *err = ELOOP;
+    return Plan::kFail;
+  }
+  if (is_type(l.st, vdir::kModeDir)) {
+    if (acc != O_RDONLY || (flags & (O_TRUNC | O_CREAT)) == O_TRUNC) {
+      *err = EISDIR;
+      return Plan::kFail;
+    }
+    return Plan::kDir;
+  }
+  if (flags & O_DIRECTORY) {
+    *err = ENOTDIR;
+    return Plan::kFail;
+  }
+  if (acc != O_RDONLY || (flags & O_TRUNC)) return Plan::kPhysical; // the write path: not yet
+  return Plan::kBlob;
+}
+
+__attribute__((noinline)) int open_slow(int dirfd, const char* path, int flags, mode_t mode) {
+  const int saved = errno;
+  Scratch s;
+  const Lookup l = lookup(dirfd, path, !(flags & O_NOFOLLOW), &s);
+  int err = 0;
+  switch (plan_open(l, flags, &err)) {
+  case Plan::kReal:
+    return real_openat.get()(l.real_dirfd, l.real_path, flags, mode);
+  case Plan::kFail:
+    return fail(err);
+  case Plan::kPhysical:
+    return real_openat.get()(AT_FDCWD, s.a.s, flags, mode);
+  case Plan::kDir: {
+    const int fd = real_openat.get()(AT_FDCWD, s.a.s, flags, mode);
+    if (fd >= 0) remember(fd, l, true);
+    return fd;
+  }
+  case Plan::kBlob:
+    break;
+  }
+  if (!blob_path(l.st.blob_hash, l.st.size, &s.b)) return fail(ENAMETOOLONG);
+  const int bflags = flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOFOLLOW | O_DIRECTORY | O_NOCTTY);
+  int fd = real_openat.get()(AT_FDCWD, s.b.s, bflags, 0);
+  if (fd < 0) {
+    // The blob is gone (a damaged store): a solid projection still has the physical file.
+    log3("cannot open the blob for ", s.a.s, "; trying the physical file");
+    errno = saved;
+    fd = real_openat.get()(AT_FDCWD, s.a.s, flags, mode);
+    if (fd < 0) return fail(EIO);
+    return fd;
+  }
+  remember(fd, l, false);
+  errno = saved;
+  return fd;
+}
+
+bool read_only_mode(const char* mode) {
+  if (!mode || mode[0] != 'r') return false;
+  for (const char* m = mode; *m && *m != ','; ++m)
+    if (*m == '+') return false;
+  return true;
+}
+
+// fopen/freopen of PATH for reading: *OUT_PATH is what the real function should open (the
+// blob, the physical path, or PATH itself); returns false (errno set) when it must fail.
+// *LOOKUP_OUT says whether the result is a projected file to remember.
+bool plan_fopen(const char* path, Scratch* s, Lookup* lk, const char** out_path, bool* blob) {
+  *blob = false;
+  *out_path = path;
+  *lk = lookup(AT_FDCWD, path, true, s);
+  if (lk->res == Res::kReal) {
+    *out_path = lk->real_path;
+    return true;
+  }
+  if (lk->res == Res::kError) {
+    errno = lk->err;
+    return false;
+  }
+  if (!is_type(lk->st, vdir::kModeReg)) {
+    *out_path = s->a.s;
+    return true;
+  }
+  if (!blob_path(lk->st.blob_hash, lk->st.size, &s->b)) {
+    errno = ENAMETOOLONG;
+    return false;
+  }
+  *out_path = s->b.s;
+  *blob = true;
+  return true;
+}
+
+__attribute__((noinline)) FILE* fopen_slow(const char* path, const char* mode) {
+  const int saved = errno;
+  Scratch s;
+  Lookup l;
+  const char* p;
+  bool blob;
+  if (!plan_fopen(path, &s, &l, &p, &blob)) return nullptr;
+  FILE* f = real_fopen.get()(p, mode);
+  if (f && blob) {
+    remember(fileno(f), l, false);
+    errno = saved;
+  }
+  return f;
+}
+
+__attribute__((noinline)) FILE* freopen_slow(const char* path, const char* mode, FILE* stream) {
+  const int saved = errno;
+  Scratch s;
+  Lookup l;
+  const char* p;
+  bool blob;
+  if (!plan_fopen(path, &s, &l, &p, &blob)) return nullptr;
+  FILE* f = real_freopen.get()(p, mode, stream);
+  if (f && blob) {
+    remember(fileno(f), l, false);
+    errno = saved;
+  }
+  return f;
+}
+
+mode_t mode_arg(int flags, va_list ap) {
+  // LESSONS 4: the mode exists only with O_CREAT or O_TMPFILE.
+  return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? va_arg(ap, mode_t) : 0;
+}
+
+} // namespace
+
+int op_openat(int dirfd, const char* path, int flags, mode_t mode) {
+  if (!path || !active() || surely_outside(dirfd, path)) {
+    const int fd = real_openat.get()(dirfd, path, flags, mode);
+    if (fd >= 0 && active()) {
+      if ((flags & O_DIRECTORY) && outside_with_nothing_below(path))
+        fd_set_outside_dir(fd);
+      else if (fd_kind(fd) != kFdNone)
+        fd_clear(fd); // closed behind our back (fclose, closedir of libc's own) and reused
+    }
+    return fd;
+  }
+  return open_slow(dirfd, path, flags, mode);
+}
+
+} // namespace vrift::shim
+
+using namespace vrift::shim;
+
+VRIFT_EXPORT int open(const char* path, int flags, ...) {
+  va_list ap;
+  va_start(ap, flags);
+  const mode_t mode = mode_arg(flags, ap);
+  va_end(ap);
+  return op_openat(AT_FDCWD, path, flags, mode);
+}
+VRIFT_EXPORT int open64(const char* path, int flags, ...) {
+  va_list ap;
+  va_start(ap, flags);
+  const mode_t mode = mode_arg(flags, ap);
+  va_end(ap);
+  return op_openat(AT_FDCWD, path, flags, mode);
+}
+VRIFT_EXPORT int openat(int dirfd, const char* path, int flags, ...) {
+  va_list ap;
+  va_start(ap, flags);
+  const mode_t mode = mode_arg(flags, ap);
+  va_end(ap);
+  return op_openat(dirfd, path, flags, mode);
+}
+VRIFT_EXPORT int openat64(int dirfd, const char* path, int flags, ...) {
+  va_list ap;
+  va_start(ap, flags);
+  const mode_t mode = mode_arg(flags, ap);
+  va_end(ap);
+  return op_openat(dirfd, path, flags, mode);
+}
+// _FORTIFY_SOURCE forms: no mode argument (the compiler proved O_CREAT absent).
+VRIFT_EXPORT int __open_2(const char* path, int flags) {
+  return op_openat(AT_FDCWD, path, flags, 0);
+}
+VRIFT_EXPORT int __open64_2(const char* path, int flags) {
+  return op_openat(AT_FDCWD, path, flags, 0);
+}
+VRIFT_EXPORT int __openat_2(int dirfd, const char* path, int flags) {
+  return op_openat(dirfd, path, flags, 0);
+}
+VRIFT_EXPORT int __openat64_2(int dirfd, const char* path, int flags) {
+  return op_openat(dirfd, path, flags, 0);
+}
+VRIFT_EXPORT int creat(const char* path, mode_t mode) {
+  return op_openat(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode);
+}
+VRIFT_EXPORT int creat64(const char* path, mode_t mode) {
+  return op_openat(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode);
+}
+
+VRIFT_EXPORT FILE* fopen(const char* path, const char* mode) {
+  if (!path || !active() || !read_only_mode(mode) || surely_outside(AT_FDCWD, path))
+    return real_fopen.get()(path, mode);
+  return fopen_slow(path, mode);
+}
+VRIFT_EXPORT FILE* fopen64(const char* path, const char* mode) { return fopen(path, mode); }
+VRIFT_EXPORT FILE* freopen(const char* path, const char* mode, FILE* stream) {
+  if (!path || !active() || !read_only_mode(mode) || surely_outside(AT_FDCWD, path))
+    return real_freopen.get()(path, mode, stream);
+  return freopen_slow(path, mode, stream);
+}
+VRIFT_EXPORT FILE* freopen64(const char* path, const char* mode, FILE* stream) {
+  return freopen(path, mode, stream);
+}

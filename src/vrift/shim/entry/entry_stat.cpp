@@ -1,0 +1,186 @@
+// The stat family (LESSONS 5): stat, lstat, fstat, fstatat, statx and their 64 and __xstat
+// forms. A path inside a projection is answered from the VDir with no system call; anything
+// else goes to the real call.
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+
+#include <cstring>
+
+#include "vrift/shim/core/fdtab.h"
+#include "vrift/shim/core/lookup.h"
+#include "vrift/shim/core/statfill.h"
+#include "vrift/shim/core/sys.h"
+#include "vrift/shim/entry/ops.h"
+#include "vrift/shim/entry/real.h"
+
+#define VRIFT_EXPORT extern "C" __attribute__((visibility("default")))
+
+namespace vrift::shim {
+namespace {
+
+// Is FD one of ours still referring to what we opened? Then *E is its entry.
+const FdEntry* tracked(int fd, uint64_t dev, uint64_t ino) {
+  const FdEntry* e = fd_entry(fd);
+  if (!e) return nullptr;
+  const uint32_t k = __atomic_load_n(&e->kind, __ATOMIC_ACQUIRE);
+  if ((k != kFdFile && k != kFdDir) || e->real_dev != dev || e->real_ino != ino) return nullptr;
+  return e;
+}
+
+__attribute__((noinline)) int fstatat_general(int dirfd, const char* path, struct stat* buf,
+                                              int flags, const Quick& q, int saved) {
+  Scratch s;
+  const Lookup l = lookup(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), &s, nullptr, 0, &q);
+  if (l.res == Res::kHit) {
+    fill_stat(g_state.proj[l.proj], l.st, buf);
+    errno = saved;
+    return 0;
+  }
+  if (l.res == Res::kError) return fail(l.err);
+  return static_cast<int>(from_sys(
+      sys::call6(SYS_newfstatat, l.real_dirfd, sys::arg(l.real_path), sys::arg(buf), flags)));
+}
+
+__attribute__((noinline)) int fstatat_slow(int dirfd, const char* path, struct stat* buf, int flags,
+                                           const Quick& q) {
+  const int saved = errno;
+  if (q.where == Where::kInside) {
+    Lookup d;
+    if (lookup_direct(path, q, !(flags & AT_SYMLINK_NOFOLLOW), &d)) {
+      if (d.res == Res::kError) return fail(d.err);
+      fill_stat(g_state.proj[d.proj], d.st, buf);
+      return 0;
+    }
+  }
+  return fstatat_general(dirfd, path, buf, flags, q, saved);
+}
+
+__attribute__((noinline)) int statx_general(int dirfd, const char* path, int flags, unsigned mask,
+                                            struct statx* buf, const Quick& q, int saved) {
+  Scratch s;
+  const Lookup l = lookup(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), &s, nullptr, 0, &q);
+  if (l.res == Res::kHit) {
+    fill_statx(g_state.proj[l.proj], l.st, buf);
+    errno = saved;
+    return 0;
+  }
+  if (l.res == Res::kError) return fail(l.err);
+  return static_cast<int>(from_sys(
+      sys::call6(SYS_statx, l.real_dirfd, sys::arg(l.real_path), flags, mask, sys::arg(buf))));
+}
+
+__attribute__((noinline)) int statx_slow(int dirfd, const char* path, int flags, unsigned mask,
+                                         struct statx* buf, const Quick& q) {
+  const int saved = errno;
+  if (q.where == Where::kInside) {
+    Lookup d;
+    if (lookup_direct(path, q, !(flags & AT_SYMLINK_NOFOLLOW), &d)) {
+      if (d.res == Res::kError) return fail(d.err);
+      fill_statx(g_state.proj[d.proj], d.st, buf);
+      return 0;
+    }
+  }
+  return statx_general(dirfd, path, flags, mask, buf, q, saved);
+}
+
+} // namespace
+
+int op_fstat(int fd, struct stat* buf) {
+  const long r = sys::call6(SYS_fstat, fd, sys::arg(buf));
+  if (sys::failed(r)) return fail(static_cast<int>(-r));
+  if (active()) {
+    if (const FdEntry* e = tracked(fd, buf->st_dev, buf->st_ino))
+      fill_stat(g_state.proj[e->proj], e->st, buf);
+  }
+  return 0;
+}
+
+int op_fstatat(int dirfd, const char* path, struct stat* buf, int flags) {
+  if (path && path[0] == '\0' && (flags & AT_EMPTY_PATH)) {
+    if (dirfd == AT_FDCWD)
+      return static_cast<int>(
+          from_sys(sys::call6(SYS_newfstatat, dirfd, sys::arg(path), sys::arg(buf), flags)));
+    return op_fstat(dirfd, buf);
+  }
+  if (path && active()) {
+    const Quick q = quick_classify(dirfd, path);
+    if (q.where != Where::kOutside) return fstatat_slow(dirfd, path, buf, flags, q);
+  }
+  return static_cast<int>(
+      from_sys(sys::call6(SYS_newfstatat, dirfd, sys::arg(path), sys::arg(buf), flags)));
+}
+
+int op_statx(int dirfd, const char* path, int flags, unsigned mask, struct statx* buf) {
+  if (path && path[0] == '\0' && (flags & AT_EMPTY_PATH) && dirfd != AT_FDCWD) {
+    const long r = sys::call6(SYS_statx, dirfd, sys::arg(path), flags, mask, sys::arg(buf));
+    if (sys::failed(r)) return fail(static_cast<int>(-r));
+    if (active()) {
+      const uint64_t dev = makedev(buf->stx_dev_major, buf->stx_dev_minor);
+      if (const FdEntry* e = tracked(dirfd, dev, buf->stx_ino))
+        fill_statx(g_state.proj[e->proj], e->st, buf);
+    }
+    return 0;
+  }
+  if (path && active()) {
+    const Quick q = quick_classify(dirfd, path);
+    if (q.where != Where::kOutside) return statx_slow(dirfd, path, flags, mask, buf, q);
+  }
+  return static_cast<int>(
+      from_sys(sys::call6(SYS_statx, dirfd, sys::arg(path), flags, mask, sys::arg(buf))));
+}
+
+} // namespace vrift::shim
+
+using namespace vrift::shim;
+
+// struct stat and struct stat64 are the same on 64-bit Linux; every form maps to op_fstatat.
+VRIFT_EXPORT int stat(const char* path, struct stat* buf) {
+  return op_fstatat(AT_FDCWD, path, buf, 0);
+}
+VRIFT_EXPORT int stat64(const char* path, struct stat64* buf) {
+  return op_fstatat(AT_FDCWD, path, reinterpret_cast<struct stat*>(buf), 0);
+}
+VRIFT_EXPORT int lstat(const char* path, struct stat* buf) {
+  return op_fstatat(AT_FDCWD, path, buf, AT_SYMLINK_NOFOLLOW);
+}
+VRIFT_EXPORT int lstat64(const char* path, struct stat64* buf) {
+  return op_fstatat(AT_FDCWD, path, reinterpret_cast<struct stat*>(buf), AT_SYMLINK_NOFOLLOW);
+}
+VRIFT_EXPORT int fstat(int fd, struct stat* buf) { return op_fstat(fd, buf); }
+VRIFT_EXPORT int fstat64(int fd, struct stat64* buf) {
+  return op_fstat(fd, reinterpret_cast<struct stat*>(buf));
+}
+VRIFT_EXPORT int fstatat(int dirfd, const char* path, struct stat* buf, int flags) {
+  return op_fstatat(dirfd, path, buf, flags);
+}
+VRIFT_EXPORT int fstatat64(int dirfd, const char* path, struct stat64* buf, int flags) {
+  return op_fstatat(dirfd, path, reinterpret_cast<struct stat*>(buf), flags);
+}
+VRIFT_EXPORT int statx(int dirfd, const char* path, int flags, unsigned mask, struct statx* buf) {
+  return op_statx(dirfd, path, flags, mask, buf);
+}
+// Old binaries (glibc < 2.33) call the versioned __xstat forms; on x86-64 every version of
+// struct stat is the kernel's, so VER is not consulted.
+VRIFT_EXPORT int __xstat(int, const char* path, struct stat* buf) {
+  return op_fstatat(AT_FDCWD, path, buf, 0);
+}
+VRIFT_EXPORT int __xstat64(int, const char* path, struct stat64* buf) {
+  return op_fstatat(AT_FDCWD, path, reinterpret_cast<struct stat*>(buf), 0);
+}
+VRIFT_EXPORT int __lxstat(int, const char* path, struct stat* buf) {
+  return op_fstatat(AT_FDCWD, path, buf, AT_SYMLINK_NOFOLLOW);
+}
+VRIFT_EXPORT int __lxstat64(int, const char* path, struct stat64* buf) {
+  return op_fstatat(AT_FDCWD, path, reinterpret_cast<struct stat*>(buf), AT_SYMLINK_NOFOLLOW);
+}
+VRIFT_EXPORT int __fxstat(int, int fd, struct stat* buf) { return op_fstat(fd, buf); }
+VRIFT_EXPORT int __fxstat64(int, int fd, struct stat64* buf) {
+  return op_fstat(fd, reinterpret_cast<struct stat*>(buf));
+}
+VRIFT_EXPORT int __fxstatat(int, int dirfd, const char* path, struct stat* buf, int flags) {
+  return op_fstatat(dirfd, path, buf, flags);
+}
+VRIFT_EXPORT int __fxstatat64(int, int dirfd, const char* path, struct stat64* buf, int flags) {
+  return op_fstatat(dirfd, path, reinterpret_cast<struct stat*>(buf), flags);
+}

@@ -1,0 +1,39 @@
+// The shim's operations with full libc semantics (return -1 and set errno), shared by the
+// exported entry points (entry_*.cpp) and the syscall() hook. Each first asks whether the path
+// can lie in a projection; if not it goes straight to the real function (the ~20 ns promise).
+#pragma once
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <cerrno>
+
+struct statx;
+
+namespace vrift::shim {
+
+int op_fstatat(int dirfd, const char* path, struct stat* buf, int flags);
+int op_fstat(int fd, struct stat* buf);
+int op_statx(int dirfd, const char* path, int flags, unsigned mask, struct statx* buf);
+int op_faccessat(int dirfd, const char* path, int mode, int flags);
+ssize_t op_readlinkat(int dirfd, const char* path, char* buf, size_t n);
+/// OPEN_REAL: the real open-family function to use when the path is not projected.
+int op_openat(int dirfd, const char* path, int flags, mode_t mode);
+long op_getdents64(int fd, void* buf, size_t n);
+
+/// Converts a raw system call result to libc's convention.
+inline long from_sys(long r) {
+  if (r < 0 && r > -4096) {
+    errno = static_cast<int>(-r);
+    return -1;
+  }
+  return r;
+}
+
+inline int fail(int e) {
+  errno = e;
+  return -1;
+}
+
+} // namespace vrift::shim

@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# The shim on a phantom projection, driven through `vrift run` with real programs: cat, ls -la,
+# find, stat, readlink, python3 imports, node requires on a real npm tree, gcc reading headers,
+# a multi-threaded reader, fork+exec, vfork, a signal handler, getdents64, *at calls, errno,
+# close_range, and the daemon killed mid-run. Every check compares the projection with a
+# physical copy of the same tree, and the projection is phantom (the files are gone from disk),
+# so a check passes only when the shim served it.
+source "$(dirname "$0")/lib.sh"
+export VRIFT_RUNTIME_DIR="$T/run" VRIFT_VDIR_DIR="$T/vdir"
+
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=$(command -v python3)
+NODE=$(command -v node || true)
+NPM_TREE=""
+for d in /usr/lib/node_modules/npm/node_modules /usr/share/nodejs; do
+  [ -d "$d/semver" ] && { NPM_TREE=$d; break; }
+done
+
+# --- the tree: text, symlinks, a Python package of 200 modules, C headers, an npm tree -------
+P="$T/phys"
+mkdir -p "$P/docs/deep/er" "$P/empty" "$P/include/sys" "$P/pylib" "$P/src"
+printf 'alpha\n' >"$P/docs/a.txt"
+printf 'beta %.0s' {1..2000} >"$P/docs/deep/er/b.txt"
+printf '\x00\x01binary\xff' >"$P/docs/bin.dat"
+: >"$P/docs/zero"
+printf '#!/bin/sh\necho run\n' >"$P/src/run.sh"
+chmod 0750 "$P/src/run.sh"
+chmod 0600 "$P/docs/a.txt"
+ln -s a.txt "$P/docs/link"
+ln -s docs/deep "$P/deeplink"
+ln -s ../include "$P/src/inc"
+# 200 Python modules in 10 packages, each importing its predecessor and reading a data file.
+for p in $(seq 0 9); do
+  mkdir -p "$P/pylib/pkg$p"
+  echo "from pkg$p.m0 import V as V0" >"$P/pylib/pkg$p/__init__.py"
+  for m in $(seq 0 19); do
+    if [ "$m" -eq 0 ]; then
+      echo "V = $p * 1000" >"$P/pylib/pkg$p/m$m.py"
+    else
+      printf 'from pkg%s.m%s import V as PREV\nV = PREV + %s\n' "$p" $((m - 1)) "$m" >"$P/pylib/pkg$p/m$m.py"
+    fi
+  done
+done
+printf '{"answer": 42}\n' >"$P/pylib/data.json"
+cat >"$P/pylib/main.py" <<'EOF'
+import importlib, json, os, sys
+here = os.path.dirname(os.path.abspath(__file__))
+mods = [importlib.import_module(f"pkg{p}.m{m}") for p in range(10) for m in range(20)]
+assert all(m.__file__.startswith(here) for m in mods), "imported from elsewhere"
+print(len(mods), sum(m.V for m in mods), json.load(open(os.path.join(here, "data.json")))["answer"])
+print(sorted(os.listdir(os.path.join(here, "pkg3")))[:5], os.path.getsize(os.path.join(here, "main.py")))
+EOF
+cat >"$P/include/api.h" <<'EOF'
+#pragma once
+#include "sys/types2.h"
+#include <stddef.h>
+typedef struct { vr_u32 n; size_t len; } vr_thing;
+static inline vr_u32 vr_twice(vr_u32 x) { return 2 * x; }
+EOF
+printf '#pragma once\ntypedef unsigned int vr_u32;\n' >"$P/include/sys/types2.h"
+cat >"$P/src/main.c" <<'EOF'
+#include "api.h"
+#include "inc/api.h"
+int main(void) { vr_thing t = {vr_twice(21), 0}; return (int)t.n - 42; }
+EOF
+if [ -n "$NPM_TREE" ]; then
+  mkdir -p "$P/node_modules"
+  for pkg in semver lru-cache ms debug ini abbrev isexe; do
+    [ -d "$NPM_TREE/$pkg" ] && cp -a "$NPM_TREE/$pkg" "$P/node_modules/"
+  done
+fi
+find "$P" -exec touch -h -d '2024-03-01 12:34:56.123456789' {} +
+cp -a "$P" "$T/proj"
+J="$T/proj"
+
+"$VRIFT" ingest "$J" --mode phantom -o "$T/proj.manifest" >/dev/null
+check "phantom ingest removed the files" test ! -e "$J/docs/a.txt" -a ! -e "$J/pylib/main.py"
+# Without the shim the projection is empty: the checks below can only pass through it.
+check "without vrift run a projected file is missing" test ! -e "$J/docs/deep/er/b.txt"
+
+R=("$VRIFT" run --manifest "$T/proj.manifest" --)
+in_both() { # in_both CMD... : run CMD in the physical tree and in the projection; same output
+  local want got   # (with each tree's own path replaced by ROOT)
+  want=$(cd "$P" && "$@" 2>&1 | sed "s#$P#ROOT#g")
+  got=$(cd "$J" && "${R[@]}" "$@" 2>&1 | sed "s#$J#ROOT#g")
+  if [ "$want" == "$got" ]; then ok "same output: $*"; else
+    not_ok "different output: $*"; diff <(echo "$want") <(echo "$got") | head -10
+  fi
+}
+
+# --- coreutils ----------------------------------------------------------------------------
+in_both cat docs/a.txt docs/deep/er/b.txt docs/bin.dat docs/zero docs/link deeplink/er/b.txt
+in_both sh -c 'find . -path ./node_modules -prune -o -print | sort'
+in_both sh -c 'find . -type f -newer docs/zero -o -type l | sort'
+in_both sh -c 'find node_modules -name "*.js" | sort | head -50'
+# (the projection root's own metadata is the physical directory's, so ".." of a top-level
+# directory differs: list directories one level down)
+in_both ls -la --time-style=+%s.%N docs docs/deep docs/deep/er include/sys
+in_both ls -laL --time-style=+%s.%N deeplink/er src/inc/sys
+in_both stat -c '%h %Y %F' deeplink/.. src/inc/sys/.. deeplink/er/../../docs
+in_both ls -lR --time-style=+%s.%N docs include src
+in_both stat -c '%n %s %a %F %h %Y %y %U' docs/a.txt docs docs/link deeplink src/run.sh empty include
+in_both stat -L -c '%n %s %a %F' docs/link deeplink src/inc
+in_both readlink docs/link deeplink src/inc
+in_both readlink -f docs/link deeplink/er src/inc/sys
+in_both du -s --apparent-size --block-size=1 docs
+in_both sh -c 'test -e docs/a.txt && test -x src/run.sh && test ! -x docs/a.txt && test -d deeplink && test ! -e docs/nope && echo tests-ok'
+in_both sh -c 'cd deeplink/er && pwd -P && cat b.txt | wc -c && cd ../../src/inc && ls'
+in_both cmp docs/deep/er/b.txt deeplink/er/b.txt
+in_both sh -c 'tar -cf - --sort=name --owner=0 --group=0 docs include src | md5sum'
+in_both wc -c docs/a.txt docs/deep/er/b.txt docs/bin.dat
+ino=$(cd "$J" && "${R[@]}" stat -c %i docs/a.txt docs/deep/er/b.txt docs | sort -u | wc -l)
+check_eq "distinct inode numbers" 3 "$ino"
+again=$(cd "$J" && "${R[@]}" sh -c 'stat -c %i docs/a.txt; stat -c %i docs/a.txt' | sort -u | wc -l)
+check_eq "stable inode numbers" 1 "$again"
+err=$(cd "$J" && "${R[@]}" cat docs/a.txt 2>&1 >/dev/null)
+check_eq "the shim prints nothing on stderr" "" "$err"
+out=$(cd "$J" && "${R[@]}" stat docs/missing 2>&1)
+check_contains "a missing file is ENOENT" "No such file or directory" "$out"
+
+# --- python, gcc, node --------------------------------------------------------------------
+in_both "$PY" -B pylib/main.py
+in_both env PYTHONPATH=pylib "$PY" -B -c 'import pkg9.m19 as m; print(m.V)'
+in_both "$PY" -B -c 'import os; print(sorted(os.listdir("pylib/pkg0"))[:3], len(os.listdir("pylib")))'
+out=$(cd "$J" && "${R[@]}" env -u PYTHONDONTWRITEBYTECODE "$PY" pylib/main.py 2>&1 &&
+  "${R[@]}" env -u PYTHONDONTWRITEBYTECODE "$PY" pylib/main.py 2>&1)
+check_contains "python writes __pycache__ into the skeleton and reads it back" "200 " "$out"
+check "the bytecode landed physically" test -d "$J/pylib/pkg0/__pycache__"
+out=$(cd "$J" && "${R[@]}" "$PY" -B -c 'import os; print(sorted(os.listdir("pylib/pkg0"))[:2], os.path.exists("pylib/pkg0/m0.py"))')
+check_eq "listings join the manifest and what was written" "['__init__.py', '__pycache__'] True" "$out"
+in_both gcc -fsyntax-only -Wall -Iinclude src/main.c
+in_both gcc -E -P -Iinclude src/main.c
+check "gcc without the shim cannot find the headers" bash -c "cd '$J' && ! gcc -fsyntax-only -Iinclude src/main.c 2>/dev/null"
+out=$(cd "$J" && "${R[@]}" sh -c 'gcc -Iinclude -o "$1" src/main.c && "$1" && echo built' _ "$T/a.out" 2>&1)
+check_eq "gcc compiles against projected headers" "built" "$out"
+if [ -n "$NPM_TREE" ] && [ -n "$NODE" ]; then
+  in_both "$NODE" -e 'const s=require("semver"); const ms=require("ms"); console.log(s.valid("1.2.3"), s.satisfies("1.5.0","^1.2"), ms("2h"), require.resolve("semver").replace(process.cwd(),"."))'
+  in_both "$NODE" -e 'const fs=require("fs"); console.log(fs.readdirSync("node_modules").sort().join(","), fs.statSync("node_modules/semver/package.json").size, fs.realpathSync("node_modules/semver").replace(process.cwd(),"."))'
+else
+  not_ok "node and an npm tree are needed (node: '$NODE', tree: '$NPM_TREE')"
+fi
+
+# --- the situations LESSONS.md names --------------------------------------------------------
+gcc -O2 -pthread -o "$T/probe" "$SRC_DIR/tests/shim/probe.c" || not_ok "building the probe"
+PR="$T/probe"
+in_both "$PR" threads 8 20 docs/a.txt docs/deep/er/b.txt deeplink/er/b.txt pylib/main.py include/api.h
+in_both "$PR" signal docs/deep/er/b.txt
+in_both "$PR" vfork docs/link
+in_both "$PR" forkexec deeplink/er/b.txt
+in_both "$PR" errno docs/a.txt
+in_both "$PR" closerange docs/deep/er/b.txt
+in_both "$PR" at docs/deep/er b.txt
+in_both "$PR" at deeplink er/b.txt
+in_both "$PR" getdents docs
+in_both "$PY" -c 'import subprocess; print(subprocess.run(["cat", "docs/a.txt"], capture_output=True).stdout)'
+in_both sh -c 'cat docs/a.txt | sh -c "cat - docs/link"'
+# Executing a projected script: its interpreter gets the projected path (execve, PATH search).
+in_both ./src/run.sh
+in_both sh -c 'PATH="$PWD/src:$PATH" run.sh; PATH="$PWD/src:$PATH" exec run.sh'
+in_both "$PY" -c 'import subprocess, os; print(subprocess.run(["run.sh"], env=dict(os.environ, PATH="src:/usr/bin:/bin"), capture_output=True).stdout)'
+in_both "$PR" execvp run.sh src
+if [ -x "$P/node_modules/semver/bin/semver.js" ]; then
+  in_both node_modules/semver/bin/semver.js -r '^1.2' 1.2.3 1.5.0 2.0.0
+fi
+
+# --- zero-config: `vrift run -- CMD` inside a project, ingested transiently ------------------
+Z="$T/zproj"
+mkdir -p "$Z/src/lib" "$Z/node_modules/dep"
+printf '{"name": "z"}\n' >"$Z/package.json"
+for i in $(seq 1 50); do printf 'module %s\n' "$i" >"$Z/src/lib/m$i.js"; done
+printf 'dep\n' >"$Z/node_modules/dep/index.js"
+err=$(cd "$Z/src" && "$VRIFT" -v run -- cat lib/m7.js 2>&1 >"$T/z.out")
+check_eq "zero-config: runs from a subdirectory of the project" "module 7" "$(cat "$T/z.out")"
+check_contains "zero-config: finds the root by package.json" "project $Z (package.json)" "$err"
+check "zero-config: the transient manifest stays out of the project's files" test -f "$Z/.vrift/run.manifest"
+err=$(cd "$Z" && "$VRIFT" -v run -- true 2>&1)
+check_contains "zero-config: a repeated run reads nothing again" "52 files, 52 unchanged" "$err"
+printf 'module 7, longer now\n' >"$Z/src/lib/m7.js"
+out=$(cd "$Z" && "$VRIFT" run -- stat -c %s src/lib/m7.js)
+check_eq "zero-config: a change is in the next run's projection" 21 "$out"
+out=$(cd "$Z" && "$VRIFT" run -- sh -c 'echo "$VRIFT_PROJECTIONS" | cut -f1')
+check_eq "zero-config: projected at the project root" "$Z" "$out"
+
+# --- the daemon killed mid-run: the program keeps working ---------------------------------
+# (vrift itself runs without the shim here: an ASan build of it refuses a preloaded library)
+dpid_file="$T/dpid"
+out=$(cd "$J" && "${R[@]}" sh -c '
+  cat docs/a.txt
+  pid=$(env -u LD_PRELOAD "$0" daemon status 2>/dev/null | sed -n "s/^ *PID: *\([0-9]*\).*/\1/p" | head -1)
+  echo "$pid" > "$1"; kill -9 "$pid"; sleep 0.3
+  cat docs/deep/er/b.txt | wc -c; ls docs | wc -l; stat -c %s docs/link' "$VRIFT" "$dpid_file" 2>&1)
+check_eq "after kill -9 of the daemon the program still reads, lists and stats" \
+  "$(printf 'alpha\n10000\n5\n5')" "$(echo "$out" | head -4 | sed 's/^ *//')"
+dead() { ! kill -0 "$1" 2>/dev/null || grep -q '^[0-9]* ([^)]*) Z' "/proc/$1/stat"; } # (or a zombie)
+check "the daemon was really killed" dead "$(cat "$dpid_file")"
+out=$(cd "$J" && "${R[@]}" cat docs/a.txt 2>&1)
+check_eq "the next run starts a new daemon" "alpha" "$out"
+
+"$VRIFT" daemon stop >/dev/null 2>&1
+finish

@@ -1,0 +1,199 @@
+// A small program for tests/integration/test_shim.sh: the situations LESSONS.md names (threads,
+// signal handlers, vfork, fork+exec, close_range, errno, *at calls, getdents64), each printing
+// something the suite compares between the physical tree and the projection.
+//   probe threads N ROUNDS FILE...   N threads stat+open+read every FILE ROUNDS times
+//   probe signal FILE                stat and read FILE inside a SIGUSR1 handler
+//   probe vfork FILE                 vfork, then exec cat FILE in the child
+//   probe forkexec FILE              fork, then execvp cat FILE in the child
+//   probe execvp FILE DIR            execvp FILE with DIR first in PATH
+//   probe errno FILE                 errno survives a successful stat/open/close
+//   probe closerange FILE            close_range(3, ~0) first, then read FILE
+//   probe at DIR NAME                openat/fstatat relative to a directory fd; fstat agreement
+//   probe getdents DIR               list DIR with getdents64 (sorted)
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static uint64_t fnv(uint64_t h, const unsigned char* p, size_t n) {
+  for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
+  return h;
+}
+
+// stat + open + read of PATH, folded into a hash (size, mode, mtime and content).
+static uint64_t digest(const char* path) {
+  struct stat st;
+  if (stat(path, &st) != 0) return 1;
+  uint64_t h = 14695981039346656037ull;
+  uint64_t meta[3] = {(uint64_t)st.st_size, st.st_mode, (uint64_t)st.st_mtim.tv_sec};
+  h = fnv(h, (const unsigned char*)meta, sizeof meta);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 2;
+  unsigned char buf[8192];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0) h = fnv(h, buf, (size_t)n);
+  close(fd);
+  return h;
+}
+
+static char** g_files;
+static int g_nfiles, g_rounds;
+static void* worker(void* arg) {
+  uint64_t* out = arg;
+  uint64_t h = 0;
+  for (int r = 0; r < g_rounds; ++r)
+    for (int i = 0; i < g_nfiles; ++i) h += digest(g_files[i]);
+  *out = h;
+  return NULL;
+}
+
+static const char* g_sigfile;
+static volatile sig_atomic_t g_sig_done;
+static uint64_t g_sig_hash;
+static long g_sig_size = -1;
+static void on_usr1(int sig) {
+  (void)sig;
+  struct stat st;
+  if (stat(g_sigfile, &st) == 0) g_sig_size = (long)st.st_size;
+  g_sig_hash = digest(g_sigfile);
+  g_sig_done = 1;
+}
+
+int main(int argc, char** argv) {
+  if (argc < 3) return 2;
+  const char* mode = argv[1];
+  if (!strcmp(mode, "threads") && argc > 4) {
+    int n = atoi(argv[2]);
+    g_rounds = atoi(argv[3]);
+    g_files = argv + 4;
+    g_nfiles = argc - 4;
+    pthread_t t[64];
+    uint64_t res[64];
+    if (n < 1 || n > 64) return 2;
+    for (int i = 0; i < n; ++i) pthread_create(&t[i], NULL, worker, &res[i]);
+    for (int i = 0; i < n; ++i) pthread_join(t[i], NULL);
+    for (int i = 1; i < n; ++i)
+      if (res[i] != res[0]) {
+        printf("threads disagree\n");
+        return 1;
+      }
+    printf("threads %d agree %016llx\n", n, (unsigned long long)res[0]);
+    return 0;
+  }
+  if (!strcmp(mode, "signal")) {
+    g_sigfile = argv[2];
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;
+    sigaction(SIGUSR1, &sa, NULL);
+    raise(SIGUSR1);
+    while (!g_sig_done) {
+    }
+    printf("signal size=%ld hash=%016llx\n", g_sig_size, (unsigned long long)g_sig_hash);
+    return 0;
+  }
+  if (!strcmp(mode, "vfork") || !strcmp(mode, "forkexec")) {
+    fflush(stdout);
+    pid_t pid = mode[0] == 'v' ? vfork() : fork();
+    if (pid == 0) {
+      if (mode[0] == 'v') {
+        execl("/bin/cat", "cat", argv[2], (char*)NULL);
+      } else {
+        char* args[] = {"cat", argv[2], NULL};
+        execvp("cat", args);
+      }
+      _exit(127);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+  }
+  if (!strcmp(mode, "execvp") && argc > 3) { // execvp FILE DIR: with DIR first in PATH
+    char path[8192];
+    snprintf(path, sizeof path, "%s/%s:%s", getcwd(NULL, 0), argv[3], getenv("PATH"));
+    setenv("PATH", path, 1);
+    fflush(stdout);
+    char* args[] = {argv[2], NULL};
+    execvp(argv[2], args);
+    perror("execvp");
+    return 1;
+  }
+  if (!strcmp(mode, "errno")) {
+    struct stat st;
+    errno = 77;
+    int r = stat(argv[2], &st);
+    int e1 = errno;
+    int fd = open(argv[2], O_RDONLY);
+    int e2 = errno;
+    if (fd >= 0) close(fd);
+    printf("errno stat=%d after=%d open=%d after=%d\n", r, e1, fd >= 0, e2);
+    return r == 0 && e1 == 77 && e2 == 77 ? 0 : 1;
+  }
+  if (!strcmp(mode, "closerange")) {
+    if (syscall(436 /* close_range */, 3u, ~0u, 0) != 0) return 3;
+    printf("closerange %016llx\n", (unsigned long long)digest(argv[2]));
+    return 0;
+  }
+  if (!strcmp(mode, "at") && argc > 3) {
+    int dfd = open(argv[2], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) {
+      perror("open dir");
+      return 1;
+    }
+    struct stat a, b, c;
+    if (fstatat(dfd, argv[3], &a, 0) != 0) {
+      perror("fstatat");
+      return 1;
+    }
+    int fd = openat(dfd, argv[3], O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &b) != 0) {
+      perror("openat");
+      return 1;
+    }
+    char path[8192];
+    snprintf(path, sizeof path, "%s/%s", argv[2], argv[3]);
+    if (stat(path, &c) != 0) return 1;
+    int dup_fd = dup(fd);
+    struct stat d;
+    fstat(dup_fd, &d);
+    printf("at size=%lld mode=%o same_ino=%d dup_same=%d\n", (long long)a.st_size, a.st_mode,
+           a.st_ino == b.st_ino && b.st_ino == c.st_ino && a.st_dev == b.st_dev,
+           d.st_ino == b.st_ino && d.st_mtim.tv_nsec == b.st_mtim.tv_nsec);
+    return 0;
+  }
+  if (!strcmp(mode, "getdents")) {
+    int fd = open(argv[2], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return 1;
+    char buf[1024];
+    char* names[4096];
+    int n = 0;
+    for (;;) {
+      ssize_t r = getdents64(fd, buf, sizeof buf);
+      if (r <= 0) break;
+      for (ssize_t off = 0; off < r;) {
+        struct dirent64* d = (struct dirent64*)(buf + off);
+        if (n < 4096) names[n++] = strdup(d->d_name);
+        off += d->d_reclen;
+      }
+    }
+    for (int i = 0; i < n; ++i)
+      for (int j = i + 1; j < n; ++j)
+        if (strcmp(names[i], names[j]) > 0) {
+          char* t = names[i];
+          names[i] = names[j];
+          names[j] = t;
+        }
+    for (int i = 0; i < n; ++i) printf("%s\n", names[i]);
+    return 0;
+  }
+  return 2;
+}

@@ -1,0 +1,215 @@
+// Ingest with ignore and tier1 patterns, and the transient ingest zero-config `vrift run` calls,
+// each against a private store and HOME.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+
+#include "vrift/manifest/manifest.h"
+#include "vrift/project/transient.h"
+#include "vrift/registry/registry.h"
+#include "vrift/util/fs.h"
+
+namespace vrift::project {
+namespace {
+
+class ProjectIngestTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/vrift-pingest.XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    m_dir = fs::canonical(tmpl).value();
+    for (const char* v : {"HOME", "VR_THE_SOURCE", "VRIFT_HOME"}) {
+      const char* old = std::getenv(v);
+      m_env.emplace_back(v, old ? std::optional<std::string>(old) : std::nullopt);
+    }
+    ::setenv("HOME", (m_dir + "/home").c_str(), 1);
+    ::setenv("VR_THE_SOURCE", (m_dir + "/store").c_str(), 1);
+    ::unsetenv("VRIFT_HOME");
+    ASSERT_TRUE(fs::mkdir_p(m_dir + "/home").ok());
+    auto p = resolve_paths({});
+    ASSERT_TRUE(p.ok()) << p.error().message();
+    m_paths = *p;
+    ASSERT_EQ(m_paths.store_root, m_dir + "/store");
+  }
+  void TearDown() override {
+    for (auto& [k, v] : m_env) {
+      if (v)
+        ::setenv(k.c_str(), v->c_str(), 1);
+      else
+        ::unsetenv(k.c_str());
+    }
+    std::system(("chmod -R u+w " + m_dir + " && rm -rf " + m_dir).c_str());
+  }
+  void write(const std::string& f, const std::string& body) {
+    ASSERT_TRUE(fs::mkdir_p(fs::dirname(f)).ok());
+    std::ofstream(f) << body;
+  }
+  // An npm project: N sources, a small node_modules tree, a bundler cache.
+  std::string npm_project(const std::string& name, int n) {
+    std::string p = m_dir + "/" + name;
+    write(p + "/package.json", "{\"name\": \"" + name + "\"}\n");
+    for (int i = 0; i < n; ++i)
+      write(p + "/src/m" + std::to_string(i / 20) + "/f" + std::to_string(i) + ".js",
+            "export const v = " + std::to_string(i) + ";\n");
+    write(p + "/node_modules/left-pad/index.js", "module.exports = 1;\n");
+    write(p + "/node_modules/left-pad/package.json", "{}\n");
+    write(p + "/node_modules/.cache/babel/x.json", "cache\n");
+    return p;
+  }
+  static unsigned mode_of(const std::string& f) {
+    struct stat st {};
+    return ::stat(f.c_str(), &st) == 0 ? st.st_mode & 07777 : 0;
+  }
+  static bool has(const std::string& manifest, const std::string& path) {
+    auto m = Manifest::open(manifest);
+    return m.ok() && m->find(path).has_value();
+  }
+  std::string m_dir;
+  Paths m_paths;
+  std::vector<std::pair<std::string, std::optional<std::string>>> m_env;
+};
+
+TEST_F(ProjectIngestTest, IgnoreAndTier1Patterns) {
+  std::string p = npm_project("app", 5);
+  write(p + "/src/__pycache__/a.pyc", "x");
+  write(p + "/src/b.pyc", "x");
+  IngestOptions o;
+  o.dir = p;
+  o.output = m_dir + "/app.manifest";
+  o.ignore = {"node_modules/.cache/", "__pycache__/", "*.pyc"};
+  o.tier1_paths = {"node_modules/"};
+  auto r = ingest(m_paths, o, nullptr);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_TRUE(has(o.output, "node_modules/left-pad/index.js"));
+  EXPECT_TRUE(has(o.output, "src/m0/f1.js"));
+  EXPECT_FALSE(has(o.output, "node_modules/.cache"));
+  EXPECT_FALSE(has(o.output, "node_modules/.cache/babel/x.json"));
+  EXPECT_FALSE(has(o.output, "src/__pycache__"));
+  EXPECT_FALSE(has(o.output, "src/b.pyc"));
+  ASSERT_EQ(r->excluded.size(), 3u);
+  EXPECT_EQ(r->excluded[0].path, "node_modules/.cache");
+  EXPECT_EQ(r->excluded[0].reason, "ignored: node_modules/.cache/");
+  EXPECT_EQ(r->tier1_files, 2u);
+  EXPECT_EQ(mode_of(p + "/node_modules/left-pad/index.js"), 0444u) << "tier1: read-only";
+  EXPECT_EQ(mode_of(p + "/src/m0/f1.js"), 0644u) << "tier2: untouched";
+  EXPECT_EQ(mode_of(p + "/node_modules/.cache/babel/x.json"), 0644u) << "ignored: untouched";
+
+  // Unchanged: everything comes from the cache.
+  auto again = ingest(m_paths, o, nullptr);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->cached, again->files);
+  // Other filters: the cache made under the old ones is not trusted.
+  o.tier1_paths = {"node_modules/", "src/m0/"};
+  auto changed = ingest(m_paths, o, nullptr);
+  ASSERT_TRUE(changed.ok());
+  EXPECT_EQ(changed->cached, 0u);
+  EXPECT_EQ(mode_of(p + "/src/m0/f1.js"), 0444u) << "newly tier1 files are placed as tier1";
+  // A bad pattern fails before anything is touched.
+  o.ignore = {"!x"};
+  auto bad = ingest(m_paths, o, nullptr);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message(), "ignore pattern: '!x': negation ('!') is not supported");
+}
+
+TEST_F(ProjectIngestTest, PhantomReingestDoesNotCarryWhatIsNowIgnored) {
+  std::string p = m_dir + "/ph";
+  write(p + "/src/x.txt", "x\n");
+  write(p + "/build/out/a.bin", "a\n");
+  IngestOptions o;
+  o.dir = p;
+  o.output = m_dir + "/ph.manifest";
+  o.mode = IngestMode::Phantom;
+  ASSERT_TRUE(ingest(m_paths, o, nullptr).ok());
+  ASSERT_NE(::access((p + "/build/out/a.bin").c_str(), F_OK), 0) << "phantom moved it";
+  o.ignore = {"build/"};
+  auto r = ingest(m_paths, o, nullptr);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_TRUE(has(o.output, "src/x.txt")) << "still carried";
+  EXPECT_FALSE(has(o.output, "build"));
+  EXPECT_FALSE(has(o.output, "build/out/a.bin"));
+}
+
+TEST_F(ProjectIngestTest, TransientWithoutConfigDoesNotLitterTheProject) {
+  std::string p = npm_project("zero", 200);
+  auto first = prepare_transient(m_paths, p + "/src/..");
+  ASSERT_TRUE(first.ok()) << first.error().message();
+  EXPECT_EQ(first->root, p);
+  EXPECT_EQ(first->manifest_path, p + "/.vrift/run.manifest");
+  EXPECT_TRUE(first->config.file.empty());
+  EXPECT_NE(::access((p + "/vrift.manifest").c_str(), F_OK), 0) << "no vrift.manifest";
+  EXPECT_NE(::access((p + "/vrift.toml").c_str(), F_OK), 0) << "no vrift.toml";
+  EXPECT_TRUE(has(first->manifest_path, "src/m9/f199.js"));
+  EXPECT_FALSE(has(first->manifest_path, "node_modules/.cache")) << "npm defaults apply";
+  EXPECT_FALSE(has(first->manifest_path, ".vrift")) << "vrift's own directory is never ingested";
+  EXPECT_EQ(mode_of(p + "/node_modules/left-pad/index.js"), 0444u);
+  EXPECT_EQ(mode_of(p + "/src/m0/f0.js"), 0644u);
+  // Registered like any ingest: gc keeps its blobs.
+  auto reg = Registry::open(m_paths.registry_db());
+  ASSERT_TRUE(reg.ok());
+  auto rows = reg->list(m_paths.store_root);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].manifest_path, first->manifest_path);
+
+  // The repeated run on an unchanged project: nothing is read again, and it is fast.
+  using clock = std::chrono::steady_clock;
+  double best = 1e9;
+  for (int i = 0; i < 5; ++i) {
+    auto t0 = clock::now();
+    auto again = prepare_transient(m_paths, p);
+    double ms = std::chrono::duration<double, std::milli>(clock::now() - t0).count();
+    ASSERT_TRUE(again.ok()) << again.error().message();
+    EXPECT_EQ(again->report.cached, again->report.files);
+    EXPECT_EQ(again->report.new_blobs, 0u);
+    EXPECT_EQ(again->report.manifest_id, first->report.manifest_id);
+    best = std::min(best, ms);
+  }
+  std::cout << "[ measure  ] repeated prepare_transient, " << first->report.files
+            << " files: best of 5 " << best << " ms\n";
+  EXPECT_LT(best, 1000.0) << "a repeated transient ingest must cost milliseconds";
+}
+
+TEST_F(ProjectIngestTest, TransientFollowsTheProjectConfig) {
+  std::string p = npm_project("cfg", 3);
+  write(p + "/vrift.toml", "[ingest]\nignore = [\"src/m0/f1.js\"]\nmanifest = \"out.manifest\"\n");
+  auto r = prepare_transient(m_paths, p);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(r->manifest_path, p + "/out.manifest");
+  EXPECT_EQ(r->config.file, p + "/vrift.toml");
+  EXPECT_FALSE(has(r->manifest_path, "src/m0/f1.js"));
+  EXPECT_TRUE(has(r->manifest_path, "node_modules/.cache/babel/x.json")) << "ignore was replaced";
+  EXPECT_EQ(mode_of(p + "/node_modules/left-pad/index.js"), 0444u) << "tier1 from the kinds";
+  // A bad config is an error naming the file, not a silent fallback to the defaults.
+  write(p + "/vrift.toml", "[ingest]\nmode = \"fast\"\n");
+  auto bad = prepare_transient(m_paths, p);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message().find(p + "/vrift.toml"), std::string::npos);
+}
+
+TEST_F(ProjectIngestTest, TransientAdoptsOnlyAManifestOfTheRootItself) {
+  std::string p = npm_project("adopt", 3);
+  // vrift.manifest of a subtree (`vrift ingest node_modules` run in the project): kept as is.
+  IngestOptions o;
+  o.dir = p + "/node_modules";
+  o.output = p + "/vrift.manifest";
+  ASSERT_TRUE(ingest(m_paths, o, nullptr).ok());
+  std::string before = fs::read_file(p + "/vrift.manifest").value();
+  auto r = prepare_transient(m_paths, p);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(r->manifest_path, p + "/.vrift/run.manifest");
+  EXPECT_EQ(fs::read_file(p + "/vrift.manifest").value(), before);
+  // A manifest of the root itself is the one a run updates.
+  o.dir = p;
+  ASSERT_TRUE(ingest(m_paths, o, nullptr).ok());
+  auto r2 = prepare_transient(m_paths, p);
+  ASSERT_TRUE(r2.ok()) << r2.error().message();
+  EXPECT_EQ(r2->manifest_path, p + "/vrift.manifest");
+}
+
+} // namespace
+} // namespace vrift::project
