@@ -635,8 +635,15 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
 
   log::debug("ingest: manifest and registry done at {:.0f} ms", since(t0));
   // 8. Cache (best effort).
+  const std::string loaded_id = cache_id;
   cache_id = blake3(store->generation() + filters).hex().substr(0, 32); // quarantines meanwhile
-  if (auto s = IngestCache::save(cache_path, cache_id, cache_out); !s.ok()) {
+  // Every record of the loaded cache was used as it was, and nothing else came in: the file on
+  // disk already says all this (a repeated zero-config run then writes nothing).
+  const bool same_cache = cache_id == loaded_id && cache.size() > 0 && rep.cached == cache.size() &&
+                          cache_out.size() == cache.size();
+  if (same_cache) {
+    log::debug("ingest: the re-ingest cache is unchanged");
+  } else if (auto s = IngestCache::save(cache_path, cache_id, cache_out); !s.ok()) {
     log::info("not saving the ingest cache: {}", s.error().message());
   }
   rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -75,6 +75,10 @@ Result<Registry> Registry::open(const std::string& path) {
   if (rc != SQLITE_OK)
     return fail("opening registry '" + path + "': " + (db ? sqlite3_errmsg(db) : "out of memory"));
   sqlite3_busy_timeout(db, 10000);
+  // Keep the -wal and -shm files when the last connection closes: creating and unlinking them
+  // on every open cost journal commits on each `vrift run` (zero-config opens the registry).
+  int persist = 1;
+  (void)sqlite3_file_control(db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
   // A damaged file shows up on the first statement: report it as a corrupt registry.
   if (auto s = r.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"); !s.ok()) {
     return fail("registry '" + path + "' is corrupt or unreadable: " + s.error().message() +
