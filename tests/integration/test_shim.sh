@@ -153,6 +153,31 @@ in_both "$PR" at docs/deep/er b.txt
 in_both "$PR" at deeplink er/b.txt
 in_both "$PR" getdents docs
 in_both "$PY" -c 'import subprocess; print(subprocess.run(["cat", "docs/a.txt"], capture_output=True).stdout)'
+in_both "$PR" vforkclose docs/deep/er/b.txt
+in_both "$PR" rewind docs
+# Outside every projection the shim changes nothing (the regressions a review found): exec from
+# a small stack, execvp of a script without "#!", a ".." path with a trailing slash, an fd
+# number reused after fclose, nftw changing directory behind the shim's back.
+O="$T/outside"
+mkdir -p "$O/tree/sub"
+printf 'echo no-shebang\n' >"$O/ns.sh"
+chmod +x "$O/ns.sh"
+printf '%%s' 0123456789abcdefghijklmnopqrstuvwxy >"$O/tree/b.txt"
+printf '%%s' 0123456789 >"$O/tree/sub/c.txt"
+cp "$O/tree/b.txt" "$O/tree/a.txt"
+in_outside() { # in_outside CMD...: the same output with and without vrift run
+  local want got
+  want=$(cd "$J" && "$@" 2>&1)
+  got=$(cd "$J" && "${R[@]}" "$@" 2>&1)
+  if [ "$want" == "$got" ]; then ok "outside, unchanged: $*"; else
+    not_ok "outside, changed: $*"; diff <(echo "$want") <(echo "$got") | head -5
+  fi
+}
+in_outside "$PR" smallstack x
+in_outside "$PR" execvp ns.sh ../outside
+in_outside sh -c "stat -c %F '$T/../${T##*/}/outside/ns.sh/' 2>&1; stat -c %F '$O/../outside/tree/' 2>&1"
+in_outside "$PR" stalefd docs "$O/tree" a.txt
+in_outside "$PR" nftw docs "$O/tree"
 in_both sh -c 'cat docs/a.txt | sh -c "cat - docs/link"'
 # Executing a projected script: its interpreter gets the projected path (execve, PATH search).
 in_both ./src/run.sh

@@ -10,10 +10,16 @@
 //   probe closerange FILE            close_range(3, ~0) first, then read FILE
 //   probe at DIR NAME                openat/fstatat relative to a directory fd; fstat agreement
 //   probe getdents DIR               list DIR with getdents64 (sorted)
+//   probe smallstack ARG             execl from a thread with a 48 KiB stack
+//   probe stalefd PDIR ODIR NAME     a projected dir fd closed by fclose, its number reused
+//   probe vforkclose FILE            a vfork child closing fds leaves the parent's table alone
+//   probe rewind DIR                 getdents64 after lseek(fd, 0, SEEK_SET)
+//   probe nftw CWD TREE              relative stats in nftw(FTW_CHDIR) callbacks
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -66,6 +72,19 @@ static void on_usr1(int sig) {
   if (stat(g_sigfile, &st) == 0) g_sig_size = (long)st.st_size;
   g_sig_hash = digest(g_sigfile);
   g_sig_done = 1;
+}
+
+static void* smallstack_exec(void* arg) {
+  execl("/bin/echo", "echo", "smallstack", (const char*)arg, (char*)NULL);
+  return NULL;
+}
+
+static long long g_nftw_total;
+static int nftw_cb(const char* path, const struct stat* sb, int type, struct FTW* ftw) {
+  (void)sb;
+  struct stat st;
+  if (type == FTW_F && stat(path + ftw->base, &st) == 0) g_nftw_total += st.st_size;
+  return 0;
 }
 
 int main(int argc, char** argv) {
@@ -126,6 +145,64 @@ int main(int argc, char** argv) {
     execvp(argv[2], args);
     perror("execvp");
     return 1;
+  }
+  if (!strcmp(mode, "smallstack")) { // exec from a thread with a 48 KiB stack
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setstacksize(&a, 48 * 1024);
+    pthread_t t;
+    fflush(stdout);
+    pthread_create(&t, &a, smallstack_exec, argv[2]);
+    pthread_join(t, NULL);
+    return 1;
+  }
+  if (!strcmp(mode, "stalefd") && argc > 4) { // stalefd PROJDIR OUTSIDEDIR NAME
+    int fd = open(argv[2], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    fclose(fdopen(fd, "r")); // closed behind the shim's back
+    DIR* d = opendir(argv[3]); // libc's stream, very likely the same fd number
+    struct stat st;
+    if (!d || fstatat(dirfd(d), argv[4], &st, 0) != 0) return 1;
+    printf("stalefd size=%lld\n", (long long)st.st_size);
+    return 0;
+  }
+  if (!strcmp(mode, "vforkclose")) { // a vfork child closes everything: the parent's fstat holds
+    int fd = open(argv[2], O_RDONLY | O_CLOEXEC);
+    struct stat a, b;
+    fstat(fd, &a);
+    pid_t pid = vfork();
+    if (pid == 0) {
+      for (int i = 3; i < 64; ++i) close(i);
+      execl("/bin/true", "true", (char*)NULL);
+      _exit(127);
+    }
+    waitpid(pid, NULL, 0);
+    fstat(fd, &b);
+    printf("vforkclose same=%d size=%lld\n", a.st_ino == b.st_ino && a.st_mode == b.st_mode,
+           (long long)b.st_size);
+    return 0;
+  }
+  if (!strcmp(mode, "rewind")) { // getdents64 to the end, lseek(0), again: the same count
+    int fd = open(argv[2], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    char buf[4096];
+    int counts[2] = {0, 0};
+    for (int pass = 0; pass < 2; ++pass) {
+      ssize_t r;
+      while ((r = getdents64(fd, buf, sizeof buf)) > 0)
+        for (ssize_t off = 0; off < r; off += ((struct dirent64*)(buf + off))->d_reclen)
+          ++counts[pass];
+      lseek(fd, 0, SEEK_SET);
+    }
+    printf("rewind %d %d\n", counts[0], counts[1]);
+    return 0;
+  }
+  if (!strcmp(mode, "nftw") && argc > 3) { // cwd ARGV[2]; nftw(ARGV[3], FTW_CHDIR): relative stats
+    if (chdir(argv[2]) != 0) return 1;
+    struct stat st;
+    stat(".", &st); // warm the shim's cwd cache
+    g_nftw_total = 0;
+    nftw(argv[3], nftw_cb, 8, FTW_CHDIR | FTW_PHYS);
+    printf("nftw bytes=%lld\n", g_nftw_total);
+    return 0;
   }
   if (!strcmp(mode, "errno")) {
     struct stat st;

@@ -10,7 +10,7 @@
 #include "vrift/shim/core/path.h"
 #include "vrift/shim/core/statfill.h"
 #include "vrift/shim/core/str.h"
-#include "vrift/shim/core/sys.h"
+#include "vrift/util/raw_syscall.h"
 
 namespace vrift::shim {
 namespace {
@@ -92,20 +92,20 @@ ListingView listing_of(Projection* p) {
       return {};
     }
     const unsigned char* mine = static_cast<const unsigned char*>(m.base);
+    // Every racer maps the same file, so each may store its length before the base is
+    // published: a reader that sees the base sees the length (no window to wait out, which a
+    // fork or a signal handler in between could make endless).
+    __atomic_store_n(&p->listing_len, m.len, __ATOMIC_RELEASE);
     const unsigned char* expected = nullptr;
     if (__atomic_compare_exchange_n(&p->listing, &expected, mine, false, __ATOMIC_ACQ_REL,
                                     __ATOMIC_ACQUIRE)) {
-      __atomic_store_n(&p->listing_len, m.len, __ATOMIC_RELEASE);
       base = mine;
     } else {
       vdir::vdir_unmap(&m);
       base = expected;
     }
   }
-  size_t len = 0;
-  while ((len = __atomic_load_n(&p->listing_len, __ATOMIC_ACQUIRE)) == 0) {
-  } // the winner stores the length right after publishing the base
-  return view_of(base, len);
+  return view_of(base, __atomic_load_n(&p->listing_len, __ATOMIC_ACQUIRE));
 }
 
 int cmp_path(const char* a, uint32_t an, const char* b, uint32_t bn) {

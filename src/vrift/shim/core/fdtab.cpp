@@ -1,12 +1,13 @@
 #include "vrift/shim/core/fdtab.h"
 
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include <cstring>
 
 #include "vrift/shim/core/dirstream.h"
-#include "vrift/shim/core/sys.h"
+#include "vrift/util/raw_syscall.h"
 
 namespace vrift::shim {
 namespace {
@@ -82,6 +83,19 @@ void fd_set_outside_dir(int fd) {
   if (!e) return;
   fd_clear(fd);
   __atomic_store_n(&e->kind, kFdOutsideDir, __ATOMIC_RELEASE);
+}
+
+FdEntry* fd_projected_dir(int fd) {
+  FdEntry* e = fd_entry(fd);
+  if (!e || __atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) != kFdDir) return nullptr;
+  struct stat st;
+  if (sys::failed(sys::call6(SYS_fstat, fd, sys::arg(&st))) ||
+      static_cast<uint64_t>(st.st_dev) != e->real_dev ||
+      static_cast<uint64_t>(st.st_ino) != e->real_ino) {
+    fd_clear(fd);
+    return nullptr;
+  }
+  return e;
 }
 
 void fd_clear(int fd) {

@@ -28,7 +28,8 @@ struct FdEntry {
   vdir::VdirStat st; ///< the projected metadata
   const char* rel;   ///< kFdDir: the directory's path in the projection (arena memory)
   uint32_t rel_len;
-  int32_t stream; ///< getdents64 state: index of a directory stream + 1, or 0
+  int32_t stream;   ///< getdents64 state: index of a directory stream + 1, or 0
+  int64_t seen_off; ///< getdents64 state: the fd's real offset after the stream was built
 };
 
 /// The entry of FD, or nullptr when FD is out of the table's range.
@@ -41,6 +42,10 @@ void fd_set_file(int fd, int proj, const vdir::VdirStat& st, uint64_t dev, uint6
 void fd_set_dir(int fd, int proj, const char* rel, uint32_t len, const vdir::VdirStat& st,
                 uint64_t dev, uint64_t ino);
 void fd_set_outside_dir(int fd);
+/// FD's entry if it is a projected directory that FD still refers to (a real fstat agrees), else
+/// nullptr; a stale entry (FD closed behind the shim's back and reused) is forgotten. Its rel
+/// may be null (the arena was full): fd_dir_rel() finds the path then.
+FdEntry* fd_projected_dir(int fd);
 /// Forgets FD (releasing a getdents64 stream it had).
 void fd_clear(int fd);
 /// NEWFD becomes what OLDFD is (dup, dup2, dup3); a getdents64 stream is not shared.

@@ -173,6 +173,8 @@ Lookup lookup(int dirfd, const char* path, bool follow, Scratch* s, char* target
   }
   auto real = [&]() {
     if (rewritten) {
+      // A trailing "/" (or "/.", "/..") means "a directory": keep saying so to the kernel.
+      if (s->a.dir_only && s->a.len > 1) (void)append(s->a.s, &s->a.len, kPathMax, "/", 1);
       out.real_dirfd = AT_FDCWD;
       out.real_path = s->a.s;
     }

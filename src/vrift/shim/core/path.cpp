@@ -1,6 +1,7 @@
 #include "vrift/shim/core/path.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -10,7 +11,7 @@
 
 #include "vrift/shim/core/fdtab.h"
 #include "vrift/shim/core/str.h"
-#include "vrift/shim/core/sys.h"
+#include "vrift/util/raw_syscall.h"
 
 namespace vrift::shim {
 namespace {
@@ -20,6 +21,7 @@ struct CwdCache {
   uint64_t gen; // g_cwd_gen this copy belongs to
   int32_t proj; // projection holding the cwd; -1: none, and none below it; -3: one below it
   uint32_t len;
+  uint64_t dev, ino; // of the directory, to catch a chdir the shim did not see
   char path[kPathMax];
 };
 constinit CwdCache g_cwd{};
@@ -111,12 +113,21 @@ int cwd_proj_fast() {
 
 // Copies the cwd into BUF: from the cache when it is current, else from the kernel (publishing
 // it for the next caller unless this is a vfork child). False when the cwd cannot be had.
+// glibc's own chdir calls (nftw with FTW_CHDIR, fts) bypass the shim's chdir hook, so a copy
+// is checked against the directory "." really is before a path is built on it (one fstatat,
+// on this slower road only).
 bool cwd_copy(PathBuf* buf) {
   const uint64_t want = __atomic_load_n(&g_cwd_gen, __ATOMIC_ACQUIRE);
   const uint64_t s1 = __atomic_load_n(&g_cwd.seq, __ATOMIC_ACQUIRE);
-  if (!(s1 & 1) && __atomic_load_n(&g_cwd.gen, __ATOMIC_RELAXED) == want) {
+  struct stat dot;
+  const bool have_dot =
+      !sys::failed(sys::call6(SYS_newfstatat, AT_FDCWD, sys::arg("."), sys::arg(&dot), 0));
+  if (!(s1 & 1) && __atomic_load_n(&g_cwd.gen, __ATOMIC_RELAXED) == want && have_dot) {
     const uint32_t len = __atomic_load_n(&g_cwd.len, __ATOMIC_RELAXED);
-    if (len < kPathMax) {
+    const uint64_t dev = __atomic_load_n(&g_cwd.dev, __ATOMIC_RELAXED);
+    const uint64_t ino = __atomic_load_n(&g_cwd.ino, __ATOMIC_RELAXED);
+    if (len < kPathMax && dev == static_cast<uint64_t>(dot.st_dev) &&
+        ino == static_cast<uint64_t>(dot.st_ino)) {
       std::memcpy(buf->s, g_cwd.path, len);
       __atomic_thread_fence(__ATOMIC_ACQUIRE);
       if (__atomic_load_n(&g_cwd.seq, __ATOMIC_RELAXED) == s1) {
@@ -130,7 +141,7 @@ bool cwd_copy(PathBuf* buf) {
   if (sys::failed(r) || r < 2 || buf->s[0] != '/') return false; // "(unreachable)/..."
   buf->len = static_cast<uint32_t>(r - 1);
   // Publish, unless another writer is at it or this is a vfork child (same memory, own cwd).
-  if (sys::call6(SYS_getpid) != g_state.pid) return true;
+  if (!have_dot || sys::call6(SYS_getpid) != g_state.pid) return true;
   if (__atomic_exchange_n(&g_cwd_writer, 1, __ATOMIC_ACQUIRE)) return true;
   const Located l = classify(buf);
   const int32_t where = l.where == Where::kInside          ? l.proj
@@ -142,6 +153,8 @@ bool cwd_copy(PathBuf* buf) {
   std::memcpy(g_cwd.path, buf->s, buf->len);
   __atomic_store_n(&g_cwd.len, buf->len, __ATOMIC_RELAXED);
   __atomic_store_n(&g_cwd.proj, where, __ATOMIC_RELAXED);
+  __atomic_store_n(&g_cwd.dev, static_cast<uint64_t>(dot.st_dev), __ATOMIC_RELAXED);
+  __atomic_store_n(&g_cwd.ino, static_cast<uint64_t>(dot.st_ino), __ATOMIC_RELAXED);
   __atomic_store_n(&g_cwd.gen, want, __ATOMIC_RELAXED);
   __atomic_store_n(&g_cwd.seq, seq + 2, __ATOMIC_RELEASE);
   __atomic_store_n(&g_cwd_writer, 0, __ATOMIC_RELEASE);
@@ -177,8 +190,7 @@ int root_of(const char* path, size_t len, uint32_t* rel_off) {
 
 // The absolute path of directory fd DIRFD into BUF.
 bool dirfd_path(int dirfd, PathBuf* buf) {
-  const FdEntry* e = fd_entry(dirfd);
-  if (e && __atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) == kFdDir && e->rel) {
+  if (const FdEntry* e = fd_projected_dir(dirfd)) {
     const Projection& p = g_state.proj[e->proj];
     buf->len = 0;
     if (!append(buf->s, &buf->len, kPathMax, p.root, p.root_len)) return false;
@@ -285,6 +297,21 @@ bool absolute_raw(int dirfd, const char* path, PathBuf* buf) {
 }
 
 bool has_dotdot(const char* path) { return scan(path).dotdot; }
+
+bool fd_dir_rel(int fd, const FdEntry* e, PathBuf* buf, const char** rel, uint32_t* len) {
+  if (e->rel) {
+    *rel = e->rel;
+    *len = e->rel_len;
+    return true;
+  }
+  if (!dirfd_path(fd, buf)) return false;
+  normalize(buf);
+  const Located l = classify(buf);
+  if (l.where != Where::kInside || l.proj != e->proj) return false;
+  *rel = buf->s + l.rel_off;
+  *len = buf->len - l.rel_off;
+  return true;
+}
 
 Located locate(int dirfd, const char* path, PathBuf* buf) {
   if (!absolute_raw(dirfd, path, buf)) return Located{Where::kUnknown, -1, 0};

@@ -53,6 +53,11 @@ bool outside_with_nothing_below(const char* path);
 /// (empty path, too long, a dirfd that is not a directory path): the caller uses the real call.
 Located locate(int dirfd, const char* path, PathBuf* buf);
 
+/// The projected path of directory fd FD (entry E): E's own copy, or else from /proc/self/fd into
+/// BUF. Sets *REL and *LEN; false when FD is not (or no longer) inside a projection.
+struct FdEntry;
+bool fd_dir_rel(int fd, const FdEntry* e, PathBuf* buf, const char** rel, uint32_t* len);
+
 /// Makes (DIRFD, PATH) absolute in *BUF without normalising it (for paths whose ".." must be
 /// resolved after the symlinks before it). False when it cannot (as for locate()).
 bool absolute_raw(int dirfd, const char* path, PathBuf* buf);

@@ -8,7 +8,7 @@
 #include <cstring>
 
 #include "vrift/shim/core/str.h"
-#include "vrift/shim/core/sys.h"
+#include "vrift/util/raw_syscall.h"
 
 namespace vrift::shim {
 

@@ -7,7 +7,7 @@
 #include <sys/syscall.h>
 
 #include "vrift/shim/core/str.h"
-#include "vrift/shim/core/sys.h"
+#include "vrift/util/raw_syscall.h"
 
 namespace vrift::shim {
 

@@ -10,9 +10,9 @@
 #include "vrift/shim/core/dirstream.h"
 #include "vrift/shim/core/fdtab.h"
 #include "vrift/shim/core/lookup.h"
-#include "vrift/shim/core/sys.h"
 #include "vrift/shim/entry/ops.h"
 #include "vrift/shim/entry/real.h"
+#include "vrift/util/raw_syscall.h"
 
 #define VRIFT_EXPORT extern "C" __attribute__((visibility("default")))
 
@@ -76,11 +76,20 @@ DIR* open_projected(const Lookup& l, Scratch* s) {
   return dirstream_as_dir(idx);
 }
 
+// libc's own stream: its descriptor may reuse the number of one the shim remembered.
+DIR* forget_fd_of(DIR* d) {
+  if (d && active()) {
+    const int fd = real_dirfd.get()(d);
+    if (fd_kind(fd) != kFdNone) fd_clear(fd);
+  }
+  return d;
+}
+
 __attribute__((noinline)) DIR* opendir_slow(const char* path) {
   const int saved = errno;
   Scratch s;
   const Lookup l = lookup(AT_FDCWD, path, true, &s);
-  if (l.res == Res::kReal) return real_opendir.get()(l.real_path);
+  if (l.res == Res::kReal) return forget_fd_of(real_opendir.get()(l.real_path));
   if (l.res == Res::kError) {
     errno = l.err;
     return nullptr;
@@ -150,13 +159,25 @@ int scandir_common(const char* path, Ent*** out, F filter, C compar, Real real) 
 } // namespace
 
 long op_getdents64(int fd, void* buf, size_t n) {
-  FdEntry* e = fd_entry(fd);
-  if (!e || !active() || __atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) != kFdDir || !e->rel)
-    return from_sys(sys::call6(SYS_getdents64, fd, sys::arg(buf), static_cast<long>(n)));
+  FdEntry* e = active() ? fd_projected_dir(fd) : nullptr;
+  if (!e) return from_sys(sys::call6(SYS_getdents64, fd, sys::arg(buf), static_cast<long>(n)));
   int32_t s = __atomic_load_n(&e->stream, __ATOMIC_ACQUIRE);
+  // The program may rewind the directory (lseek(fd, 0, SEEK_SET)): the fd's real offset then
+  // differs from where building the stream left it.
+  if (s != 0 && sys::call6(SYS_lseek, fd, 0, SEEK_CUR) != e->seen_off) {
+    const long off = sys::call6(SYS_lseek, fd, 0, SEEK_CUR);
+    if (off == 0) dirstream_seek(s - 1, 0);
+    e->seen_off = off;
+  }
   if (s == 0) {
-    const int idx = dirstream_open(fd, e->proj, e->rel, e->rel_len, e->st);
+    PathBuf pb;
+    const char* rel;
+    uint32_t rel_len;
+    if (!fd_dir_rel(fd, e, &pb, &rel, &rel_len))
+      return from_sys(sys::call6(SYS_getdents64, fd, sys::arg(buf), static_cast<long>(n)));
+    const int idx = dirstream_open(fd, e->proj, rel, rel_len, e->st);
     if (idx < 0) return fail(-idx);
+    e->seen_off = sys::call6(SYS_lseek, fd, 0, SEEK_CUR);
     int32_t expected = 0;
     if (!__atomic_compare_exchange_n(&e->stream, &expected, idx + 1, false, __ATOMIC_ACQ_REL,
                                      __ATOMIC_ACQUIRE)) {
@@ -175,14 +196,18 @@ long op_getdents64(int fd, void* buf, size_t n) {
 using namespace vrift::shim;
 
 VRIFT_EXPORT DIR* opendir(const char* path) {
-  if (!path || !active() || surely_outside(AT_FDCWD, path)) return real_opendir.get()(path);
+  if (!path || !active() || surely_outside(AT_FDCWD, path))
+    return forget_fd_of(real_opendir.get()(path));
   return opendir_slow(path);
 }
 
 VRIFT_EXPORT DIR* fdopendir(int fd) {
-  const FdEntry* e = fd_entry(fd);
-  if (e && active() && __atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) == kFdDir && e->rel) {
-    const int idx = dirstream_open(fd, e->proj, e->rel, e->rel_len, e->st);
+  const FdEntry* e = active() ? fd_projected_dir(fd) : nullptr;
+  PathBuf pb;
+  const char* rel;
+  uint32_t rel_len;
+  if (e && fd_dir_rel(fd, e, &pb, &rel, &rel_len)) {
+    const int idx = dirstream_open(fd, e->proj, rel, rel_len, e->st);
     if (idx < 0) {
       errno = -idx;
       return nullptr;

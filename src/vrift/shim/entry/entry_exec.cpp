@@ -15,9 +15,9 @@
 #include "vrift/shim/core/lookup.h"
 #include "vrift/shim/core/statfill.h"
 #include "vrift/shim/core/str.h"
-#include "vrift/shim/core/sys.h"
 #include "vrift/shim/entry/ops.h"
 #include "vrift/shim/entry/real.h"
+#include "vrift/util/raw_syscall.h"
 
 #define VRIFT_EXPORT extern "C" __attribute__((visibility("default")))
 
@@ -31,8 +31,17 @@ using ExecvpeFn = int(const char*, char* const[], char* const[]);
 VRIFT_REAL(execve, ExecveFn);
 VRIFT_REAL(execvpe, ExecvpeFn);
 
-constexpr int kMaxArgs = 4096;
+constexpr int kSmallArgs = 64;    // argv arrays up to this size live on the stack
 constexpr int kMaxInterpHops = 4; // the kernel allows 4 levels of interpreters too
+
+// An argv array of N pointers: SMALL when it fits, else an anonymous mapping (exec replaces the
+// process image anyway; a failed exec leaks it, as a vfork child must not free).
+char** argv_space(char** small, long n) {
+  if (n <= kSmallArgs) return small;
+  const long r = sys::call6(SYS_mmap, 0, n * static_cast<long>(sizeof(char*)),
+                            PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return sys::failed(r) ? nullptr : reinterpret_cast<char**>(r);
+}
 
 int exec_path(const char* path, char* const argv[], char* const envp[], int depth);
 
@@ -82,8 +91,9 @@ int exec_script(const char* path, const Lookup& l, char* const argv[], char* con
   int argc = 0;
   while (argv && argv[argc])
     ++argc;
-  if (argc + 3 > kMaxArgs) return fail(E2BIG);
-  char* nargv[kMaxArgs];
+  char* small[kSmallArgs];
+  char** nargv = argv_space(small, argc + 3);
+  if (!nargv) return fail(E2BIG);
   int n = 0;
   nargv[n++] = interp;
   if (arg) nargv[n++] = arg;
@@ -94,9 +104,8 @@ int exec_script(const char* path, const Lookup& l, char* const argv[], char* con
   return exec_path(interp, nargv, envp, depth + 1);
 }
 
-int exec_path(const char* path, char* const argv[], char* const envp[], int depth) {
-  if (!path || !active() || surely_outside(AT_FDCWD, path))
-    return real_execve.get()(path, argv, envp);
+__attribute__((noinline)) int exec_path_slow(const char* path, char* const argv[],
+                                             char* const envp[], int depth) {
   if (depth > kMaxInterpHops) return fail(ELOOP);
   const int saved = errno;
   Scratch s;
@@ -107,6 +116,29 @@ int exec_path(const char* path, char* const argv[], char* const envp[], int dept
   if (const int e = check_access(l.st, X_OK, true)) return fail(e);
   errno = saved;
   return exec_script(path, l, argv, envp, depth);
+}
+
+int exec_path(const char* path, char* const argv[], char* const envp[], int depth) {
+  if (!path || !active() || surely_outside(AT_FDCWD, path))
+    return real_execve.get()(path, argv, envp);
+  return exec_path_slow(path, argv, envp, depth);
+}
+
+// execvp's fallback: a file the kernel cannot execute (ENOEXEC: no "#!") runs under /bin/sh.
+int exec_sh(const char* file, char* const argv[], char* const envp[]) {
+  int argc = 0;
+  while (argv && argv[argc])
+    ++argc;
+  char* small[kSmallArgs];
+  char** nargv = argv_space(small, argc + 2);
+  if (!nargv) return fail(E2BIG);
+  int n = 0;
+  nargv[n++] = const_cast<char*>("/bin/sh");
+  nargv[n++] = const_cast<char*>(file);
+  for (int i = 1; i < argc; ++i)
+    nargv[n++] = argv[i];
+  nargv[n] = nullptr;
+  return real_execve.get()("/bin/sh", nargv, envp);
 }
 
 // PATH search (execvp semantics) for FILE without a '/', when a PATH entry may be projected.
@@ -143,6 +175,7 @@ int exec_search(const char* file, char* const argv[], char* const envp[]) {
         append(cand.s, &cand.len, kPathMax, file, flen);
     if (fits) {
       exec_path(cand.s, argv, envp, 0);
+      if (errno == ENOEXEC) exec_sh(cand.s, argv, envp);
       // Only "not here" errors move on to the next PATH entry (as execvp does).
       if (errno == EACCES)
         denied = true;
@@ -156,27 +189,38 @@ int exec_search(const char* file, char* const argv[], char* const envp[]) {
   return fail(denied ? EACCES : ENOENT);
 }
 
-int exec_p(const char* file, char* const argv[], char* const envp[]) {
-  if (!file || !*file) return fail(ENOENT);
-  if (std::strchr(file, '/')) return exec_path(file, argv, envp, 0);
-  if (!active()) return real_execvpe.get()(file, argv, envp);
+__attribute__((noinline)) int exec_p_slow(const char* file, char* const argv[],
+                                          char* const envp[]) {
+  if (std::strchr(file, '/')) {
+    exec_path(file, argv, envp, 0);
+    if (errno == ENOEXEC) exec_sh(file, argv, envp);
+    return -1;
+  }
   return exec_search(file, argv, envp);
 }
 
-// Collects execl-style arguments (ARG0, then the va_list up to NULL) into ARGV.
-bool collect(const char* arg0, va_list ap, char** argv, char*** envp_out) {
-  int n = 0;
-  argv[n++] = const_cast<char*>(arg0);
-  while (arg0) {
-    char* a = va_arg(ap, char*);
-    if (n >= kMaxArgs - 1) return false;
-    argv[n++] = a;
-    if (!a) break;
-  }
-  if (!arg0) argv[0] = nullptr;
-  argv[kMaxArgs - 1] = nullptr;
-  if (envp_out) *envp_out = va_arg(ap, char**);
-  return true;
+int exec_p(const char* file, char* const argv[], char* const envp[]) {
+  if (!file || !*file || !active() || (std::strchr(file, '/') && surely_outside(AT_FDCWD, file)))
+    return real_execvpe.get()(file, argv, envp); // libc keeps its own ENOEXEC fallback
+  return exec_p_slow(file, argv, envp);
+}
+
+// Counts execl-style arguments (ARG0 and those after it, up to the NULL).
+long count_args(const char* arg0, va_list ap) {
+  if (!arg0) return 0;
+  long n = 1;
+  while (va_arg(ap, char*))
+    ++n;
+  return n;
+}
+
+// Collects them (N of them: ARG0, then the va_list) into ARGV (N + 1 slots) and skips the NULL.
+void collect(const char* arg0, va_list ap, long n, char** argv) {
+  if (n > 0) argv[0] = const_cast<char*>(arg0);
+  for (long i = 1; i < n; ++i)
+    argv[i] = va_arg(ap, char*);
+  if (n > 0) (void)va_arg(ap, char*);
+  argv[n] = nullptr;
 }
 
 } // namespace
@@ -197,30 +241,51 @@ VRIFT_EXPORT int execvpe(const char* file, char* const argv[], char* const envp[
   return exec_p(file, argv, envp);
 }
 VRIFT_EXPORT int execl(const char* path, const char* arg0, ...) {
-  char* argv[kMaxArgs];
-  va_list ap;
+  va_list ap, cp;
   va_start(ap, arg0);
-  const bool ok = collect(arg0, ap, argv, nullptr);
+  va_copy(cp, ap);
+  const long n = count_args(arg0, cp);
+  va_end(cp);
+  char* small[kSmallArgs];
+  char** argv = argv_space(small, n + 1);
+  if (!argv) {
+    va_end(ap);
+    return fail(E2BIG);
+  }
+  collect(arg0, ap, n, argv);
   va_end(ap);
-  if (!ok) return fail(E2BIG);
   return exec_path(path, argv, environ, 0);
 }
 VRIFT_EXPORT int execlp(const char* file, const char* arg0, ...) {
-  char* argv[kMaxArgs];
-  va_list ap;
+  va_list ap, cp;
   va_start(ap, arg0);
-  const bool ok = collect(arg0, ap, argv, nullptr);
+  va_copy(cp, ap);
+  const long n = count_args(arg0, cp);
+  va_end(cp);
+  char* small[kSmallArgs];
+  char** argv = argv_space(small, n + 1);
+  if (!argv) {
+    va_end(ap);
+    return fail(E2BIG);
+  }
+  collect(arg0, ap, n, argv);
   va_end(ap);
-  if (!ok) return fail(E2BIG);
   return exec_p(file, argv, environ);
 }
 VRIFT_EXPORT int execle(const char* path, const char* arg0, ...) {
-  char* argv[kMaxArgs];
-  char** envp = nullptr;
-  va_list ap;
+  va_list ap, cp;
   va_start(ap, arg0);
-  const bool ok = collect(arg0, ap, argv, &envp);
+  va_copy(cp, ap);
+  const long n = count_args(arg0, cp);
+  va_end(cp);
+  char* small[kSmallArgs];
+  char** argv = argv_space(small, n + 1);
+  if (!argv) {
+    va_end(ap);
+    return fail(E2BIG);
+  }
+  collect(arg0, ap, n, argv);
+  char** envp = va_arg(ap, char**);
   va_end(ap);
-  if (!ok) return fail(E2BIG);
   return exec_path(path, argv, envp, 0);
 }

@@ -7,8 +7,8 @@
 
 #include "vrift/shim/core/path.h"
 #include "vrift/shim/core/state.h"
-#include "vrift/shim/core/sys.h"
 #include "vrift/shim/entry/real.h"
+#include "vrift/util/raw_syscall.h"
 
 extern char** environ;
 

@@ -13,9 +13,9 @@
 #include "vrift/shim/core/realpath.h"
 #include "vrift/shim/core/statfill.h"
 #include "vrift/shim/core/str.h"
-#include "vrift/shim/core/sys.h"
 #include "vrift/shim/entry/ops.h"
 #include "vrift/shim/entry/real.h"
+#include "vrift/util/raw_syscall.h"
 
 #define VRIFT_EXPORT extern "C" __attribute__((visibility("default")))
 
@@ -43,9 +43,12 @@ VRIFT_REAL(dup2, Dup2Fn);
 VRIFT_REAL(dup3, Dup3Fn);
 VRIFT_REAL(syscall, SyscallFn);
 
-long real_faccessat(int dirfd, const char* path, int mode, int flags) {
+// libc's faccessat: it falls back from faccessat2 where the kernel (or seccomp) lacks it.
+using FaccessatFn = int(int, const char*, int, int);
+VRIFT_REAL(faccessat, FaccessatFn);
+long faccessat_real(int dirfd, const char* path, int mode, int flags) {
   if (flags == 0) return from_sys(sys::call6(SYS_faccessat, dirfd, sys::arg(path), mode));
-  return from_sys(sys::call6(SYS_faccessat2, dirfd, sys::arg(path), mode, flags));
+  return real_faccessat.get()(dirfd, path, mode, flags);
 }
 
 __attribute__((noinline)) int faccessat_slow(int dirfd, const char* path, int mode, int flags) {
@@ -53,7 +56,7 @@ __attribute__((noinline)) int faccessat_slow(int dirfd, const char* path, int mo
   Scratch s;
   const Lookup l = lookup(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), &s);
   if (l.res == Res::kReal)
-    return static_cast<int>(real_faccessat(l.real_dirfd, l.real_path, mode, flags));
+    return static_cast<int>(faccessat_real(l.real_dirfd, l.real_path, mode, flags));
   if (l.res == Res::kError) return fail(l.err);
   if (const int e = check_access(l.st, mode, flags & AT_EACCESS)) return fail(e);
   errno = saved;
@@ -98,7 +101,18 @@ __attribute__((noinline)) char* realpath_slow(const char* path, char* resolved) 
   return r;
 }
 
+// A vfork child runs in its parent's memory with its own descriptor table: what it closes or
+// dups must not change the parent's fd table (LESSONS 8). Asked only when an entry would change.
+bool own_table() { return sys::call6(SYS_getpid) == g_state.pid; }
+
+// NEWFD became a copy of OLDFD (dup, dup2, dup3).
+void copied(int oldfd, int newfd) {
+  if ((fd_kind(oldfd) != kFdNone || fd_kind(newfd) != kFdNone) && own_table())
+    fd_copy(oldfd, newfd);
+}
+
 void forget_range(unsigned first, unsigned last) {
+  if (!own_table()) return;
   for (unsigned fd = first; fd <= last && fd < static_cast<unsigned>(kMaxFds); ++fd)
     if (fd_kind(static_cast<int>(fd)) != kFdNone) fd_clear(static_cast<int>(fd));
 }
@@ -107,7 +121,7 @@ void forget_range(unsigned first, unsigned last) {
 
 int op_faccessat(int dirfd, const char* path, int mode, int flags) {
   if (!path || !active() || surely_outside(dirfd, path))
-    return static_cast<int>(real_faccessat(dirfd, path, mode, flags));
+    return static_cast<int>(faccessat_real(dirfd, path, mode, flags));
   return faccessat_slow(dirfd, path, mode, flags);
 }
 
@@ -196,7 +210,7 @@ VRIFT_EXPORT int fchdir(int fd) {
 }
 
 VRIFT_EXPORT int close(int fd) {
-  if (fd_kind(fd) != kFdNone) fd_clear(fd);
+  if (fd_kind(fd) != kFdNone && own_table()) fd_clear(fd);
   return real_close.get()(fd);
 }
 VRIFT_EXPORT int close_range(unsigned first, unsigned last, int flags) {
@@ -206,17 +220,17 @@ VRIFT_EXPORT int close_range(unsigned first, unsigned last, int flags) {
 }
 VRIFT_EXPORT int dup(int fd) {
   const int r = real_dup.get()(fd);
-  if (r >= 0) fd_copy(fd, r);
+  if (r >= 0) copied(fd, r);
   return r;
 }
 VRIFT_EXPORT int dup2(int fd, int to) {
   const int r = real_dup2.get()(fd, to);
-  if (r >= 0) fd_copy(fd, r);
+  if (r >= 0) copied(fd, r);
   return r;
 }
 VRIFT_EXPORT int dup3(int fd, int to, int flags) {
   const int r = real_dup3.get()(fd, to, flags);
-  if (r >= 0) fd_copy(fd, r);
+  if (r >= 0) copied(fd, r);
   return r;
 }
 
@@ -260,7 +274,7 @@ VRIFT_EXPORT long syscall(long nr, ...) {
   case SYS_getdents64:
     return op_getdents64(i32(0), reinterpret_cast<void*>(a[1]), static_cast<size_t>(a[2]));
   case SYS_close:
-    if (fd_kind(i32(0)) != kFdNone) fd_clear(i32(0));
+    if (fd_kind(i32(0)) != kFdNone && own_table()) fd_clear(i32(0));
     break;
   default:
     break;
@@ -273,11 +287,9 @@ VRIFT_EXPORT long syscall(long nr, ...) {
         forget_range(static_cast<unsigned>(a[0]), static_cast<unsigned>(a[1]));
       break;
     case SYS_dup:
-      fd_copy(i32(0), static_cast<int>(r));
-      break;
     case SYS_dup2:
     case SYS_dup3:
-      fd_copy(i32(0), static_cast<int>(r));
+      copied(i32(0), static_cast<int>(r));
       break;
     case SYS_chdir:
     case SYS_fchdir:

@@ -10,9 +10,9 @@
 #include "vrift/shim/core/fdtab.h"
 #include "vrift/shim/core/lookup.h"
 #include "vrift/shim/core/statfill.h"
-#include "vrift/shim/core/sys.h"
 #include "vrift/shim/entry/ops.h"
 #include "vrift/shim/entry/real.h"
+#include "vrift/util/raw_syscall.h"
 
 #define VRIFT_EXPORT extern "C" __attribute__((visibility("default")))
 

@@ -6,8 +6,8 @@
 
 #include "vrift/shim/core/fdtab.h"
 #include "vrift/shim/core/lookup.h"
-#include "vrift/shim/core/sys.h"
 #include "vrift/shim/entry/ops.h"
+#include "vrift/util/raw_syscall.h"
 
 #define VRIFT_EXPORT extern "C" __attribute__((visibility("default")))
 
@@ -43,6 +43,7 @@ bool tracked_fd(int fd) {
 } // namespace vrift::shim
 
 using namespace vrift::shim;
+namespace sys = vrift::sys;
 
 VRIFT_EXPORT ssize_t getxattr(const char* path, const char* name, void* value, size_t size) {
   return xattr(path, true, false, SYS_getxattr, sys::arg(name), sys::arg(value),

@@ -1,11 +1,12 @@
-// Raw Linux system calls for the shim: no libc wrapper (which the shim may interpose), no errno.
-// Every function returns the kernel's result: a value, or -errno in [-4095, -1].
+// Raw Linux system calls: no libc wrapper (which the shim may interpose), no errno, nothing to
+// link. Freestanding: the shim and the VDir reader use it. Every call returns the kernel's
+// result: a value, or -errno in [-4095, -1].
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
-namespace vrift::shim::sys {
+namespace vrift::sys {
 
 inline long call6(long nr, long a = 0, long b = 0, long c = 0, long d = 0, long e = 0, long f = 0) {
 #if defined(__x86_64__)
@@ -32,7 +33,7 @@ inline long call6(long nr, long a = 0, long b = 0, long c = 0, long d = 0, long 
                : "memory");
   return x0;
 #else
-#error "vrift's shim needs inline system calls (x86-64 or aarch64)"
+#error "vrift needs inline system calls (x86-64 or aarch64)"
 #endif
 }
 
@@ -40,4 +41,4 @@ inline bool failed(long r) { return r < 0 && r > -4096; }
 
 template <typename T> inline long arg(T* p) { return reinterpret_cast<long>(p); }
 
-} // namespace vrift::shim::sys
+} // namespace vrift::sys
