@@ -162,8 +162,8 @@ O="$T/outside"
 mkdir -p "$O/tree/sub"
 printf 'echo no-shebang\n' >"$O/ns.sh"
 chmod +x "$O/ns.sh"
-printf '%%s' 0123456789abcdefghijklmnopqrstuvwxy >"$O/tree/b.txt"
-printf '%%s' 0123456789 >"$O/tree/sub/c.txt"
+printf '%s' 0123456789abcdefghijklmnopqrstuvwxy >"$O/tree/b.txt"
+printf '%s' 0123456789 >"$O/tree/sub/c.txt"
 cp "$O/tree/b.txt" "$O/tree/a.txt"
 in_outside() { # in_outside CMD...: the same output with and without vrift run
   local want got
