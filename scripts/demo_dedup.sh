@@ -216,8 +216,8 @@ if [ "$fresh" -eq 1 ]; then
   echo "  node (physical):   $(cd "$run_dir/phys" && node -e "$js")"
   echo "  node (projected):  $(cd "$run_dir/proj" && "$vrift" run --manifest "$run_dir/proj.manifest" -- node -e "$js")"
   if command -v hyperfine >/dev/null; then
-    hyperfine -N -w 2 -r 10 -n physical "node -e \"process.chdir('$run_dir/phys'); $js\"" \
-      -n "vrift run" "$vrift run --manifest $run_dir/proj.manifest -- node -e \"process.chdir('$run_dir/proj'); $js\"" \
+    hyperfine -N -w 2 -r 10 -n physical "env -C $run_dir/phys node -e \"$js\"" \
+      -n "vrift run" "env -C $run_dir/proj $vrift run --manifest $run_dir/proj.manifest -- node -e \"$js\"" \
       2>/dev/null | grep -E "Time|±|faster" | sed 's/^/  /' || true
   fi
   if command -v gcc >/dev/null; then
