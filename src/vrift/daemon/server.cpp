@@ -212,7 +212,9 @@ Result<proto::SessionReply> Server::open_session(Conn& c, std::string_view root_
   VRIFT_ASSIGN(Manifest m, Manifest::from_bytes(bytes));
   // The shim lists directories from this immutable copy of what the VDir was filled with
   // (written by rename, so a mapping of an older one stays valid; docs/shim.md, "Directories").
-  VRIFT_TRY(fs::write_file_atomic(listing_path(vpath), bytes, 0400).context("writing the listing"));
+  // Not durable: it dies with the session, and is written anew when one opens.
+  VRIFT_TRY(fs::write_file_atomic(listing_path(vpath), bytes, 0400, /*durable=*/false)
+                .context("writing the listing"));
   vdir::VdirRoot vroot;
   struct stat rst {};
   if (::stat(root.c_str(), &rst) == 0) {

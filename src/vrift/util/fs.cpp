@@ -52,7 +52,8 @@ Status fsync_dir(const std::string& dir) {
   return {};
 }
 
-Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode) {
+Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode,
+                         bool durable) {
   std::string dir = dirname(path);
   std::random_device rd;
   std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(rd());
@@ -71,12 +72,12 @@ Status write_file_atomic(const std::string& path, std::string_view data, mode_t 
     }
     off += static_cast<size_t>(n);
   }
-  if (::fsync(fd.get()) != 0) return cleanup(os_error("syncing '" + path + "'"));
+  if (durable && ::fsync(fd.get()) != 0) return cleanup(os_error("syncing '" + path + "'"));
   if (::fchmod(fd.get(), mode) != 0) return cleanup(os_error("setting mode of '" + path + "'"));
   fd.reset();
   if (::rename(tmp.c_str(), path.c_str()) != 0)
     return cleanup(os_error("renaming into '" + path + "'"));
-  return fsync_dir(dir);
+  return durable ? fsync_dir(dir) : Status{};
 }
 
 std::string dirname(const std::string& path) {

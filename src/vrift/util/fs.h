@@ -19,7 +19,10 @@ Result<std::string> read_file(const std::string& path);
 
 /// Writes DATA to PATH atomically: a temp file in the same directory, fsync, rename, fsync
 /// of the directory. On any failure the old file (if any) is untouched and no temp file remains.
-Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode = 0644);
+/// DURABLE false skips both fsyncs: readers never see a partial file, but a crash may lose it
+/// (for files rebuilt on demand, like a session's listing).
+Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode = 0644,
+                         bool durable = true);
 
 /// fsync of a directory, so that a rename or link inside it is durable.
 Status fsync_dir(const std::string& dir);
