@@ -329,5 +329,36 @@ TEST(Manifest, SerializeRejectsBadInput) {
   }
 }
 
+TEST(ManifestShallow, SkipsTheChecksumNotTheBounds) {
+  TempDir dir;
+  std::vector<ManifestEntry> es(2);
+  es[0].path = "d";
+  es[0].type = EntryType::Dir;
+  es[0].mode = 0755;
+  es[1].path = "d/f";
+  es[1].size = 3;
+  es[1].hash = blake3("abc");
+  auto bytes = serialize_manifest(es, "/origin");
+  ASSERT_TRUE(bytes.ok());
+  std::string damaged = *bytes;
+  damaged[damaged.size() - 2] ^= 0x20; // inside the last path: still a safe path
+  const std::string path = dir.file("m");
+  ASSERT_TRUE(fs::write_file_atomic(path, damaged).ok());
+  EXPECT_FALSE(Manifest::open(path).ok()) << "the full check sees the checksum";
+  auto shallow = Manifest::open_shallow(path);
+  ASSERT_TRUE(shallow.ok()) << shallow.error().message();
+  EXPECT_EQ(shallow->size(), 2u);
+  EXPECT_EQ(shallow->origin(), "/origin");
+  std::string truncated = bytes->substr(0, bytes->size() - 1);
+  ASSERT_TRUE(fs::write_file_atomic(path, truncated).ok());
+  EXPECT_FALSE(Manifest::open_shallow(path).ok()) << "bounds are still checked";
+  std::string unsafe = *bytes; // a directory's path, which vrift run would create
+  const size_t at = unsafe.find(std::string("d\0d/f", 5));
+  ASSERT_NE(at, std::string::npos);
+  unsafe[at] = '/';
+  ASSERT_TRUE(fs::write_file_atomic(path, unsafe).ok());
+  EXPECT_FALSE(Manifest::open_shallow(path).ok()) << "paths are still checked";
+}
+
 } // namespace
 } // namespace vrift

@@ -404,7 +404,11 @@ Manifest::~Manifest() {
   if (m_mapped) ::munmap(const_cast<char*>(m_data), m_len);
 }
 
-Result<Manifest> Manifest::open(const std::string& path) {
+Result<Manifest> Manifest::open(const std::string& path) { return map_file(path, true); }
+
+Result<Manifest> Manifest::open_shallow(const std::string& path) { return map_file(path, false); }
+
+Result<Manifest> Manifest::map_file(const std::string& path, bool full) {
   std::string ctx = "loading manifest " + quoted(path);
   // O_NONBLOCK: a FIFO given by mistake is refused below instead of hanging the open.
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
@@ -421,7 +425,7 @@ Result<Manifest> Manifest::open(const std::string& path) {
   m.m_data = static_cast<const char*>(p);
   m.m_len = len;
   m.m_mapped = true;
-  if (auto ok = m.validate(); !ok) return fail(std::move(ok).error().context(ctx));
+  if (auto ok = m.validate(full); !ok) return fail(std::move(ok).error().context(ctx));
   return m;
 }
 
@@ -434,14 +438,16 @@ Result<Manifest> Manifest::from_bytes(std::string_view bytes) {
   return m;
 }
 
-Status Manifest::validate() {
+Status Manifest::validate(bool full) {
   m_count = 0;
   if (m_len < kManifestHeaderSize) return fail(too_short(m_len));
   auto h = load<ManifestHeader>(m_data);
   VRIFT_TRY(check_header(h, m_len));
-  Hash sum = blake3(m_data + kManifestHeaderSize, m_len - kManifestHeaderSize);
-  if (std::memcmp(sum.bytes.data(), h.body_checksum, sizeof h.body_checksum) != 0)
-    return fail("manifest is corrupt: checksum mismatch");
+  if (full) {
+    Hash sum = blake3(m_data + kManifestHeaderSize, m_len - kManifestHeaderSize);
+    if (std::memcmp(sum.bytes.data(), h.body_checksum, sizeof h.body_checksum) != 0)
+      return fail("manifest is corrupt: checksum mismatch");
+  }
 
   Layout lay(m_data, m_len, h.entry_count);
   uint64_t next = 0; // where the next string of the arena must start
@@ -456,8 +462,17 @@ Status Manifest::validate() {
     VRIFT_ASSIGN(std::string_view path, lay.checked_str(r.path_off, r.path_len, next, i, "path"));
     VRIFT_ASSIGN(std::string_view target,
                  lay.checked_str(r.target_off, r.target_len, next, i, "target"));
-    if (auto ok = validate_manifest_path(path); !ok)
-      return fail(std::move(ok).error().context(fmt::format("entry {}", i)));
+    // Shallow: only directories' paths matter (vrift run creates those).
+    if (full || r.type == static_cast<uint8_t>(EntryType::Dir)) {
+      if (auto ok = validate_manifest_path(path); !ok)
+        return fail(std::move(ok).error().context(fmt::format("entry {}", i)));
+    }
+    if (!full) {
+      if (r.type < static_cast<uint8_t>(EntryType::File) ||
+          r.type > static_cast<uint8_t>(EntryType::Symlink))
+        return fail("entry " + quoted(path) + ": unknown type");
+      continue;
+    }
     if (i > 0) {
       int c = lay.path(i - 1).compare(path); // bytewise, as unsigned bytes
       if (c == 0) return fail("duplicate path " + quoted(path));
@@ -482,7 +497,7 @@ Status Manifest::validate() {
   if (next != lay.arena_size)
     return fail(fmt::format("manifest is corrupt: {} unused bytes at the end of the string arena",
                             lay.arena_size - next));
-  if (std::memcmp(id.finish().bytes.data(), h.id, sizeof h.id) != 0)
+  if (full && std::memcmp(id.finish().bytes.data(), h.id, sizeof h.id) != 0)
     return fail("manifest is corrupt: its id does not match its entries");
   m_count = lay.count;
   return {};

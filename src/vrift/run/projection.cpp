@@ -56,7 +56,9 @@ Result<PlannedProjection> plan_projection(const Paths& paths, const ProjectionRe
       return fail("manifest '" + req.manifest + "' is not a regular file", EINVAL);
   }
   VRIFT_ASSIGN(p.manifest_path, fs::canonical(given));
-  VRIFT_ASSIGN(p.manifest, Manifest::open(p.manifest_path));
+  // Shallow: the daemon validates the whole file when it opens the session (before anything is
+  // created from it), and a full check here cost ~3 ms per run on a 10k-entry manifest.
+  VRIFT_ASSIGN(p.manifest, Manifest::open_shallow(p.manifest_path));
   std::string root;
   if (!req.at.empty()) {
     root = expand_path(req.at);
