@@ -204,14 +204,43 @@ bool is_dot(const char* name) {
   return name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'));
 }
 
+// KEY = REL + "/" (or "" for the root): the prefix every child's path starts with.
+void child_prefix(const char* rel, uint32_t rel_len, PathBuf* key) {
+  key->len = 0;
+  (void)append(key->s, &key->len, kPathMax, rel, rel_len);
+  if (rel_len) (void)append(key->s, &key->len, kPathMax, "/", 1);
+}
+
+// Calls FN(index, path, path_len) for each manifest entry that is a direct child of the
+// directory whose children start with PREFIX, skipping each grandchild subtree with one binary
+// search (its entries are contiguous: they all start with "child/").
+template <typename Fn> void for_each_child(const ListingView& v, const PathBuf& prefix, Fn fn) {
+  uint64_t i = lower_bound(v, prefix.s, prefix.len);
+  PathBuf skip;
+  while (i < v.count) {
+    uint32_t n;
+    const char* path = v.path(i, &n);
+    if (n <= prefix.len || std::memcmp(path, prefix.s, prefix.len) != 0) break;
+    const void* slash = std::memchr(path + prefix.len, '/', n - prefix.len);
+    if (slash) { // inside a child directory: jump past "child/"
+      skip.len = 0;
+      (void)append(skip.s, &skip.len, kPathMax, path,
+                   static_cast<size_t>(static_cast<const char*>(slash) - path));
+      (void)append(skip.s, &skip.len, kPathMax, "0", 1); // '/' + 1
+      i = lower_bound(v, skip.s, skip.len);
+      continue;
+    }
+    fn(i, path, n);
+    ++i;
+  }
+}
+
 // Fills W with the listing of directory REL of projection PROJ.
 void build(Writer* w, int proj, const char* rel, uint32_t rel_len, const vdir::VdirStat& self,
            const char* phys, size_t phys_len) {
   Projection* p = &g_state.proj[proj];
   PathBuf key;
-  key.len = 0;
-  (void)append(key.s, &key.len, kPathMax, rel, rel_len);
-  if (rel_len) (void)append(key.s, &key.len, kPathMax, "/", 1);
+  child_prefix(rel, rel_len, &key);
   const uint32_t prefix_len = key.len;
   // "." and ".."
   w->add(projected_ino(self), DT_DIR, ".", 1);
@@ -225,26 +254,12 @@ void build(Writer* w, int proj, const char* rel, uint32_t rel_len, const vdir::V
       parent_ino = projected_ino(pst);
   }
   w->add(parent_ino, DT_DIR, "..", 2);
-  // The manifest's children, skipping each grandchild subtree with one binary search.
+  // The manifest's children.
   const ListingView v = listing_of(p);
   if (v.ok()) {
-    uint64_t i = lower_bound(v, key.s, prefix_len);
-    while (i < v.count) {
-      uint32_t n;
-      const char* path = v.path(i, &n);
-      if (n <= prefix_len || std::memcmp(path, key.s, prefix_len) != 0) break;
+    for_each_child(v, key, [&](uint64_t i, const char* path, uint32_t n) {
       const char* name = path + prefix_len;
       const uint32_t name_len = n - prefix_len;
-      const void* slash = std::memchr(name, '/', name_len);
-      if (slash) { // inside a child directory: jump past "child/"
-        const uint32_t cl = static_cast<uint32_t>(static_cast<const char*>(slash) - path);
-        PathBuf skip;
-        skip.len = 0;
-        (void)append(skip.s, &skip.len, kPathMax, path, cl);
-        (void)append(skip.s, &skip.len, kPathMax, "0", 1); // '/' + 1
-        i = lower_bound(v, skip.s, skip.len);
-        continue;
-      }
       vdir::VdirStat st;
       const vdir::VdirResult r = p->reader.lookup(path, n, &st);
       if (r == vdir::VdirResult::kHit) {
@@ -258,8 +273,7 @@ void build(Writer* w, int proj, const char* rel, uint32_t rel_len, const vdir::V
                                    : DT_UNKNOWN,
                name, name_len);
       }
-      ++i;
-    }
+    });
   }
   // What physically exists and the manifest does not list.
   for (size_t off = 0; off + 19 < phys_len;) {
@@ -293,27 +307,9 @@ size_t bound(Projection* p, const char* rel, uint32_t rel_len, size_t phys_len) 
   const ListingView v = listing_of(p);
   if (!v.ok()) return total;
   PathBuf key;
-  key.len = 0;
-  (void)append(key.s, &key.len, kPathMax, rel, rel_len);
-  if (rel_len) (void)append(key.s, &key.len, kPathMax, "/", 1);
-  uint64_t i = lower_bound(v, key.s, key.len);
-  PathBuf skip;
-  while (i < v.count) {
-    uint32_t n;
-    const char* path = v.path(i, &n);
-    if (n <= key.len || std::memcmp(path, key.s, key.len) != 0) break;
-    const void* slash = std::memchr(path + key.len, '/', n - key.len);
-    if (slash) {
-      skip.len = 0;
-      (void)append(skip.s, &skip.len, kPathMax, path,
-                   static_cast<size_t>(static_cast<const char*>(slash) - path));
-      (void)append(skip.s, &skip.len, kPathMax, "0", 1);
-      i = lower_bound(v, skip.s, skip.len);
-      continue;
-    }
-    total += reclen_of(n - key.len);
-    ++i;
-  }
+  child_prefix(rel, rel_len, &key);
+  for_each_child(v, key,
+                 [&](uint64_t, const char*, uint32_t n) { total += reclen_of(n - key.len); });
   return total;
 }
 

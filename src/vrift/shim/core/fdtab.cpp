@@ -51,7 +51,11 @@ FdKind fd_kind(int fd) {
   return e ? static_cast<FdKind>(__atomic_load_n(&e->kind, __ATOMIC_ACQUIRE)) : kFdNone;
 }
 
-void fd_set_file(int fd, int proj, const vdir::VdirStat& st, uint64_t dev, uint64_t ino) {
+namespace {
+
+// Fills FD's entry and publishes KIND last (readers load kind first).
+void set_entry(int fd, FdKind kind, int proj, const char* rel, uint32_t rel_len,
+               const vdir::VdirStat& st, uint64_t dev, uint64_t ino) {
   FdEntry* e = fd_entry(fd);
   if (!e) return;
   fd_clear(fd);
@@ -59,23 +63,21 @@ void fd_set_file(int fd, int proj, const vdir::VdirStat& st, uint64_t dev, uint6
   e->real_dev = dev;
   e->real_ino = ino;
   e->st = st;
-  e->rel = nullptr;
-  e->rel_len = 0;
-  __atomic_store_n(&e->kind, kFdFile, __ATOMIC_RELEASE);
+  e->rel = rel;
+  e->rel_len = rel ? rel_len : 0;
+  __atomic_store_n(&e->kind, kind, __ATOMIC_RELEASE);
+}
+
+} // namespace
+
+void fd_set_file(int fd, int proj, const vdir::VdirStat& st, uint64_t dev, uint64_t ino) {
+  set_entry(fd, kFdFile, proj, nullptr, 0, st, dev, ino);
 }
 
 void fd_set_dir(int fd, int proj, const char* rel, uint32_t len, const vdir::VdirStat& st,
                 uint64_t dev, uint64_t ino) {
-  FdEntry* e = fd_entry(fd);
-  if (!e) return;
-  fd_clear(fd);
-  e->proj = proj;
-  e->real_dev = dev;
-  e->real_ino = ino;
-  e->st = st;
-  e->rel = arena_copy(rel, len);
-  e->rel_len = e->rel ? len : 0;
-  __atomic_store_n(&e->kind, kFdDir, __ATOMIC_RELEASE);
+  if (!fd_entry(fd)) return;
+  set_entry(fd, kFdDir, proj, arena_copy(rel, len), len, st, dev, ino);
 }
 
 void fd_set_outside_dir(int fd) {

@@ -164,10 +164,12 @@ long op_getdents64(int fd, void* buf, size_t n) {
   int32_t s = __atomic_load_n(&e->stream, __ATOMIC_ACQUIRE);
   // The program may rewind the directory (lseek(fd, 0, SEEK_SET)): the fd's real offset then
   // differs from where building the stream left it.
-  if (s != 0 && sys::call6(SYS_lseek, fd, 0, SEEK_CUR) != e->seen_off) {
+  if (s != 0) {
     const long off = sys::call6(SYS_lseek, fd, 0, SEEK_CUR);
-    if (off == 0) dirstream_seek(s - 1, 0);
-    e->seen_off = off;
+    if (off != e->seen_off) {
+      if (off == 0) dirstream_seek(s - 1, 0);
+      e->seen_off = off;
+    }
   }
   if (s == 0) {
     PathBuf pb;

@@ -223,6 +223,21 @@ void collect(const char* arg0, va_list ap, long n, char** argv) {
   argv[n] = nullptr;
 }
 
+// The execl family: builds argv from ARG0 and AP (then reads envp from AP when WITH_ENVP, else
+// uses environ) and hands both to EXEC, with the array alive meanwhile.
+template <typename Exec> int exec_list(const char* arg0, va_list ap, bool with_envp, Exec exec) {
+  va_list cp;
+  va_copy(cp, ap);
+  const long n = count_args(arg0, cp);
+  va_end(cp);
+  char* small[kSmallArgs];
+  char** argv = argv_space(small, n + 1);
+  if (!argv) return fail(E2BIG);
+  collect(arg0, ap, n, argv);
+  char** envp = with_envp ? va_arg(ap, char**) : environ;
+  return exec(argv, envp);
+}
+
 } // namespace
 } // namespace vrift::shim
 
@@ -241,51 +256,26 @@ VRIFT_EXPORT int execvpe(const char* file, char* const argv[], char* const envp[
   return exec_p(file, argv, envp);
 }
 VRIFT_EXPORT int execl(const char* path, const char* arg0, ...) {
-  va_list ap, cp;
+  va_list ap;
   va_start(ap, arg0);
-  va_copy(cp, ap);
-  const long n = count_args(arg0, cp);
-  va_end(cp);
-  char* small[kSmallArgs];
-  char** argv = argv_space(small, n + 1);
-  if (!argv) {
-    va_end(ap);
-    return fail(E2BIG);
-  }
-  collect(arg0, ap, n, argv);
+  const int r = exec_list(arg0, ap, false,
+                          [&](char** argv, char** envp) { return exec_path(path, argv, envp, 0); });
   va_end(ap);
-  return exec_path(path, argv, environ, 0);
+  return r;
 }
 VRIFT_EXPORT int execlp(const char* file, const char* arg0, ...) {
-  va_list ap, cp;
+  va_list ap;
   va_start(ap, arg0);
-  va_copy(cp, ap);
-  const long n = count_args(arg0, cp);
-  va_end(cp);
-  char* small[kSmallArgs];
-  char** argv = argv_space(small, n + 1);
-  if (!argv) {
-    va_end(ap);
-    return fail(E2BIG);
-  }
-  collect(arg0, ap, n, argv);
+  const int r = exec_list(arg0, ap, false,
+                          [&](char** argv, char** envp) { return exec_p(file, argv, envp); });
   va_end(ap);
-  return exec_p(file, argv, environ);
+  return r;
 }
 VRIFT_EXPORT int execle(const char* path, const char* arg0, ...) {
-  va_list ap, cp;
+  va_list ap;
   va_start(ap, arg0);
-  va_copy(cp, ap);
-  const long n = count_args(arg0, cp);
-  va_end(cp);
-  char* small[kSmallArgs];
-  char** argv = argv_space(small, n + 1);
-  if (!argv) {
-    va_end(ap);
-    return fail(E2BIG);
-  }
-  collect(arg0, ap, n, argv);
-  char** envp = va_arg(ap, char**);
+  const int r = exec_list(arg0, ap, true,
+                          [&](char** argv, char** envp) { return exec_path(path, argv, envp, 0); });
   va_end(ap);
-  return exec_path(path, argv, envp, 0);
+  return r;
 }
