@@ -222,6 +222,43 @@ err=$("$VRIFT" -v run -m "$T/ph.manifest" -- true 2>&1)
 check "phantom origin: no directory to create" bash -c "! grep -q 'created [1-9][0-9]* director' <<< '$err'"
 check_eq "and the tree is left as it was" "$before" "$(cd "$T/ph" && find . | sort)"
 
+# --- a skeleton the daemon has watched since it was complete is not checked again (SkeletonWatch)
+# A project two levels down, so that a directory above its root can be renamed; a background run
+# holds the session open throughout (no linger expiry between the steps).
+mkdir -p "$T/nest/a"; cp -a "$P" "$T/nest/a/w"; W="$T/nest/a/w"
+"$VRIFT" ingest "$W" --mode phantom -o "$T/w.manifest" >/dev/null 2>&1 || not_ok "phantom ingest of w"
+"$VRIFT" run -m "$T/w.manifest" -- sh -c 'touch "$1"; while [ ! -e "$2" ]; do sleep 0.05; done' \
+  sh "$T/hold.ready" "$T/hold.stop" >/dev/null 2>&1 &
+holder=$!
+wait_for "$T/hold.ready" || not_ok "the holding run did not start"
+# vskel CMD...: CMD's status, then how many times -vv said the skeleton check was skipped.
+vskel() {
+  local out rc
+  out=$("$VRIFT" -vv run -m "$T/w.manifest" -- "$@" 2>&1 >/dev/null); rc=$?
+  echo "$rc $(grep -c 'watched by the daemon' <<< "$out")"
+}
+check_eq "a warm session's complete skeleton is vouched for: no check" "0 1" "$(vskel true)"
+check_eq "again" "0 1" "$(vskel test -d "$W/src/sub/deep")"
+rmdir "$W/src/sub/deep"
+check_eq "a directory removed since: checked, and there while CMD runs" "0 0" \
+  "$(vskel test -d "$W/src/sub/deep")"
+check "and removed again afterwards (vrift run made it)" test ! -e "$W/src/sub/deep"
+check_eq "still missing: still checked" "0 0" "$(vskel test -d "$W/src/sub/deep")"
+mkdir "$W/src/sub/deep"
+vskel true >/dev/null # complete again: this run checks, the daemon watches again after it
+check_eq "complete again: vouched for again" "0 1" "$(vskel test -d "$W/src/sub/deep")"
+# A rename above the root fires no watch: the daemon compares the root's identity.
+mv "$T/nest/a" "$T/nest/b"; mkdir -p "$W"
+check_eq "a new directory at the root's path (a rename above it): checked" "0 0" \
+  "$(vskel test -d "$W/src/sub/deep")"
+rm -rf "$T/nest/a"; mv "$T/nest/b" "$T/nest/a"
+vskel true >/dev/null
+check_eq "the original back: vouched for again" "0 1" "$(vskel true)"
+"${VRIFT_TESTCLIENT:?}" mutate "$T/run/vriftd.sock" "$(realpath "$W")" "$(realpath "$T/w.manifest")" mkdir made >/dev/null 2>&1 \
+  || not_ok "testclient mkdir"
+check_eq "a change to the session's tree (mkdir): checked again" "0 0" "$(vskel true)"
+touch "$T/hold.stop"; wait "$holder"
+
 # --- a command inside a projection: after a phantom ingest it exists only in the store
 X="$T/xproj"; mkdir -p "$X/bin" "$X/node_modules/pkg" "$X/node_modules/.bin"
 printf '#!/bin/echo hello\n' > "$X/bin/tool"; printf '#!/bin/echo cli\n' > "$X/node_modules/pkg/cli.js"

@@ -360,5 +360,55 @@ TEST(ManifestShallow, SkipsTheChecksumNotTheBounds) {
   EXPECT_FALSE(Manifest::open_shallow(path).ok()) << "paths are still checked";
 }
 
+TEST(ManifestLazy, ChecksTheFirstEntryNowAndTheRestWhenAsked) {
+  TempDir dir;
+  std::vector<ManifestEntry> es(3);
+  es[0].path = "d";
+  es[0].type = EntryType::Dir;
+  es[0].mode = 0755;
+  es[1].path = "d/e";
+  es[1].type = EntryType::Dir;
+  es[1].mode = 0700;
+  es[2].path = "d/f";
+  es[2].size = 3;
+  es[2].hash = blake3("abc");
+  auto bytes = serialize_manifest(es, "/origin");
+  ASSERT_TRUE(bytes.ok());
+  const std::string path = dir.file("m");
+  ASSERT_TRUE(fs::write_file_atomic(path, *bytes).ok());
+  auto m = Manifest::open_lazy(path);
+  ASSERT_TRUE(m.ok()) << m.error().message();
+  EXPECT_FALSE(m->entries_loaded());
+  EXPECT_EQ(m->size(), 1u) << "only the first entry is checked, and so visible";
+  EXPECT_EQ(m->at(0).path, "d");
+  EXPECT_EQ(m->origin(), "/origin") << "the arena is found from the file's entry count";
+  EXPECT_FALSE(m->find("d/f")) << "not before load_entries()";
+  ASSERT_TRUE(m->load_entries().ok());
+  EXPECT_TRUE(m->entries_loaded());
+  ASSERT_EQ(m->size(), 3u);
+  ASSERT_TRUE(m->find("d/f"));
+  EXPECT_EQ(m->at(*m->find("d/f")).size, 3u);
+  Manifest moved = std::move(*m);
+  EXPECT_TRUE(moved.entries_loaded());
+  EXPECT_EQ(moved.size(), 3u);
+
+  // A damaged later entry: the lazy open succeeds, load_entries() refuses (one line).
+  std::string unsafe = *bytes;
+  const size_t at = unsafe.find(std::string("d\0d/e", 5));
+  ASSERT_NE(at, std::string::npos);
+  unsafe[at + 2] = '/'; // "d/e" becomes "/" + "/e": an absolute directory path
+  ASSERT_TRUE(fs::write_file_atomic(path, unsafe).ok());
+  auto bad = Manifest::open_lazy(path);
+  ASSERT_TRUE(bad.ok()) << bad.error().message();
+  auto st = bad->load_entries();
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().message().find('\n'), std::string::npos);
+  EXPECT_EQ(bad->size(), 0u) << "nothing is visible after a failed check";
+  EXPECT_FALSE(bad->entries_loaded());
+  // The header and the first entry are checked at once.
+  ASSERT_TRUE(fs::write_file_atomic(path, bytes->substr(0, bytes->size() - 1)).ok());
+  EXPECT_FALSE(Manifest::open_lazy(path).ok());
+}
+
 } // namespace
 } // namespace vrift

@@ -60,6 +60,8 @@ template <class F> void for_each_sample(F&& f) {
   f(SessionOpen{kMaxAbs, kMaxAbs});
   f(SessionReply{1, 0, "/dev/shm/vrift-1000-ab12"});
   f(SessionReply{~0ull, ~0ull, kMaxAbs});
+  f(SessionReply{1, 0, "/dev/shm/v", true, 0});
+  f(SessionReply{~0ull, ~0ull, kMaxAbs, true, kSessionFlagsMask});
   f(SessionClose{1});
   f(SessionClose{~0ull});
   f(Commit{7, "target/main.o", "/p/.vrift/staging/pid_1/fd_3.tmp"});
@@ -192,6 +194,13 @@ TEST(ProtoCodec, TruncatedAtEveryCutPoint) {
     // Long samples: every cut near each field boundary and a stride through the strings.
     for (size_t cut = 0; cut < plen; cut += (cut < 64 || plen - cut < 64) ? 1 : 61) {
       M out = m;
+      if constexpr (std::is_same_v<M, SessionReply>) {
+        if (m.has_flags && cut == plen - 4) { // exactly without the optional tail: the old form
+          ASSERT_EQ(decode_payload(payload, cut, &out), Err::Ok);
+          EXPECT_FALSE(out.has_flags);
+          continue;
+        }
+      }
       ASSERT_EQ(decode_payload(payload, cut, &out), Err::Truncated) << cut;
       EXPECT_TRUE(out == m) << "an error leaves *out unchanged";
     }
@@ -207,7 +216,11 @@ TEST(ProtoCodec, TrailingBytesRejectedExceptInTheGreeting) {
     p.push_back(0);
     M out;
     bool greeting = M::kType == MsgType::Hello || M::kType == MsgType::HelloReply;
-    ASSERT_EQ(decode_payload(p.data(), p.size(), &out), greeting ? Err::Ok : Err::TrailingBytes);
+    Err want = greeting ? Err::Ok : Err::TrailingBytes;
+    if constexpr (std::is_same_v<M, SessionReply>) {
+      if (!m.has_flags) want = Err::Truncated; // the byte starts an optional tail, cut short
+    }
+    ASSERT_EQ(decode_payload(p.data(), p.size(), &out), want);
     if (greeting) {
       EXPECT_TRUE(out == m);
     }
@@ -262,7 +275,29 @@ TEST(ProtoCodec, EncoderRefusesWhatTheDecoderWouldReject) {
   EXPECT_EQ(enc(StatusReply{0, 0, 0, 0, 0, 0, 0, 0, kMaxVersion + "v", "/"}), 0u);
   EXPECT_EQ(enc(StatusReply{0, 0, 0, 0, 0, 0, 0, 0, "1", ""}), 0u);
   EXPECT_EQ(enc(SessionReply{0, 1, "/v"}), 0u);
+  EXPECT_EQ(enc(SessionReply{1, 1, "/v", true, kSessionFlagsMask + 1}), 0u); // unknown flag
   EXPECT_EQ(enc(SessionOpen{"/r/", "/m"}), 0u);
+}
+
+// SESSION_REPLY's flags exist only with kCapSessionFlags: without it the reply is byte for byte
+// the version-1 one, and a version-1 reply decodes with has_flags false and no flags.
+TEST(ProtoCodec, SessionReplyFlagsAreAnOptionalTail) {
+  std::vector<uint8_t> old_form = encoded(SessionReply{5, 9, "/v", false, kSessionSkeletonClean});
+  EXPECT_EQ(old_form, encoded(SessionReply{5, 9, "/v"}));
+  EXPECT_EQ(old_form.size(), kHeaderSize + 8 + 8 + 2 + 2);
+  SessionReply out;
+  ASSERT_EQ(decode_payload(old_form.data() + kHeaderSize, old_form.size() - kHeaderSize, &out),
+            Err::Ok);
+  EXPECT_FALSE(out.has_flags);
+  EXPECT_EQ(out.flags, 0u);
+  std::vector<uint8_t> with = encoded(SessionReply{5, 9, "/v", true, kSessionSkeletonClean});
+  ASSERT_EQ(with.size(), old_form.size() + 4);
+  ASSERT_EQ(decode_payload(with.data() + kHeaderSize, with.size() - kHeaderSize, &out), Err::Ok);
+  EXPECT_TRUE(out.has_flags);
+  EXPECT_EQ(out.flags, kSessionSkeletonClean);
+  with[with.size() - 1] = 0x80; // an unknown flag bit
+  EXPECT_EQ(decode_payload(with.data() + kHeaderSize, with.size() - kHeaderSize, &out),
+            Err::BadField);
 }
 
 TEST(ProtoCodec, Negotiation) {

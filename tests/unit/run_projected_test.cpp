@@ -77,6 +77,26 @@ TEST(RunProjected, ResolvesThroughTheManifests) {
   EXPECT_FALSE(resolve_projected(a + "x/bin/tool", ps)) << "a sibling with the root as prefix";
 }
 
+// The PATH search's filter: one realpath of the candidate's directory, no manifest entry read.
+TEST(RunProjected, MayBeProjectedRulesOutOnlyWhatIsCertainlyOutside) {
+  char tmpl[] = "/tmp/vrift-mbp.XXXXXX";
+  const std::string t = ::mkdtemp(tmpl);
+  ASSERT_EQ(::mkdir((t + "/root").c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir((t + "/root/bin").c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir((t + "/other").c_str(), 0755), 0);
+  ASSERT_EQ(::symlink((t + "/root/bin").c_str(), (t + "/linkbin").c_str()), 0);
+  std::vector<PlannedProjection> ps;
+  ps.push_back(projection(t + "/root", {dir_entry("bin")}));
+  EXPECT_TRUE(may_be_projected(t + "/root/tool", ps)) << "directly in the root";
+  EXPECT_TRUE(may_be_projected(t + "/root/bin/tool", ps)) << "in a directory of it";
+  EXPECT_TRUE(may_be_projected(t + "/linkbin/tool", ps)) << "through a symlink above";
+  EXPECT_TRUE(may_be_projected(t + "/root/gone/tool", ps)) << "a directory not on disk";
+  EXPECT_FALSE(may_be_projected(t + "/other/tool", ps));
+  EXPECT_FALSE(may_be_projected(t + "/tool", ps)) << "beside the root";
+  EXPECT_FALSE(may_be_projected("/usr/bin/tool", ps));
+  (void)std::system(("rm -rf '" + t + "'").c_str());
+}
+
 TEST(RunProjected, ExecutePermission) {
   auto ps = two();
   EXPECT_TRUE(projected_executable(ps[0].manifest.at(*ps[0].manifest.find("bin/tool"))));

@@ -131,21 +131,31 @@ struct Plan {
 // PLAN->spawn filled in, or the exit status.
 int plan_command(const std::vector<std::string>& command, const Paths& paths, Plan* plan) {
   const char* path_env = std::getenv("PATH");
+  Status loaded; // the manifests' entries, checked once a candidate is looked for inside them
+  bool tried = false;
+  auto entries = [&] {
+    if (!tried) loaded = run::load_entries(plan->planned);
+    tried = true;
+    return loaded.ok();
+  };
   auto program = run::find_command(command[0], path_env, [&](const std::string& cand) {
-    auto f = run::resolve_projected(absolute(cand), plan->planned);
+    const std::string abs = absolute(cand);
+    if (!run::may_be_projected(abs, plan->planned) || !entries()) return run::Probe::Missing;
+    auto f = run::resolve_projected(abs, plan->planned);
     if (!f) return run::Probe::Missing;
     return run::projected_executable(plan->planned[f->projection].manifest.at(f->entry))
                ? run::Probe::Executable
                : run::Probe::NotExecutable;
   });
+  if (!loaded.ok()) return failed(kExitRunFailed, loaded.error());
   if (!program.ok()) {
     return failed(program.error().errnum() == ENOENT ? kExitNotFound : kExitCannotRun,
                   program.error());
   }
   std::string why;
-  if (auto f = physically_missing(*program)
-                   ? run::resolve_projected(absolute(*program), plan->planned)
-                   : std::nullopt) {
+  const bool inside = physically_missing(*program) && entries();
+  if (!loaded.ok()) return failed(kExitRunFailed, loaded.error());
+  if (auto f = inside ? run::resolve_projected(absolute(*program), plan->planned) : std::nullopt) {
     // Inside a projection only: a script runs through its interpreter, as the kernel would.
     auto launch = run::launch_projected(*program, *f, plan->planned, paths.store_root, command);
     if (!launch.ok()) {
@@ -232,9 +242,18 @@ int run_command(const GlobalOptions& g, const RunArgs& a, const std::vector<std:
   auto sup = run::Supervisor::create();
   if (!sup.ok()) return failed(kExitRunFailed, sup.error());
 
-  // 5. The skeletons (removed again by their destructors if a later step fails).
+  // 5. The skeletons (removed again by their destructors if a later step fails); none to check
+  // where the daemon has watched it since it was last complete (SkeletonWatch).
   std::vector<run::Skeleton> skeletons;
-  for (const auto& p : plan.planned) {
+  for (size_t i = 0; i < plan.planned.size(); ++i) {
+    auto& p = plan.planned[i];
+    if (plan.projections[i].skeleton_clean) {
+      log::debug("skeleton of {}: complete (watched by the daemon)", p.root);
+      continue;
+    }
+    if (auto s = p.manifest.load_entries().context("loading manifest '" + p.manifest_path + "'");
+        !s.ok())
+      return failed(kExitRunFailed, s.error());
     auto sk = run::Skeleton::ensure(p.root, p.manifest);
     if (!sk.ok()) return failed(kExitRunFailed, sk.error());
     if (sk->created_dirs() > 0) {

@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "vrift/daemon/session.h"
+#include "vrift/daemon/skeleton_watch.h"
 #include "vrift/proto/client.h"
 #include "vrift/proto/io.h"
 #include "vrift/util/fs.h"
@@ -78,6 +79,8 @@ struct LiveSession {
   std::unique_ptr<vdir::VdirWriter> vdir;
   std::unique_ptr<VdirSink> sink;
   std::unique_ptr<Session> session;
+  std::string root;
+  SkeletonWatch skeleton; ///< whether its directories exist (SESSION_REPLY flags)
   int refs = 0;
   bool dirty = false;
   Clock::time_point last_change, released;
@@ -87,6 +90,7 @@ struct Conn {
   UniqueFd fd;
   std::vector<uint8_t> buf;
   uint32_t max_frame = proto::kMaxFrameSize;
+  uint64_t caps = 0;                // the negotiated capabilities
   std::multiset<uint64_t> sessions; // references this connection holds
 };
 
@@ -104,6 +108,7 @@ private:
   bool serve(Conn& c);
   void drop(Conn& c);
   void timers();
+  void arm_skeletons();
   Status shutdown_sessions();
   Result<proto::SessionReply> open_session(Conn& c, std::string_view root,
                                            std::string_view manifest);
@@ -130,6 +135,7 @@ private:
   std::map<int, Conn> m_conns;
   std::map<uint64_t, LiveSession> m_sessions;
   std::map<std::string, uint64_t> m_by_key;
+  std::set<uint64_t> m_arm_pending; // sessions whose skeleton is watched after this round's replies
   uint64_t m_next_session = 1;
   uint64_t m_commits = 0, m_mutations = 0;
   bool m_stop = false;
@@ -164,10 +170,12 @@ void Server::accept_one() {
     proto::Hello ours;
     ours.role = proto::Role::Daemon;
     ours.pid = static_cast<uint32_t>(::getpid());
+    ours.capabilities = proto::kCapabilities;
     auto g = proto::serve_hello(fd, ours, proto::kServerHelloTimeoutMs);
     if (!g.ok()) continue;
     Conn c;
     c.max_frame = proto::kMaxFrameSize;
+    c.caps = g->reply.capabilities;
     c.fd = std::move(cfd);
     m_conns.emplace(fd, std::move(c));
     m_last_activity = Clock::now();
@@ -196,11 +204,19 @@ Result<proto::SessionReply> Server::open_session(Conn& c, std::string_view root_
     LiveSession& ls = m_sessions[existing->second];
     ++ls.refs;
     c.sessions.insert(ls.id);
-    return proto::SessionReply{ls.id, ls.vdir->live_count(), ls.vdir->path()};
+    proto::SessionReply r{ls.id, ls.vdir->live_count(), ls.vdir->path()};
+    r.has_flags = (c.caps & proto::kCapSessionFlags) != 0;
+    if (ls.skeleton.clean(ls.root)) {
+      r.flags |= proto::kSessionSkeletonClean;
+    } else {
+      m_arm_pending.insert(ls.id); // the client checks it this time; the next one need not
+    }
+    return r;
   }
   LiveSession ls;
   ls.id = m_next_session++;
   ls.key = key;
+  ls.root = root;
   VRIFT_ASSIGN(ls.session, Session::open(m_paths, *m_store, root, manifest, nullptr,
                                          SessionOptions{m_opts.sync_journal, 0}));
   VRIFT_TRY(fs::mkdir_p(m_paths.vdir_dir, 0700));
@@ -229,6 +245,8 @@ Result<proto::SessionReply> Server::open_session(Conn& c, std::string_view root_
   ls.refs = 1;
   uint64_t id = ls.id;
   proto::SessionReply r{id, ls.vdir->live_count(), {}};
+  r.has_flags = (c.caps & proto::kCapSessionFlags) != 0;
+  m_arm_pending.insert(id);
   m_by_key[key] = id;
   auto& stored = m_sessions[id] = std::move(ls);
   r.vdir_path = stored.vdir->path();
@@ -258,6 +276,7 @@ bool Server::serve(Conn& c) {
   };
   auto changed = [&](LiveSession& ls, const Status& s) {
     if (s.ok()) {
+      ls.skeleton.reset(); // the tree may have directories the disk has not
       ls.dirty = true;
       ls.last_change = Clock::now();
       ++m_mutations;
@@ -313,6 +332,7 @@ bool Server::serve(Conn& c) {
       if (LiveSession* ls = need(msg.session)) {
         auto r = ls->session->commit(std::string(msg.path), std::string(msg.staging), 0);
         if (r.ok()) {
+          ls->skeleton.reset();
           ls->dirty = true;
           ls->last_change = Clock::now();
           ++m_commits;
@@ -385,6 +405,17 @@ void Server::drop(Conn& c) {
   c.sessions.clear();
 }
 
+// After the replies: a client told "not clean" checks the skeleton itself meanwhile (and creates
+// what is missing), so the watches are armed off its critical path, for the next run.
+void Server::arm_skeletons() {
+  for (uint64_t id : m_arm_pending) {
+    auto it = m_sessions.find(id);
+    if (it != m_sessions.end())
+      it->second.skeleton.arm(it->second.root, it->second.session->tree());
+  }
+  m_arm_pending.clear();
+}
+
 void Server::timers() {
   auto now = Clock::now();
   for (auto it = m_sessions.begin(); it != m_sessions.end();) {
@@ -443,6 +474,7 @@ Status Server::loop() {
         if (m_stop) break;
       }
     }
+    arm_skeletons();
     timers();
   }
   return shutdown_sessions();
@@ -485,9 +517,13 @@ Status run_daemon(const Paths& paths, const ServerOptions& opts) {
 }
 
 Result<int> ensure_daemon(const Paths& paths, const std::string& exe, int timeout_ms) {
-  auto ping = [&]() -> Result<int> {
-    VRIFT_ASSIGN(auto c, proto::Client::connect(paths.daemon_socket(), proto::Role::Cli, 200));
-    return static_cast<int>(c.daemon().pid);
+  VRIFT_ASSIGN(auto c, connect_daemon(paths, exe, timeout_ms));
+  return static_cast<int>(c.daemon().pid);
+}
+
+Result<proto::Client> connect_daemon(const Paths& paths, const std::string& exe, int timeout_ms) {
+  auto ping = [&]() -> Result<proto::Client> {
+    return proto::Client::connect(paths.daemon_socket(), proto::Role::Cli, 200);
   };
   if (auto p = ping(); p.ok()) return p;
   VRIFT_TRY(fs::mkdir_p(paths.runtime_dir, 0700));

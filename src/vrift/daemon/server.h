@@ -9,6 +9,7 @@
 #include <string>
 
 #include "vrift/config/paths.h"
+#include "vrift/proto/client.h"
 #include "vrift/util/result.h"
 
 namespace vrift {
@@ -28,5 +29,9 @@ Status run_daemon(const Paths& paths, const ServerOptions& opts);
 /// racing starters make one daemon) and waits until it answers, at most TIMEOUT_MS. Returns
 /// the daemon's pid. EXE is the vrift binary to run as `EXE daemon run`.
 Result<int> ensure_daemon(const Paths& paths, const std::string& exe, int timeout_ms);
+
+/// ensure_daemon() that keeps the connection it reached the daemon through (role Cli): one
+/// connect and greeting fewer for a caller that goes on to send requests.
+Result<proto::Client> connect_daemon(const Paths& paths, const std::string& exe, int timeout_ms);
 
 } // namespace vrift

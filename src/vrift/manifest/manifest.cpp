@@ -390,12 +390,14 @@ Manifest& Manifest::operator=(Manifest&& o) noexcept {
   m_mapped = o.m_mapped;
   m_len = o.m_len;
   m_count = o.m_count;
+  m_records = o.m_records;
+  m_lazy = o.m_lazy;
   m_owned = std::move(o.m_owned);
   // An owned buffer may live inside the string object (small-string storage): re-point at it.
   m_data = m_mapped ? o.m_data : (o.m_data ? m_owned.data() : nullptr);
   o.m_data = nullptr;
-  o.m_len = o.m_count = 0;
-  o.m_mapped = false;
+  o.m_len = o.m_count = o.m_records = 0;
+  o.m_mapped = o.m_lazy = false;
   o.m_owned.clear();
   return *this;
 }
@@ -404,11 +406,24 @@ Manifest::~Manifest() {
   if (m_mapped) ::munmap(const_cast<char*>(m_data), m_len);
 }
 
-Result<Manifest> Manifest::open(const std::string& path) { return map_file(path, true); }
+Result<Manifest> Manifest::open(const std::string& path) { return map_file(path, Check::Full); }
 
-Result<Manifest> Manifest::open_shallow(const std::string& path) { return map_file(path, false); }
+Result<Manifest> Manifest::open_shallow(const std::string& path) {
+  return map_file(path, Check::Shallow);
+}
 
-Result<Manifest> Manifest::map_file(const std::string& path, bool full) {
+Result<Manifest> Manifest::open_lazy(const std::string& path) {
+  return map_file(path, Check::Lazy);
+}
+
+Status Manifest::load_entries() {
+  if (!m_lazy) return {};
+  VRIFT_TRY(validate(Check::Shallow));
+  m_lazy = false;
+  return {};
+}
+
+Result<Manifest> Manifest::map_file(const std::string& path, Check how) {
   std::string ctx = "loading manifest " + quoted(path);
   // O_NONBLOCK: a FIFO given by mistake is refused below instead of hanging the open.
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
@@ -425,7 +440,8 @@ Result<Manifest> Manifest::map_file(const std::string& path, bool full) {
   m.m_data = static_cast<const char*>(p);
   m.m_len = len;
   m.m_mapped = true;
-  if (auto ok = m.validate(full); !ok) return fail(std::move(ok).error().context(ctx));
+  if (auto ok = m.validate(how); !ok) return fail(std::move(ok).error().context(ctx));
+  m.m_lazy = how == Check::Lazy;
   return m;
 }
 
@@ -438,7 +454,8 @@ Result<Manifest> Manifest::from_bytes(std::string_view bytes) {
   return m;
 }
 
-Status Manifest::validate(bool full) {
+Status Manifest::validate(Check how) {
+  const bool full = how == Check::Full;
   m_count = 0;
   if (m_len < kManifestHeaderSize) return fail(too_short(m_len));
   auto h = load<ManifestHeader>(m_data);
@@ -450,6 +467,8 @@ Status Manifest::validate(bool full) {
   }
 
   Layout lay(m_data, m_len, h.entry_count);
+  // Lazy: the first entry only (what run::plan_projection looks at without the rest).
+  const size_t count = how == Check::Lazy && lay.count > 1 ? 1 : lay.count;
   uint64_t next = 0; // where the next string of the arena must start
   VRIFT_ASSIGN(std::string_view origin,
                lay.checked_str(h.origin_off, h.origin_len, next, SIZE_MAX, "origin"));
@@ -457,7 +476,7 @@ Status Manifest::validate(bool full) {
   IdHasher id;
   std::string_view last_parent;
   int last_parent_type = -1;
-  for (size_t i = 0; i < lay.count; ++i) {
+  for (size_t i = 0; i < count; ++i) {
     ManifestEntryRaw r = lay.rec(i);
     VRIFT_ASSIGN(std::string_view path, lay.checked_str(r.path_off, r.path_len, next, i, "path"));
     VRIFT_ASSIGN(std::string_view target,
@@ -494,18 +513,19 @@ Status Manifest::validate(bool full) {
     }));
     id.add(path, r.type, r.mode, r.hash, target);
   }
-  if (next != lay.arena_size)
+  if (count == lay.count && next != lay.arena_size)
     return fail(fmt::format("manifest is corrupt: {} unused bytes at the end of the string arena",
                             lay.arena_size - next));
   if (full && std::memcmp(id.finish().bytes.data(), h.id, sizeof h.id) != 0)
     return fail("manifest is corrupt: its id does not match its entries");
-  m_count = lay.count;
+  m_count = count;
+  m_records = lay.count;
   return {};
 }
 
 EntryView Manifest::at(size_t i) const {
   assert(i < m_count);
-  Layout lay(m_data, m_len, m_count);
+  Layout lay(m_data, m_len, m_records);
   ManifestEntryRaw r = lay.rec(i);
   const char* rec = lay.records + i * kManifestEntrySize;
   return EntryView{lay.str(r.path_off, r.path_len),
@@ -519,7 +539,7 @@ EntryView Manifest::at(size_t i) const {
 
 std::optional<size_t> Manifest::find(std::string_view path) const {
   if (!m_data) return std::nullopt;
-  return Layout(m_data, m_len, m_count).find(path, m_count);
+  return Layout(m_data, m_len, m_records).find(path, m_count);
 }
 
 Hash Manifest::id() const {
@@ -531,7 +551,7 @@ Hash Manifest::id() const {
 std::string_view Manifest::origin() const {
   if (!m_data) return {};
   auto h = load<ManifestHeader>(m_data);
-  return Layout(m_data, m_len, m_count).str(h.origin_off, h.origin_len);
+  return Layout(m_data, m_len, m_records).str(h.origin_off, h.origin_len);
 }
 
 std::vector<ManifestEntry> Manifest::entries() const {

@@ -124,6 +124,14 @@ public:
   /// order, parents or id. At most a wrong answer from find() on a damaged file, never a read
   /// out of bounds.
   static Result<Manifest> open_shallow(const std::string& path);
+  /// Like open_shallow(), with the entries checked only when asked for: the header, the origin
+  /// and the first entry now (size() is then at most 1), the rest by load_entries(). For vrift
+  /// run, which with a warm session needs no more than the origin (~1 ms less on 10k entries).
+  static Result<Manifest> open_lazy(const std::string& path);
+  /// Checks the remaining entries of an open_lazy() manifest as open_shallow() does; afterwards
+  /// size() is the entry count. Does nothing when they are checked already.
+  Status load_entries();
+  bool entries_loaded() const { return !m_lazy; }
   /// Same validation over bytes held in memory (copied); errors carry no file context.
   static Result<Manifest> from_bytes(std::string_view bytes);
 
@@ -140,12 +148,15 @@ public:
   std::vector<ManifestEntry> entries() const;
 
 private:
-  Status validate(bool full = true);
-  static Result<Manifest> map_file(const std::string& path, bool full);
+  enum class Check { Full, Shallow, Lazy };
+  Status validate(Check how = Check::Full);
+  static Result<Manifest> map_file(const std::string& path, Check how);
   const char* m_data = nullptr;
   size_t m_len = 0;
-  size_t m_count = 0;
+  size_t m_count = 0;   ///< entries checked, and so accessible
+  size_t m_records = 0; ///< entries in the file (the string arena follows their records)
   bool m_mapped = false;
+  bool m_lazy = false; ///< open_lazy(): only the first entry is checked (and counted) yet
   std::string m_owned;
 };
 

@@ -27,6 +27,7 @@ Status Client::hello(int timeout_ms) {
   Hello ours;
   ours.role = m_role;
   ours.max_frame = kMaxFrameSize;
+  ours.capabilities = kCapabilities;
   ours.pid = static_cast<uint32_t>(::getpid());
   VRIFT_ASSIGN(Frame f, exchange(MsgType::Hello, send_msg(m_fd.get(), m_next_id, ours, timeout_ms),
                                  MsgType::HelloReply, timeout_ms));

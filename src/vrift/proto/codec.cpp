@@ -81,6 +81,12 @@ public:
   void check(bool ok) {
     if (!ok) fail(Err::BadField);
   }
+  /// The fields after this one were added later (present only with a capability): a payload
+  /// that ends exactly here leaves them at their defaults and PRESENT false.
+  void optional_tail(bool& present) {
+    present = m_err == Err::Ok && m_pos != m_n;
+    if (m_err == Err::Ok && !present) m_ended = true;
+  }
 
   /// The verdict: the first error, else TrailingBytes if the payload goes on (and may not).
   Err finish(bool extensible) const {
@@ -94,7 +100,7 @@ private:
            (static_cast<uint32_t>(b[2]) << 16) | (static_cast<uint32_t>(b[3]) << 24);
   }
   const uint8_t* take(size_t k) {
-    if (m_err != Err::Ok) return nullptr;
+    if (m_err != Err::Ok || m_ended) return nullptr;
     if (m_n - m_pos < k) {
       m_err = Err::Truncated;
       return nullptr;
@@ -119,6 +125,7 @@ private:
   size_t m_n;
   size_t m_pos = 0;
   Err m_err = Err::Ok;
+  bool m_ended = false; ///< an optional tail was absent
 };
 
 // ---- Encoder ------------------------------------------------------------------------------
@@ -152,19 +159,21 @@ public:
   void target(const std::string_view& s) { str(s, check_target(s)); }
   void text(const std::string_view& s, size_t max) { str(s, check_text(s, max)); }
   void check(bool ok) { m_ok = m_ok && ok; }
+  /// Without PRESENT the fields after this one are not written.
+  void optional_tail(const bool& present) { m_ended = m_ended || !present; }
 
   bool ok() const { return m_ok; }
   size_t pos() const { return m_pos; }
 
 private:
   void put(uint64_t x, size_t width) {
-    if (!room(width)) return;
+    if (m_ended || !room(width)) return;
     for (size_t i = 0; i < width; ++i)
       m_buf[m_pos + i] = static_cast<uint8_t>(x >> (8 * i));
     m_pos += width;
   }
   void bytes(const void* p, size_t k) {
-    if (!room(k)) return;
+    if (m_ended || !room(k)) return;
     if (k != 0) std::memcpy(m_buf + m_pos, p, k);
     m_pos += k;
   }
@@ -184,6 +193,7 @@ private:
   size_t m_cap;
   size_t m_pos;
   bool m_ok = true;
+  bool m_ended = false; ///< past an absent optional tail
 };
 
 template <class M> constexpr bool extensible() {

@@ -51,6 +51,7 @@ struct SizeBound {
   constexpr void target(const std::string_view&) { n += 2 + kMaxPathLen; }
   constexpr void text(const std::string_view&, size_t max) { n += 2 + max; }
   constexpr void check(bool) {}
+  constexpr void optional_tail(const bool&) {}
 };
 } // namespace detail
 

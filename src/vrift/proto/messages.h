@@ -86,16 +86,27 @@ struct SessionOpen {
   }
 };
 
-/// SESSION_REPLY: the session id, its entry count and the VDir file the shim maps.
+/// SESSION_REPLY flags.
+inline constexpr uint32_t kSessionSkeletonClean = 1u << 0; ///< every directory of the session's
+                                                           ///< tree exists under its root, and the
+                                                           ///< daemon has watched them since
+inline constexpr uint32_t kSessionFlagsMask = kSessionSkeletonClean;
+
+/// SESSION_REPLY: the session id, its entry count and the VDir file the shim maps; then, only
+/// with kCapSessionFlags (`has_flags`), what the daemon knows of the session's skeleton.
 struct SessionReply {
   VRIFT_PROTO_MESSAGE(SessionReply);
   uint64_t session = 0;
   uint64_t entry_count = 0;
   std::string_view vdir_path;
+  bool has_flags = false; ///< not a field: whether the optional tail is (to be) present
+  uint32_t flags = 0;
   template <class V, class Self> static constexpr void fields(V& v, Self& m) {
     v.session(m.session);
     v.u64(m.entry_count);
     v.abspath(m.vdir_path);
+    v.optional_tail(m.has_flags);
+    v.flags(m.flags, kSessionFlagsMask);
   }
 };
 

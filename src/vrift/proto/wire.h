@@ -14,6 +14,10 @@ namespace vrift::proto {
 inline constexpr uint16_t kProtocolVersion = 1;    ///< the newest version this build speaks
 inline constexpr uint16_t kMinProtocolVersion = 1; ///< the oldest version this build speaks
 
+/// Capability bits (HELLO / HELLO_REPLY `capabilities`; docs/protocol.md section 9).
+inline constexpr uint64_t kCapSessionFlags = 1u << 0;       ///< SESSION_REPLY carries `flags`
+inline constexpr uint64_t kCapabilities = kCapSessionFlags; ///< every one this build supports
+
 inline constexpr uint32_t kMagic = 0x31505256; ///< the bytes "VRP1" read as a little-endian u32
 inline constexpr size_t kHeaderSize = 16;
 inline constexpr uint32_t kMaxFrameSize = 65536;  ///< header + payload, absolute ceiling

@@ -45,6 +45,7 @@ struct Projection {
   std::string vdir_path;     ///< from SESSION_REPLY ("" until the session is open)
   std::string manifest_path; ///< canonical, absolute
   uint64_t session = 0;
+  bool skeleton_clean = false; ///< SESSION_REPLY: the daemon vouches for the skeleton
 };
 
 /// Checks what can be checked before any session exists: at most kMaxProjections, no '\t' or

@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "vrift/store/store.h"
 #include "vrift/util/fd.h"
 #include "vrift/util/fs.h"
@@ -95,6 +97,14 @@ std::optional<ProjectedFile> resolve_projected(const std::string& abs,
     path = canonical_prefix(normalize(next));
   }
   return std::nullopt; // ELOOP
+}
+
+bool may_be_projected(const std::string& abs, const std::vector<PlannedProjection>& ps) {
+  std::string dir = normalize(abs);
+  dir = dir.substr(0, std::max<size_t>(dir.rfind('/'), 1));
+  auto c = fs::canonical(dir);
+  if (!c.ok()) return true; // a directory only a projection has, or a dangling link: look
+  return projection_of(*c + "/x", ps).has_value();
 }
 
 bool projected_executable(const EntryView& e) {

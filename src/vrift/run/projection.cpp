@@ -26,22 +26,26 @@ namespace {
 
 // Whether MANIFEST may have been ingested with --prefix P: then every entry is P or below it, so
 // all share their first component C, and the origin ends in ".../P", so C is one of its
-// components. Only then is the registry (an SQLite open, ~1 ms) asked for the prefix.
-bool may_have_prefix(const Manifest& m) {
+// components. Only then is the registry (an SQLite open, ~1 ms) asked for the prefix. The origin
+// is looked at first: the entries are loaded (checked) only when it passes.
+Result<bool> may_have_prefix(Manifest& m) {
   if (m.size() == 0) return false;
-  const std::string_view first = m.at(0).path;
-  const std::string_view c = first.substr(0, first.find('/'));
+  const std::string first(m.at(0).path);
+  const std::string c = first.substr(0, first.find('/'));
+  const std::string origin(m.origin());
+  const std::string mid = "/" + c + "/", tail = "/" + c;
+  if (origin.find(mid) == std::string::npos &&
+      (origin.size() < tail.size() ||
+       origin.compare(origin.size() - tail.size(), tail.size(), tail) != 0))
+    return false;
+  VRIFT_TRY(m.load_entries());
   for (size_t i = 0; i < m.size(); ++i) {
     const std::string_view p = m.at(i).path;
     if (p.size() < c.size() || p.compare(0, c.size(), c) != 0 ||
         (p.size() > c.size() && p[c.size()] != '/'))
       return false;
   }
-  const std::string origin(m.origin());
-  const std::string mid = "/" + std::string(c) + "/", tail = "/" + std::string(c);
-  return origin.find(mid) != std::string::npos ||
-         (origin.size() >= tail.size() &&
-          origin.compare(origin.size() - tail.size(), tail.size(), tail) == 0);
+  return true;
 }
 
 } // namespace
@@ -56,14 +60,17 @@ Result<PlannedProjection> plan_projection(const Paths& paths, const ProjectionRe
       return fail("manifest '" + req.manifest + "' is not a regular file", EINVAL);
   }
   VRIFT_ASSIGN(p.manifest_path, fs::canonical(given));
-  // Shallow: the daemon validates the whole file when it opens the session (before anything is
-  // created from it), and a full check here cost ~3 ms per run on a 10k-entry manifest.
-  VRIFT_ASSIGN(p.manifest, Manifest::open_shallow(p.manifest_path));
+  // Lazy: the daemon validates the whole file when it opens the session (before anything is
+  // created from it), and a full check here cost ~3 ms per run on a 10k-entry manifest; the
+  // entries are checked (shallow) only if a later step reads them (load_entries).
+  VRIFT_ASSIGN(p.manifest, Manifest::open_lazy(p.manifest_path));
   std::string root;
   if (!req.at.empty()) {
     root = expand_path(req.at);
   } else {
-    if (may_have_prefix(p.manifest)) {
+    VRIFT_ASSIGN(bool maybe,
+                 may_have_prefix(p.manifest).context("loading manifest '" + p.manifest_path + "'"));
+    if (maybe) {
       VRIFT_ASSIGN(p.prefix,
                    registered_prefix(paths, p.manifest_path)
                        .context("looking up manifest '" + req.manifest + "' in the registry"));
@@ -82,6 +89,12 @@ Result<PlannedProjection> plan_projection(const Paths& paths, const ProjectionRe
     return fail("projection root '" + root + "' is not a directory", ENOTDIR);
   VRIFT_ASSIGN(p.root, fs::canonical(root));
   return p;
+}
+
+Status load_entries(std::vector<PlannedProjection>& ps) {
+  for (auto& p : ps)
+    VRIFT_TRY(p.manifest.load_entries().context("loading manifest '" + p.manifest_path + "'"));
+  return {};
 }
 
 } // namespace vrift::run

@@ -12,7 +12,7 @@
 namespace vrift::run {
 
 struct PlannedProjection {
-  Manifest manifest;
+  Manifest manifest;         ///< opened lazily: load_entries() before looking past the first entry
   std::string manifest_path; ///< canonical
   std::string root;          ///< canonical projection root (an existing directory)
   std::string prefix;        ///< the --prefix it was ingested with ("" if none or unknown)
@@ -28,5 +28,9 @@ Result<std::string> registered_prefix(const Paths& paths, const std::string& man
 /// missing or corrupt manifest, a manifest without origin, a root that does not exist or is
 /// not a directory.
 Result<PlannedProjection> plan_projection(const Paths& paths, const ProjectionRequest& req);
+
+/// Checks the entries of every manifest of PS (Manifest::load_entries), for the steps that read
+/// them: a command found inside a projection, a skeleton to check. Errors name the manifest.
+Status load_entries(std::vector<PlannedProjection>& ps);
 
 } // namespace vrift::run

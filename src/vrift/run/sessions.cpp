@@ -15,12 +15,10 @@ constexpr int kDaemonStartMs = 3000;
 Result<Sessions> Sessions::open(const Paths& paths, const std::string& exe,
                                 std::vector<Projection>& ps) {
   Sessions s;
-  VRIFT_ASSIGN(s.m_pid,
-               ensure_daemon(paths, exe, kDaemonStartMs).context("starting the vrift daemon"));
-  VRIFT_ASSIGN(
-      proto::Client c,
-      proto::Client::connect(paths.daemon_socket(), proto::Role::Cli, proto::kCliConnectTimeoutMs)
-          .context("connecting to the vrift daemon at '" + paths.daemon_socket() + "'"));
+  VRIFT_ASSIGN(proto::Client c, connect_daemon(paths, exe, kDaemonStartMs)
+                                    .context("starting or reaching the vrift daemon at '" +
+                                             paths.daemon_socket() + "'"));
+  s.m_pid = static_cast<int>(c.daemon().pid);
   s.m_client.emplace(std::move(c));
   // The shim reads blobs from VRIFT_STORE and the daemon commits into its own store: they must
   // be one store (a daemon started with another VR_THE_SOURCE would be a different one).
@@ -45,6 +43,7 @@ Result<Sessions> Sessions::open(const Paths& paths, const std::string& exe,
                                       p.root + "'"));
     p.session = r.session;
     p.vdir_path = std::string(r.vdir_path);
+    p.skeleton_clean = (r.flags & proto::kSessionSkeletonClean) != 0;
     log::info("session {} for {} at {} ({} entries, VDir {})", p.session, p.manifest_path, p.root,
               r.entry_count, p.vdir_path);
   }
