@@ -259,6 +259,31 @@ check_eq "the original back: vouched for again" "0 1" "$(vskel true)"
 check_eq "a change to the session's tree (mkdir): checked again" "0 0" "$(vskel true)"
 touch "$T/hold.stop"; wait "$holder"
 
+# --- nothing to undo: vrift becomes CMD (exec, no fork) and the daemon holds the sessions for as
+# long as that process lives (SESSION_LEASE: a pidfd), though vrift's connection is gone.
+# sessions_now: the daemon's session count (from a connection of its own).
+sessions_now() { jget "$("$VRIFT" daemon status --json 2>/dev/null)" sessions; }
+for _ in $(seq 1 100); do [ "$(sessions_now)" = 0 ] && break; sleep 0.05; done # lingering ones
+"$VRIFT" run -m "$T/ph.manifest" -- sh -c 'echo $$ > "$1"; touch "$2"; while [ ! -e "$3" ]; do sleep 0.05; done' \
+  sh "$T/cmd.pid" "$T/lease.ready" "$T/lease.stop" >/dev/null 2>&1 &
+runpid=$!
+wait_for "$T/lease.ready" || not_ok "the leased run did not start"
+check_eq "CMD is vrift's own process" "$runpid" "$(cat "$T/cmd.pid")"
+sleep 2.5 # past the 2 s linger of a session nobody holds
+st=$("$VRIFT" daemon status --json 2>/dev/null)
+check_eq "its session is held past the linger, with vrift's connection closed (only ours is open)" "1 1" \
+  "$(jget "$st" sessions) $(jget "$st" connections)"
+touch "$T/lease.stop"; wait "$runpid"
+check_eq "CMD's status is vrift's" 0 "$?"
+for _ in $(seq 1 100); do [ "$(sessions_now)" = 0 ] && break; sleep 0.05; done
+check_eq "the session ends once CMD has exited (after the linger)" 0 "$(sessions_now)"
+mkdir -p "$T/at3"
+"$VRIFT" run -m "$M" --at "$T/at3" -- sh -c 'echo $$ > "$1"' sh "$T/cmd3.pid" >/dev/null 2>&1 &
+runpid=$!; wait "$runpid"
+check "directories to remove afterwards: CMD is a child, vrift waits for it" \
+  test "$(cat "$T/cmd3.pid")" != "$runpid"
+check_eq "and removes them" "" "$(ls -A "$T/at3")"
+
 # --- a command inside a projection: after a phantom ingest it exists only in the store
 X="$T/xproj"; mkdir -p "$X/bin" "$X/node_modules/pkg" "$X/node_modules/.bin"
 printf '#!/bin/echo hello\n' > "$X/bin/tool"; printf '#!/bin/echo cli\n' > "$X/node_modules/pkg/cli.js"

@@ -64,6 +64,7 @@ template <class F> void for_each_sample(F&& f) {
   f(SessionReply{~0ull, ~0ull, kMaxAbs, true, kSessionFlagsMask});
   f(SessionClose{1});
   f(SessionClose{~0ull});
+  f(SessionLease{});
   f(Commit{7, "target/main.o", "/p/.vrift/staging/pid_1/fd_3.tmp"});
   f(Commit{~0ull, kMaxRel, kMaxAbs});
   f(Commit{1, "a", "/"});

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 
@@ -266,6 +267,18 @@ int run_command(const GlobalOptions& g, const RunArgs& a, const std::vector<std:
   // 6. CMD; then the skeletons and sessions go, and vrift ends as CMD did.
   run::EnvInputs in{plan.shim, *env_projections, sessions->store(), g.verbose > 0};
   plan.spawn.env = run::child_environment(inherited_environment(), in);
+  // Nothing to undo afterwards (no directory was created) and the sessions leased to this
+  // process: vrift becomes CMD. No fork, no waiting parent; CMD gets its signals itself and its
+  // status is vrift's. Otherwise vrift waits for CMD, then undoes the skeleton.
+  const bool nothing_to_undo =
+      std::all_of(skeletons.begin(), skeletons.end(),
+                  [](const run::Skeleton& s) { return s.created_dirs() == 0; });
+  if (nothing_to_undo && sessions->lease_to_this_process()) {
+    log::debug("sessions leased to this process: becoming {}", plan.spawn.path);
+    skeletons.clear();
+    auto e = sup->exec(plan.spawn);
+    return failed(e.error().errnum() == ENOENT ? kExitNotFound : kExitCannotRun, e.error());
+  }
   auto exit = sup->run(plan.spawn);
   for (auto& sk : skeletons)
     sk.remove();

@@ -9,6 +9,7 @@
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -86,11 +87,19 @@ struct LiveSession {
   Clock::time_point last_change, released;
 };
 
+// SESSION_LEASE: references to sessions held for as long as a process lives (its pidfd turns
+// readable when it exits), whatever becomes of the connection that asked.
+struct Lease {
+  UniqueFd pidfd;
+  std::multiset<uint64_t> sessions;
+};
+
 struct Conn {
   UniqueFd fd;
   std::vector<uint8_t> buf;
   uint32_t max_frame = proto::kMaxFrameSize;
   uint64_t caps = 0;                // the negotiated capabilities
+  pid_t pid = 0;                    // the peer process (SO_PEERCRED)
   std::multiset<uint64_t> sessions; // references this connection holds
 };
 
@@ -109,6 +118,8 @@ private:
   void drop(Conn& c);
   void timers();
   void arm_skeletons();
+  Status lease(const Conn& c);
+  void end_lease(int pidfd);
   Status shutdown_sessions();
   Result<proto::SessionReply> open_session(Conn& c, std::string_view root,
                                            std::string_view manifest);
@@ -135,7 +146,9 @@ private:
   std::map<int, Conn> m_conns;
   std::map<uint64_t, LiveSession> m_sessions;
   std::map<std::string, uint64_t> m_by_key;
-  std::set<uint64_t> m_arm_pending; // sessions whose skeleton is watched after this round's replies
+  std::set<uint64_t> m_arm_pending;
+  std::map<int, Lease>
+      m_leases; // by pidfd // sessions whose skeleton is watched after this round's replies
   uint64_t m_next_session = 1;
   uint64_t m_commits = 0, m_mutations = 0;
   bool m_stop = false;
@@ -176,6 +189,7 @@ void Server::accept_one() {
     Conn c;
     c.max_frame = proto::kMaxFrameSize;
     c.caps = g->reply.capabilities;
+    c.pid = cred->pid;
     c.fd = std::move(cfd);
     m_conns.emplace(fd, std::move(c));
     m_last_activity = Clock::now();
@@ -328,6 +342,8 @@ bool Server::serve(Conn& c) {
         if (--ls.refs == 0) ls.released = Clock::now();
         reply(c, id, proto::OkReply{});
       }
+    } else if constexpr (std::is_same_v<M, proto::SessionLease>) {
+      reply_status(c, id, lease(c));
     } else if constexpr (std::is_same_v<M, proto::Commit>) {
       if (LiveSession* ls = need(msg.session)) {
         auto r = ls->session->commit(std::string(msg.path), std::string(msg.staging), 0);
@@ -405,6 +421,30 @@ void Server::drop(Conn& c) {
   c.sessions.clear();
 }
 
+Status Server::lease(const Conn& c) {
+  if (c.sessions.empty()) return fail("this connection holds no session to lease", EINVAL);
+  UniqueFd fd(static_cast<int>(::syscall(SYS_pidfd_open, c.pid, 0)));
+  if (!fd.valid()) return fail_os("watching process " + std::to_string(c.pid));
+  Lease l;
+  l.sessions = c.sessions;
+  for (uint64_t sid : l.sessions)
+    ++m_sessions[sid].refs;
+  l.pidfd = std::move(fd);
+  int key = l.pidfd.get();
+  m_leases.emplace(key, std::move(l));
+  return {};
+}
+
+void Server::end_lease(int pidfd) {
+  auto it = m_leases.find(pidfd);
+  if (it == m_leases.end()) return;
+  for (uint64_t sid : it->second.sessions) {
+    auto s = m_sessions.find(sid);
+    if (s != m_sessions.end() && --s->second.refs == 0) s->second.released = Clock::now();
+  }
+  m_leases.erase(it);
+}
+
 // After the replies: a client told "not clean" checks the skeleton itself meanwhile (and creates
 // what is missing), so the watches are armed off its critical path, for the next run.
 void Server::arm_skeletons() {
@@ -441,6 +481,7 @@ void Server::timers() {
 }
 
 Status Server::shutdown_sessions() {
+  m_leases.clear();
   Status first;
   for (auto& [id, ls] : m_sessions) {
     Status s = ls.session->checkpoint();
@@ -459,11 +500,17 @@ Status Server::loop() {
     pfds.push_back({m_listen.get(), POLLIN, 0});
     for (auto& [fd, c] : m_conns)
       pfds.push_back({fd, POLLIN, 0});
+    const size_t leases_at = pfds.size();
+    for (auto& [fd, l] : m_leases)
+      pfds.push_back({fd, POLLIN, 0});
     int rc = ::poll(pfds.data(), pfds.size(), 200);
     if (rc < 0 && errno != EINTR) return fail_os("poll");
     if (rc > 0) {
+      for (size_t i = leases_at; i < pfds.size(); ++i) {
+        if (pfds[i].revents) end_lease(pfds[i].fd); // the process is gone
+      }
       if (pfds[0].revents & POLLIN) accept_one();
-      for (size_t i = 1; i < pfds.size(); ++i) {
+      for (size_t i = 1; i < leases_at; ++i) {
         if (!pfds[i].revents) continue;
         auto it = m_conns.find(pfds[i].fd);
         if (it == m_conns.end()) continue;

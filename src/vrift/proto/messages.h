@@ -119,6 +119,14 @@ struct SessionClose {
   }
 };
 
+/// SESSION_LEASE (with kCapSessionLease): keep every session this connection holds for as long
+/// as the connecting process lives, even after the connection closes (vrift run then becomes
+/// CMD by exec, and the daemon watches a pidfd of it). -> OK
+struct SessionLease {
+  VRIFT_PROTO_MESSAGE(SessionLease);
+  template <class V, class Self> static constexpr void fields(V&, Self&) {}
+};
+
 /// COMMIT: `staging` now holds the whole new content of `path`.
 struct Commit {
   VRIFT_PROTO_MESSAGE(Commit);
@@ -305,6 +313,7 @@ struct ErrorReply {
   X(Shutdown)                                                                                      \
   X(SessionOpen)                                                                                   \
   X(SessionClose)                                                                                  \
+  X(SessionLease)                                                                                  \
   X(Commit)                                                                                        \
   X(Unlink)                                                                                        \
   X(Rename)                                                                                        \

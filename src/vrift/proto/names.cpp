@@ -59,6 +59,7 @@ constexpr TypeRow kTypes[] = {
     {MsgType::Shutdown, "SHUTDOWN"},
     {MsgType::SessionOpen, "SESSION_OPEN"},
     {MsgType::SessionClose, "SESSION_CLOSE"},
+    {MsgType::SessionLease, "SESSION_LEASE"},
     {MsgType::Commit, "COMMIT"},
     {MsgType::Unlink, "UNLINK"},
     {MsgType::Rename, "RENAME"},

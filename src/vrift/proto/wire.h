@@ -15,8 +15,10 @@ inline constexpr uint16_t kProtocolVersion = 1;    ///< the newest version this 
 inline constexpr uint16_t kMinProtocolVersion = 1; ///< the oldest version this build speaks
 
 /// Capability bits (HELLO / HELLO_REPLY `capabilities`; docs/protocol.md section 9).
-inline constexpr uint64_t kCapSessionFlags = 1u << 0;       ///< SESSION_REPLY carries `flags`
-inline constexpr uint64_t kCapabilities = kCapSessionFlags; ///< every one this build supports
+inline constexpr uint64_t kCapSessionFlags = 1u << 0; ///< SESSION_REPLY carries `flags`
+inline constexpr uint64_t kCapSessionLease = 1u << 1; ///< SESSION_LEASE is understood
+/// Every capability this build supports.
+inline constexpr uint64_t kCapabilities = kCapSessionFlags | kCapSessionLease;
 
 inline constexpr uint32_t kMagic = 0x31505256; ///< the bytes "VRP1" read as a little-endian u32
 inline constexpr size_t kHeaderSize = 16;
@@ -48,6 +50,7 @@ enum class MsgType : uint16_t {
   Shutdown = 0x0004,
   SessionOpen = 0x0010,
   SessionClose = 0x0011,
+  SessionLease = 0x0012,
   Commit = 0x0020,
   Unlink = 0x0021,
   Rename = 0x0022,

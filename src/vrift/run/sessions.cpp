@@ -50,4 +50,15 @@ Result<Sessions> Sessions::open(const Paths& paths, const std::string& exe,
   return s;
 }
 
+bool Sessions::lease_to_this_process() {
+  if (!m_client || !(m_client->daemon().capabilities & proto::kCapSessionLease)) return false;
+  auto r = m_client->call<proto::OkReply>(proto::SessionLease{}, proto::kCliRequestTimeoutMs);
+  if (!r.ok()) {
+    log::debug("the daemon did not lease the sessions: {}", r.error().message());
+    return false;
+  }
+  m_client.reset();
+  return true;
+}
+
 } // namespace vrift::run

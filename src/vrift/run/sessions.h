@@ -29,6 +29,10 @@ public:
 
   /// Releases the sessions (closes the connection).
   void close() { m_client.reset(); }
+  /// Asks the daemon to keep the sessions for as long as this process lives (SESSION_LEASE),
+  /// then closes the connection: for a run that becomes CMD by exec. False when the daemon
+  /// does not offer leases or refuses (the sessions are then still held by the connection).
+  bool lease_to_this_process();
 
 private:
   std::optional<proto::Client> m_client;

@@ -1,5 +1,6 @@
-// Running CMD under vrift: fork, exec (a failed exec is reported to the parent through a
-// close-on-exec pipe, as bubblewrap does), forward signals, wait.
+// Running CMD under vrift: vfork, exec (a failed exec is reported to the parent through a
+// variable the child writes before it exits; the parent resumes only then), forward signals,
+// wait.
 //
 // Signals: from the moment a Supervisor exists, the forwarded signals and SIGCHLD are blocked
 // and read through a signalfd, so none is lost before the child exists. A signal sent to vrift
@@ -27,8 +28,7 @@ struct ChildExit {
   int code = 0; ///< the exit status, or the signal number when signaled
 };
 
-/// Everything the child needs, prepared before fork: the child itself only calls
-/// async-signal-safe functions.
+/// Everything the child needs, prepared before vfork: the child itself makes only system calls.
 struct SpawnSpec {
   std::string path;              ///< the file to execute (find_command)
   std::vector<std::string> argv; ///< argv[0] is the command as the user typed it
@@ -56,11 +56,18 @@ public:
   ~Supervisor();
 
   /// Runs SPEC, forwarding signals, until it ends. A file without "#!" that the kernel will not
-  /// run is run by /bin/sh, as execvp does. Errors: pipe or fork failing; the exec failing, as
+  /// run is run by /bin/sh, as execvp does. Errors: vfork failing; the exec failing, as
   /// "ARGV0: <strerror>" with the exec's errno (ENOENT: a missing file or interpreter).
   Result<ChildExit> run(const SpawnSpec& spec);
 
+  /// Becomes SPEC by exec, for a run with nothing to do after CMD (no skeleton to undo, the
+  /// sessions leased to this process): restores the signal mask and SIGCHLD's disposition,
+  /// keeping pending signals (they reach this process as if sent a moment later), then execs
+  /// as run() does. Returns only on failure, with run()'s error; the supervisor is then spent.
+  Status exec(const SpawnSpec& spec);
+
 private:
+  void restore(bool drain);
   Supervisor() = default;
   UniqueFd m_sfd;
   sigset_t m_old_mask{};
