@@ -362,16 +362,8 @@ TEST(ManifestShallow, SkipsTheChecksumNotTheBounds) {
 
 TEST(ManifestLazy, ChecksTheFirstEntryNowAndTheRestWhenAsked) {
   TempDir dir;
-  std::vector<ManifestEntry> es(3);
-  es[0].path = "d";
-  es[0].type = EntryType::Dir;
-  es[0].mode = 0755;
-  es[1].path = "d/e";
-  es[1].type = EntryType::Dir;
-  es[1].mode = 0700;
-  es[2].path = "d/f";
-  es[2].size = 3;
-  es[2].hash = blake3("abc");
+  std::vector<ManifestEntry> es = {testing::dir_entry("d"), testing::dir_entry("d/e", 0700),
+                                   testing::file_entry("d/f", "abc")};
   auto bytes = serialize_manifest(es, "/origin");
   ASSERT_TRUE(bytes.ok());
   const std::string path = dir.file("m");
