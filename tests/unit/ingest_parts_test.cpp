@@ -1,6 +1,7 @@
 // The pieces ingest is made of: security filter, re-ingest cache, path authority, human figures,
 // registry, prefix normalisation.
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -33,6 +34,24 @@ TEST(Filter, SecretsAreCaught) {
   for (const char* n : {"index.js", "environment.ts", "keyboard.js", "package.json", "monkey",
                         "README.md", "env", "key"}) {
     EXPECT_EQ(security_match(n), nullptr) << n;
+  }
+  // The matcher agrees with fnmatch(FNM_PERIOD) on names built from the patterns' own pieces.
+  const char* patterns[] = {
+      ".env", ".env.*", "*.pem", "id_rsa*", "service-account*.json", "credentials.json"};
+  const char* pieces[] = {"",       ".",    ".env",
+                          ".env.",  "env",  "a",
+                          "x.pem",  ".pem", "pem",
+                          "id_rsa", "id_",  "service-account",
+                          ".json",  "json", "credentials.json",
+                          "*"};
+  for (const char* p : patterns) {
+    for (const char* a : pieces) {
+      for (const char* b : pieces) {
+        const std::string n = std::string(a) + b;
+        EXPECT_EQ(glob_one_star(p, n), ::fnmatch(p, n.c_str(), FNM_PERIOD) == 0)
+            << p << " vs '" << n << "'";
+      }
+    }
   }
   EXPECT_TRUE(is_skipped_dir(".git"));
   EXPECT_TRUE(is_skipped_dir(".vrift"));
@@ -184,6 +203,41 @@ TEST(Registry, UpsertKeepsOrderAndListsPerStore) {
   auto bad = Registry::open(d + "/bad.db");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().message().find("corrupt"), std::string::npos);
+  std::system(("rm -rf " + d).c_str());
+}
+
+// Opening and reading a registry writes nothing, and a write leaves no WAL frames behind once
+// the connection closes: each reader's close would otherwise checkpoint them again (two
+// fdatasyncs on every zero-config `vrift run`).
+TEST(Registry, ReadersWriteNothingAndTheWalIsEmptiedAtClose) {
+  std::string d = temp_dir();
+  const std::string db = d + "/registry.db", wal = db + "-wal";
+  auto size_of = [](const std::string& f) {
+    struct stat st {};
+    return ::stat(f.c_str(), &st) == 0 ? static_cast<long long>(st.st_size) : -1;
+  };
+  {
+    auto reg = Registry::open(db);
+    ASSERT_TRUE(reg.ok()) << reg.error().message();
+    ProjectRecord a{0, "/s", "/p/a", "/p/a.manifest", "/s/m/a", "id1", "solid", "tier2", "", 1,
+                    2, 10,   10};
+    ASSERT_TRUE(reg->upsert(a).ok());
+  }
+  EXPECT_EQ(size_of(wal), 0) << "the last close checkpoints and truncates the WAL";
+  struct stat before {};
+  ASSERT_EQ(::stat(db.c_str(), &before), 0);
+  for (int i = 0; i < 3; ++i) {
+    auto reg = Registry::open(db);
+    ASSERT_TRUE(reg.ok());
+    auto rows = reg->list("/s");
+    ASSERT_TRUE(rows.ok());
+    EXPECT_EQ(rows->size(), 1u);
+    EXPECT_EQ(size_of(wal), 0) << "open " << i << " wrote to the WAL";
+  }
+  struct stat after {};
+  ASSERT_EQ(::stat(db.c_str(), &after), 0);
+  EXPECT_EQ(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec) << "the database was not rewritten";
+  EXPECT_EQ(after.st_mtim.tv_sec, before.st_mtim.tv_sec);
   std::system(("rm -rf " + d).c_str());
 }
 

@@ -116,6 +116,32 @@ TEST_F(ProjectIngestTest, IgnoreAndTier1Patterns) {
   EXPECT_EQ(bad.error().message(), "ignore pattern: '!x': negation ('!') is not supported");
 }
 
+// Identical tier1 files become names of one inode. Placing one of them again must not touch
+// that inode (a chmod to the same mode still changes its ctime): otherwise each re-ingest left
+// the other names' cache records stale, and every run re-hashed some of them.
+TEST_F(ProjectIngestTest, DuplicateTier1FilesSettleInTheCache) {
+  std::string p = m_dir + "/dups";
+  write(p + "/package.json", "{}\n");
+  for (const char* pkg : {"a", "b", "c", "d", "e"})
+    write(p + "/node_modules/" + pkg + "/LICENSE", "MIT, the same text everywhere\n");
+  IngestOptions o;
+  o.dir = p;
+  o.output = m_dir + "/dups.manifest";
+  o.tier1_paths = {"node_modules/"};
+  ASSERT_TRUE(ingest(m_paths, o, nullptr).ok());
+  struct stat a {
+  }, e{};
+  ASSERT_EQ(::stat((p + "/node_modules/a/LICENSE").c_str(), &a), 0);
+  ASSERT_EQ(::stat((p + "/node_modules/e/LICENSE").c_str(), &e), 0);
+  EXPECT_EQ(a.st_ino, e.st_ino) << "one inode for the five names (and the blob)";
+  ASSERT_TRUE(ingest(m_paths, o, nullptr).ok()); // may re-hash what the first run's links touched
+  for (int run = 0; run < 3; ++run) {
+    auto r = ingest(m_paths, o, nullptr);
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    EXPECT_EQ(r->cached, r->files) << "run " << run << ": every file from the cache";
+  }
+}
+
 TEST_F(ProjectIngestTest, PhantomReingestDoesNotCarryWhatIsNowIgnored) {
   std::string p = m_dir + "/ph";
   write(p + "/src/x.txt", "x\n");

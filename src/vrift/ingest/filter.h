@@ -15,4 +15,8 @@ bool is_skipped_dir(std::string_view name);
 /// service-account*.json, .htpasswd.
 const char* security_match(std::string_view name);
 
+/// fnmatch(PATTERN, NAME, FNM_PERIOD) for a PATTERN with at most one '*' and no other
+/// metacharacter (what security_match's patterns are).
+bool glob_one_star(std::string_view pattern, std::string_view name);
+
 } // namespace vrift

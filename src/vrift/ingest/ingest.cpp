@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <unordered_set>
@@ -67,6 +68,9 @@ struct PhantomItem {
 };
 
 // Everything one worker thread produces.
+// Below this many files (by the re-ingest cache), a re-ingest walks with one thread.
+constexpr size_t kSmallTreeFiles = 2000;
+
 struct WorkerState {
   std::vector<ManifestEntry> entries;
   std::vector<CacheRecord> cache;
@@ -74,7 +78,15 @@ struct WorkerState {
   std::vector<std::string> mismatches;
   std::vector<PhantomItem> phantom;
   std::vector<Deferred> deferred;
-  std::vector<uint8_t> buf = std::vector<uint8_t>(1 << 18);
+  // The read buffer for hashing, allocated (not zeroed) by the first file that needs it: an
+  // unchanged tree hashes nothing, and zeroing 256 KiB per worker was most of a zero-config
+  // re-ingest's system time.
+  std::unique_ptr<uint8_t[]> buf;
+  static constexpr size_t kBufSize = 1 << 18;
+  uint8_t* hash_buf() {
+    if (!buf) buf.reset(new uint8_t[kBufSize]);
+    return buf.get();
+  }
   uint64_t files = 0, dirs = 0, symlinks = 0, bytes = 0, new_blobs = 0, new_bytes = 0, cached = 0;
   uint64_t link = 0, copy = 0, reflink = 0, tier1 = 0;
 };
@@ -318,8 +330,9 @@ private:
     UniqueFd guard(fd);
     const struct stat& st = e.st;
     uint64_t n = 0;
-    VRIFT_ASSIGN(Hash h,
-                 blake3_fd(fd, &n, w.buf.data(), w.buf.size()).context("'" + abs(e.rel) + "'"));
+    VRIFT_ASSIGN(
+        Hash h,
+        blake3_fd(fd, &n, w.hash_buf(), WorkerState::kBufSize).context("'" + abs(e.rel) + "'"));
     // Same inode, size and mtime after reading as the walk saw: nothing changed underneath.
     struct stat st2 {};
     if (::fstat(fd, &st2) != 0 || st2.st_ino != st.st_ino ||
@@ -496,6 +509,9 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
   const std::string filters = filter_fingerprint(opts);
   std::string cache_id = blake3(store->generation() + filters).hex().substr(0, 32);
   IngestCache cache = IngestCache::load(cache_path, cache_id);
+  // A small tree seen before (a zero-config re-run): one thread. Its walk takes about a
+  // millisecond, less than starting a thread (and its malloc arena) costs.
+  if (!opts.jobs && cache.size() > 0 && cache.size() < kSmallTreeFiles) threads = 1;
 
   // 3. Walk, hash, place.
   Ingester ing(opts, *store, cache, progress, rep.root, prefix, skip_rel, ignore, tier1);

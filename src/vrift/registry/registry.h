@@ -54,6 +54,7 @@ public:
 private:
   explicit Registry(sqlite3* db) : m_db(db) {}
   Status exec(const char* sql) const;
+  bool has_schema() const;
   sqlite3* m_db = nullptr;
 };
 

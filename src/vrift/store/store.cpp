@@ -417,6 +417,10 @@ Result<Placement> Store::on_existing(int fd, const std::string& path, const stru
       ::unlink(tmp.c_str());
     }
   }
+  // Already read-only: no chmod. (One to the same mode still changes ctime, and every other
+  // name of a shared inode would then miss the re-ingest cache on the next run, be re-hashed,
+  // chmod-ed again, and so on for ever.)
+  if ((st.st_mode & 07777) == ro) return how;
   if ((fd >= 0 ? ::fchmod(fd, ro) : ::chmod(path.c_str(), ro)) != 0) {
     return fail_os("making '" + path + "' read-only");
   }
