@@ -139,6 +139,11 @@ static_assert((kFlagMask & (kFlagDeleted | kFlagDirty | kFlagDir | kFlagSymlink 
 
 /// Metadata of one entry: what a lookup copies out and what the writer stores.
 struct VdirStat {
+  VdirStat() = default;
+  /// Every byte zero, nlink too: for tables that must be zero-filled (.bss) to stay out of the
+  /// library file (the shim's descriptor table was 9 MB of .data with nlink = 1).
+  struct Zero {};
+  constexpr explicit VdirStat(Zero) : nlink(0) {}
   uint64_t size = 0;
   int64_t mtime_ns = 0;
   int64_t ctime_ns = 0;

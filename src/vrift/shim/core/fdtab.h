@@ -25,8 +25,8 @@ struct FdEntry {
   int32_t proj;
   uint64_t real_dev; ///< what the fd really refers to
   uint64_t real_ino;
-  vdir::VdirStat st; ///< the projected metadata
-  const char* rel;   ///< kFdDir: the directory's path in the projection (arena memory)
+  vdir::VdirStat st{vdir::VdirStat::Zero{}}; ///< the projected metadata
+  const char* rel; ///< kFdDir: the directory's path in the projection (arena memory)
   uint32_t rel_len;
   int32_t stream;   ///< getdents64 state: index of a directory stream + 1, or 0
   int64_t seen_off; ///< getdents64 state: the fd's real offset after the stream was built
