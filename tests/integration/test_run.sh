@@ -277,6 +277,18 @@ touch "$T/lease.stop"; wait "$runpid"
 check_eq "CMD's status is vrift's" 0 "$?"
 for _ in $(seq 1 100); do [ "$(sessions_now)" = 0 ] && break; sleep 0.05; done
 check_eq "the session ends once CMD has exited (after the linger)" 0 "$(sessions_now)"
+# A daemon of an older vrift offers neither SESSION_REPLY flags nor leases: vrift run checks the
+# skeleton itself and waits for CMD, as before (VRIFT_DAEMON_CAPABILITIES: the daemon's test hook).
+stop_daemon
+VRIFT_DAEMON_CAPABILITIES=0 "$VRIFT" daemon start >/dev/null 2>&1 || not_ok "starting a capability-less daemon"
+"$VRIFT" run -m "$T/ph.manifest" -- true >/dev/null 2>&1 # a session, watched if it could be
+out=$("$VRIFT" -vv run -m "$T/ph.manifest" -- sh -c 'echo $$ > "$1"' sh "$T/old.pid" 2>&1 &
+      echo "pid $!"; wait $!; echo "rc $?")
+check_eq "older daemon: CMD still runs" "rc 0" "$(grep '^rc' <<< "$out")"
+check "older daemon: the skeleton is checked by vrift run" bash -c "! grep -q 'watched by the daemon' <<< '$out'"
+check "older daemon: no lease, so CMD is a child and vrift waits" \
+  test "$(cat "$T/old.pid")" != "$(sed -n 's/^pid //p' <<< "$out")"
+stop_daemon
 mkdir -p "$T/at3"
 "$VRIFT" run -m "$M" --at "$T/at3" -- sh -c 'echo $$ > "$1"' sh "$T/cmd3.pid" >/dev/null 2>&1 &
 runpid=$!; wait "$runpid"

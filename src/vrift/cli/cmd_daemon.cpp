@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <climits>
+#include <cstdlib>
 #include <signal.h>
 #include <thread>
 #include <unistd.h>
@@ -128,6 +129,9 @@ void add_daemon_command(CLI::App& app, GlobalOptions& g, int* exit_code) {
     }
     ServerOptions o;
     o.idle_exit_ms = *idle * 1000;
+    // Test hook: offer only these capability bits, as a daemon of an older vrift would.
+    if (const char* caps = std::getenv("VRIFT_DAEMON_CAPABILITIES"))
+      o.capabilities = std::strtoull(caps, nullptr, 0) & proto::kCapabilities;
     auto s = run_daemon(*p, o);
     *exit_code = s.ok() ? kExitOk : report(s.error());
   });

@@ -183,7 +183,7 @@ void Server::accept_one() {
     proto::Hello ours;
     ours.role = proto::Role::Daemon;
     ours.pid = static_cast<uint32_t>(::getpid());
-    ours.capabilities = proto::kCapabilities;
+    ours.capabilities = m_opts.capabilities;
     auto g = proto::serve_hello(fd, ours, proto::kServerHelloTimeoutMs);
     if (!g.ok()) continue;
     Conn c;

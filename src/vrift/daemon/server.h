@@ -19,6 +19,8 @@ struct ServerOptions {
   int linger_ms = 2000;              ///< keep a session this long after its last client
   int checkpoint_idle_ms = 1000;     ///< checkpoint a changed session after this much quiet
   bool sync_journal = false;         ///< fdatasync every journal record
+  /// The capability bits offered to clients (tests: a daemon that predates some of them).
+  uint64_t capabilities = proto::kCapabilities;
 };
 
 /// Runs the daemon in this process until SHUTDOWN, idle timeout, SIGTERM or SIGINT. Takes the
