@@ -217,11 +217,11 @@ Status Store::make_shard(unsigned leaf) const {
 }
 
 void Store::start_shard_maker() {
-  if (m_maker.joinable()) return;
+  if (m_maker_enabled) return;
   if (!m_leaf_wanted) m_leaf_wanted.reset(new std::atomic<uint64_t>[65536 / 64]());
   m_maker_stop = false;
   m_maker_status = {};
-  m_maker = std::thread([this] { shard_maker_loop(); });
+  m_maker_enabled = true;
 }
 
 void Store::request_shard(const Hash& h) {
@@ -232,6 +232,10 @@ void Store::request_shard(const Hash& h) {
   if (!(old & bit)) {
     {
       std::lock_guard lk(m_maker_mu);
+      if (!m_maker_on.load(std::memory_order_relaxed)) {
+        m_maker = std::thread([this] { shard_maker_loop(); });
+        m_maker_on.store(true, std::memory_order_release);
+      }
       m_maker_kick = true;
     }
     m_maker_cv.notify_one();
@@ -290,7 +294,7 @@ void Store::kick_shard_maker() {
 
 Status Store::wait_shard(const Hash& h) {
   if (shard_ready(h)) return {};
-  if (!m_maker.joinable()) return ensure_shard_dir(h);
+  if (!m_maker_enabled) return ensure_shard_dir(h);
   request_shard(h);
   std::unique_lock lk(m_maker_mu);
   uint64_t passes = m_maker_idle_passes;
@@ -307,7 +311,10 @@ Status Store::wait_shard(const Hash& h) {
 }
 
 Status Store::finish_shard_maker() {
-  if (!m_maker.joinable()) return {};
+  m_maker_enabled = false;
+  // Every request_shard caller has finished (the workers are joined), so m_maker is stable.
+  if (!m_maker_on.load(std::memory_order_acquire)) return {};
+  m_maker_on.store(false, std::memory_order_relaxed);
   {
     std::lock_guard lk(m_maker_mu);
     m_maker_stop = true;

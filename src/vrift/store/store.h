@@ -136,7 +136,8 @@ public:
 
   /// Shard directories for a burst of inserts. ext4 serialises directory creation (two threads
   /// making shard directories are slower than one), so ingest asks for shards as it discovers
-  /// hashes and one background thread creates them while the workers go on hashing.
+  /// hashes and one background thread creates them while the workers go on hashing. The thread
+  /// starts with the first request (an unchanged tree, all from the re-ingest cache, needs none).
   void start_shard_maker();
   void request_shard(const Hash& h);
   bool shard_ready(const Hash& h) const;
@@ -184,7 +185,9 @@ private:
   mutable std::unique_ptr<std::atomic<uint64_t>[]> m_leaf_known;
   mutable std::unique_ptr<std::atomic<uint64_t>[]> m_top_known;
   std::unique_ptr<std::atomic<uint64_t>[]> m_leaf_wanted;
-  std::thread m_maker;
+  std::thread m_maker;                 // started by the first request_shard (under m_maker_mu)
+  std::atomic<bool> m_maker_on{false}; // m_maker is running
+  bool m_maker_enabled = false;        // start_shard_maker() was called
   std::mutex m_maker_mu;
   std::condition_variable m_maker_cv;
   bool m_maker_stop = false;
