@@ -146,9 +146,8 @@ private:
   std::map<int, Conn> m_conns;
   std::map<uint64_t, LiveSession> m_sessions;
   std::map<std::string, uint64_t> m_by_key;
-  std::set<uint64_t> m_arm_pending;
-  std::map<int, Lease>
-      m_leases; // by pidfd // sessions whose skeleton is watched after this round's replies
+  std::set<uint64_t> m_arm_pending; // sessions whose skeleton is watched after this round
+  std::map<int, Lease> m_leases;    // by pidfd
   uint64_t m_next_session = 1;
   uint64_t m_commits = 0, m_mutations = 0;
   bool m_stop = false;
