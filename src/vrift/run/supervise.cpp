@@ -97,6 +97,7 @@ Status Supervisor::exec(const SpawnSpec& spec) {
   std::vector<char*> argv = c_array(spec.argv), envp = c_array(spec.env),
                      sh_argv = c_array(sh_args);
   restore(false);
+  std::fflush(nullptr); // nothing vrift buffered may be lost with its image
   ::execve(spec.path.c_str(), argv.data(), envp.data());
   int err = errno;
   if (err == ENOEXEC) ::execve("/bin/sh", sh_argv.data(), envp.data()); // as execvp does
