@@ -123,6 +123,9 @@ private:
   Status shutdown_sessions();
   Result<proto::SessionReply> open_session(Conn& c, std::string_view root,
                                            std::string_view manifest);
+  // A new session (no reference yet) for KEY: the tree, the VDir and its listing.
+  Result<uint64_t> create_session(const std::string& root, const std::string& manifest,
+                                  const std::string& key);
   LiveSession* find(uint64_t id, const Conn& c);
   template <class M> void reply(Conn& c, uint32_t id, const M& m) {
     (void)proto::send_msg(c.fd.get(), id, m, proto::kServerFrameTimeoutMs);
@@ -213,19 +216,27 @@ Result<proto::SessionReply> Server::open_session(Conn& c, std::string_view root_
                     std::to_string(mst.st_ino) + ':' + std::to_string(mst.st_size) + ':' +
                     std::to_string(fs::ns(mst.st_mtim));
   auto existing = m_by_key.find(key);
+  uint64_t id = 0;
   if (existing != m_by_key.end()) {
-    LiveSession& ls = m_sessions[existing->second];
-    ++ls.refs;
-    c.sessions.insert(ls.id);
-    proto::SessionReply r{ls.id, ls.vdir->live_count(), ls.vdir->path()};
-    r.has_flags = (c.caps & proto::kCapSessionFlags) != 0;
-    if (ls.skeleton.clean(ls.root)) {
-      r.flags |= proto::kSessionSkeletonClean;
-    } else {
-      m_arm_pending.insert(ls.id); // the client checks it this time; the next one need not
-    }
-    return r;
+    id = existing->second;
+  } else {
+    VRIFT_ASSIGN(id, create_session(root, manifest, key));
   }
+  LiveSession& ls = m_sessions[id];
+  ++ls.refs;
+  c.sessions.insert(id);
+  proto::SessionReply r{id, ls.vdir->live_count(), ls.vdir->path()};
+  r.has_flags = (c.caps & proto::kCapSessionFlags) != 0;
+  if (ls.skeleton.clean(ls.root)) {
+    r.flags |= proto::kSessionSkeletonClean;
+  } else {
+    m_arm_pending.insert(id); // the client checks it this time; the next one need not
+  }
+  return r;
+}
+
+Result<uint64_t> Server::create_session(const std::string& root, const std::string& manifest,
+                                        const std::string& key) {
   LiveSession ls;
   ls.id = m_next_session++;
   ls.key = key;
@@ -255,16 +266,10 @@ Result<proto::SessionReply> Server::open_session(Conn& c, std::string_view root_
   VRIFT_TRY(ls.vdir->fill_from_manifest(m, vroot));
   ls.sink = std::make_unique<VdirSink>(*ls.vdir);
   ls.session->set_sink(ls.sink.get());
-  ls.refs = 1;
-  uint64_t id = ls.id;
-  proto::SessionReply r{id, ls.vdir->live_count(), {}};
-  r.has_flags = (c.caps & proto::kCapSessionFlags) != 0;
-  m_arm_pending.insert(id);
+  const uint64_t id = ls.id;
   m_by_key[key] = id;
-  auto& stored = m_sessions[id] = std::move(ls);
-  r.vdir_path = stored.vdir->path();
-  c.sessions.insert(id);
-  return r;
+  m_sessions[id] = std::move(ls);
+  return id;
 }
 
 bool Server::serve(Conn& c) {

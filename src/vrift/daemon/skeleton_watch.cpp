@@ -21,10 +21,6 @@ void SkeletonWatch::reset() {
 
 void SkeletonWatch::arm(const std::string& root, const Tree& tree) {
   reset();
-  size_t dirs = 0;
-  for (const auto& [path, e] : tree.entries())
-    dirs += e.type == EntryType::Dir;
-  if (dirs > kMaxDirs) return;
   UniqueFd fd(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
   if (!fd.valid()) return;
   struct stat st {};
@@ -36,6 +32,7 @@ void SkeletonWatch::arm(const std::string& root, const Tree& tree) {
   const size_t base = p.size();
   for (const auto& [path, e] : tree.entries()) {
     if (e.type != EntryType::Dir) continue;
+    if (watched > kMaxDirs) return; // too many to watch: the client checks
     p.resize(base);
     p += path;
     if (::inotify_add_watch(fd.get(), p.c_str(), kMask) < 0) return;

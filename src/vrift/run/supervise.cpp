@@ -1,6 +1,5 @@
 #include "vrift/run/supervise.h"
 
-#include <fcntl.h>
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -24,6 +23,20 @@ std::vector<char*> c_array(const std::vector<std::string>& strs) {
   out.push_back(nullptr);
   return out;
 }
+
+// SPEC's argv and environment as execve takes them, and the argv of the /bin/sh fallback for a
+// file the kernel will not run (as execvp does). Not copyable: the arrays point into SH_ARGS.
+struct ExecArgs {
+  std::vector<std::string> sh_args;
+  std::vector<char*> argv, envp, sh_argv;
+  explicit ExecArgs(const SpawnSpec& spec)
+      : sh_args{"/bin/sh", spec.path}, argv(c_array(spec.argv)), envp(c_array(spec.env)) {
+    sh_args.insert(sh_args.end(), spec.argv.begin() + 1, spec.argv.end());
+    sh_argv = c_array(sh_args);
+  }
+  ExecArgs(const ExecArgs&) = delete;
+  ExecArgs& operator=(const ExecArgs&) = delete;
+};
 
 ChildExit decode(int status) {
   if (WIFSIGNALED(status)) return {true, WTERMSIG(status)};
@@ -92,24 +105,18 @@ void Supervisor::restore(bool drain) {
 
 Status Supervisor::exec(const SpawnSpec& spec) {
   if (spec.argv.empty()) return fail("no command", EINVAL);
-  std::vector<std::string> sh_args = {"/bin/sh", spec.path};
-  sh_args.insert(sh_args.end(), spec.argv.begin() + 1, spec.argv.end());
-  std::vector<char*> argv = c_array(spec.argv), envp = c_array(spec.env),
-                     sh_argv = c_array(sh_args);
+  const ExecArgs a(spec);
   restore(false);
   std::fflush(nullptr); // nothing vrift buffered may be lost with its image
-  ::execve(spec.path.c_str(), argv.data(), envp.data());
+  ::execve(spec.path.c_str(), a.argv.data(), a.envp.data());
   int err = errno;
-  if (err == ENOEXEC) ::execve("/bin/sh", sh_argv.data(), envp.data()); // as execvp does
+  if (err == ENOEXEC) ::execve("/bin/sh", a.sh_argv.data(), a.envp.data()); // as execvp does
   return fail_os(spec.argv[0], err);
 }
 
 Result<ChildExit> Supervisor::run(const SpawnSpec& spec) {
   if (spec.argv.empty()) return fail("no command", EINVAL);
-  std::vector<std::string> sh_args = {"/bin/sh", spec.path};
-  sh_args.insert(sh_args.end(), spec.argv.begin() + 1, spec.argv.end());
-  std::vector<char*> argv = c_array(spec.argv), envp = c_array(spec.env),
-                     sh_argv = c_array(sh_args);
+  const ExecArgs a(spec);
   // vfork: the child borrows our memory until its exec, so no page tables are copied and torn
   // down again (a fork of vrift's address space cost ~0.3 ms per run), and it reports a failed
   // exec through EXEC_ERR before we resume. It makes only system calls: its signal dispositions
@@ -117,9 +124,9 @@ Result<ChildExit> Supervisor::run(const SpawnSpec& spec) {
   // exec is blocked or has the default action.
   volatile int exec_err = 0;
   const char* path = spec.path.c_str();
-  char* const* args = argv.data();
-  char* const* sh = sh_argv.data();
-  char* const* env = envp.data();
+  char* const* args = a.argv.data();
+  char* const* sh = a.sh_argv.data();
+  char* const* env = a.envp.data();
   const struct sigaction* old_chld = &m_old_chld;
   const sigset_t* old_mask = &m_old_mask;
   pid_t pid = ::vfork();
