@@ -69,7 +69,7 @@ printf '| re-ingest of unchanged A | %.3f s (%.0f files/s) | find -printf %.3f s
 printf '| ingest B after A: new blobs | %s of %s files | %s contents of B not in A (b3sum) | %s | equal |\n' \
   "$b_new" "$b_files" "$expected_b" "$([ "$b_new" -eq "$expected_b" ] && echo equal || echo DIFFERENT)"
 printf '| hashing files > 5 MB | %s | BLAKE3 C loop %s | %s | >= 0.90 |\n' \
-  "$(echo "$hash_out" | sed -n 's/^vrift blake3_fd: *//p')" "$(echo "$hash_out" | sed -n 's/^reference BLAKE3 C loop: *//p')" "$hash_ratio"
+  "$(echo "$hash_out" | sed -n 's/^vrift blake3_file: *//p')" "$(echo "$hash_out" | sed -n 's/^reference BLAKE3 C loop: *//p')" "$hash_ratio"
 printf '| peak RSS, first ingest of A | %.0f MB | | | < 200 MB |\n' "$(echo "$rss_med / 1024" | bc -l)"
 echo
 echo "raw (s): cp -al: $(tr '\n' ' ' < "$work/cp")"

@@ -4,11 +4,13 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <set>
@@ -247,6 +249,80 @@ TEST_F(StoreTest, TwoOpensAgreeOnStoreId) {
   ASSERT_TRUE(s2.ok());
   EXPECT_EQ((*s2)->id(), m_store->id());
   EXPECT_EQ(m_store->id().size(), 32u);
+}
+
+// blake3_file: mapped for large files, read for small ones; the same hash either way.
+TEST(Blake3File, HashesTheContentMappedOrRead) {
+  char tmpl[] = "/tmp/vrift-b3file.XXXXXX";
+  int fd = ::mkstemp(tmpl);
+  ASSERT_GE(fd, 0);
+  UniqueFd guard(fd);
+  ::unlink(tmpl);
+  // Around the mapping threshold (256 KiB) and across two 16 MiB windows.
+  for (size_t size : {size_t{0}, size_t{1000}, size_t{(256 << 10) - 1}, size_t{256 << 10},
+                      size_t{(1 << 20) + 123}, size_t{(17 << 20) + 5}}) {
+    std::string data(size, '\0');
+    for (size_t i = 0; i < size; ++i)
+      data[i] = static_cast<char>((i * 131 + i / 4096) & 0xff);
+    ASSERT_EQ(::ftruncate(fd, 0), 0);
+    ASSERT_EQ(::pwrite(fd, data.data(), size, 0), static_cast<ssize_t>(size));
+    ASSERT_EQ(::lseek(fd, 77, SEEK_SET), 77); // whatever the offset: from the start
+    uint8_t buf[4096];
+    uint64_t n = 0;
+    auto h = blake3_file(fd, size, &n, buf, sizeof buf);
+    ASSERT_TRUE(h.ok()) << h.error().message();
+    EXPECT_EQ(*h, blake3(data)) << size;
+    EXPECT_EQ(n, size);
+  }
+}
+
+// A mapped file shorter than the size its caller saw (truncated after the fstat): the pages past
+// its end raise SIGBUS, which must come back as "changed while being read", not kill vrift.
+TEST(Blake3File, ATruncatedMappedFileIsAnErrorNotASignal) {
+  char tmpl[] = "/tmp/vrift-b3file.XXXXXX";
+  int fd = ::mkstemp(tmpl);
+  ASSERT_GE(fd, 0);
+  UniqueFd guard(fd);
+  ::unlink(tmpl);
+  std::string data(5000, 'x');
+  ASSERT_EQ(::write(fd, data.data(), data.size()), 5000);
+  uint8_t buf[4096];
+  uint64_t n = 0;
+  auto h = blake3_file(fd, 4 << 20, &n, buf, sizeof buf);
+  ASSERT_FALSE(h.ok());
+  EXPECT_EQ(h.error().errnum(), EAGAIN);
+  EXPECT_NE(h.error().message().find("changed while being read"), std::string::npos);
+  // And the guard is left in a state where it works again.
+  auto again = blake3_file(fd, 5000, &n, buf, sizeof buf);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, blake3(data));
+}
+
+// The SIGBUS guard only catches faults inside its own mappings: any other bus error still ends
+// the process (killed by SIGBUS; under ASan, its report and a failing exit).
+TEST(Blake3FileDeathTest, OtherBusErrorsStillEndTheProcess) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  auto died_of_it = [](int status) {
+    return WIFSIGNALED(status) ? WTERMSIG(status) == SIGBUS : WEXITSTATUS(status) != 0;
+  };
+  EXPECT_EXIT(
+      {
+        char tmpl[] = "/tmp/vrift-b3file.XXXXXX";
+        int fd = ::mkstemp(tmpl);
+        ::unlink(tmpl);
+        std::string data(1 << 20, 'y');
+        if (::write(fd, data.data(), data.size()) != static_cast<ssize_t>(data.size())) _exit(0);
+        uint8_t buf[4096];
+        uint64_t n = 0;
+        if (!blake3_file(fd, data.size(), &n, buf, sizeof buf).ok()) _exit(0); // installs it
+        // A bus error of the program's own: a mapping of an empty file, touched.
+        void* p = ::mmap(nullptr, 4096, PROT_READ, MAP_SHARED, fd, 1 << 20);
+        if (p == MAP_FAILED) _exit(0);
+        volatile const char* c = static_cast<const char*>(p);
+        (void)*c;
+        _exit(0);
+      },
+      died_of_it, "");
 }
 
 } // namespace

@@ -1,8 +1,13 @@
 #include "vrift/hash/blake3.h"
 
+#include <signal.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <csetjmp>
+#include <mutex>
 
 #include "vrift/util/hex.h"
 #include <blake3.h> // the official C implementation (not vrift/hash/blake3.h)
@@ -44,6 +49,108 @@ Result<Hash> blake3_fd(int fd, uint64_t* bytes_read, uint8_t* buf, size_t buf_si
   uint64_t total = 0;
   for (;;) {
     ssize_t n = ::read(fd, buf, buf_size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail_os("reading");
+    }
+    if (n == 0) break;
+    b.update(buf, static_cast<size_t>(n));
+    total += static_cast<uint64_t>(n);
+  }
+  if (bytes_read) *bytes_read = total;
+  return b.finish();
+}
+
+namespace {
+
+// Files at least this large are hashed through mappings; smaller ones cost less to read.
+constexpr uint64_t kMapMin = 256 << 10;
+// Mapped a window at a time, so that a huge file costs bounded page tables.
+constexpr uint64_t kMapWindow = 16 << 20;
+
+// A mapped file truncated by someone else raises SIGBUS on the pages past its new end. The
+// handler turns that into a jump back to the hashing thread's guard; any other SIGBUS gets the
+// disposition that was there before.
+thread_local sigjmp_buf* t_bus_jump = nullptr;
+thread_local const char* t_map_lo = nullptr;
+thread_local const char* t_map_hi = nullptr;
+struct sigaction g_old_bus {};
+std::once_flag g_bus_once;
+bool g_bus_ok = false;
+
+void on_sigbus(int sig, siginfo_t* si, void* ctx) {
+  const char* a = static_cast<const char*>(si->si_addr);
+  if (t_bus_jump && a >= t_map_lo && a < t_map_hi) siglongjmp(*t_bus_jump, 1);
+  if (g_old_bus.sa_flags & SA_SIGINFO) {
+    if (g_old_bus.sa_sigaction) return g_old_bus.sa_sigaction(sig, si, ctx);
+  } else if (g_old_bus.sa_handler != SIG_IGN && g_old_bus.sa_handler != SIG_DFL) {
+    return g_old_bus.sa_handler(sig);
+  }
+  // Default or ignored: put it back and raise again (SA_NODEFER: delivered at once), which ends
+  // the process as it would have; a fault that is not a raised signal also repeats on return.
+  ::sigaction(SIGBUS, &g_old_bus, nullptr);
+  ::raise(sig);
+}
+
+void install_sigbus_guard() {
+  struct sigaction sa {};
+  sa.sa_sigaction = on_sigbus;
+  sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+  sigemptyset(&sa.sa_mask);
+  g_bus_ok = ::sigaction(SIGBUS, &sa, &g_old_bus) == 0;
+}
+
+// Hashes [off, off + len) of FD through a mapping into B; false if the file was truncated under
+// it (SIGBUS) or the mapping failed (then *MAPPED is false and nothing was hashed).
+bool hash_window(int fd, uint64_t off, size_t len, Blake3& b, bool* mapped) {
+  void* p =
+      ::mmap(nullptr, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, static_cast<off_t>(off));
+  *mapped = p != MAP_FAILED;
+  if (!*mapped) return false;
+  bool ok = true;
+  sigjmp_buf jump;
+  if (sigsetjmp(jump, 1) == 0) {
+    t_map_lo = static_cast<const char*>(p);
+    t_map_hi = t_map_lo + len;
+    t_bus_jump = &jump;
+    b.update(p, len);
+  } else {
+    ok = false;
+  }
+  t_bus_jump = nullptr;
+  ::munmap(p, len);
+  return ok;
+}
+
+} // namespace
+
+Result<Hash> blake3_file(int fd, uint64_t size, uint64_t* bytes_read, uint8_t* buf,
+                         size_t buf_size) {
+  if (size >= kMapMin) {
+    std::call_once(g_bus_once, install_sigbus_guard);
+    if (g_bus_ok) {
+      Blake3 b;
+      uint64_t off = 0;
+      while (off < size) {
+        size_t len = static_cast<size_t>(std::min(kMapWindow, size - off));
+        bool mapped = false;
+        if (!hash_window(fd, off, len, b, &mapped)) {
+          if (mapped) return fail("file changed while being read", EAGAIN);
+          break; // not mappable (a special file system): read it instead
+        }
+        off += len;
+      }
+      if (off == size) {
+        // Bytes past SIZE (the file grew) are not hashed; the caller's fstat sees the growth.
+        if (bytes_read) *bytes_read = size;
+        return b.finish();
+      }
+    }
+  }
+  Blake3 b;
+  uint64_t total = 0;
+  for (;;) {
+    ssize_t n = ::pread(fd, buf, buf_size, static_cast<off_t>(total));
     if (n < 0) {
       if (errno == EINTR) continue;
       return fail_os("reading");

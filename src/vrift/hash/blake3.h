@@ -55,4 +55,12 @@ inline Hash blake3(std::string_view s) { return blake3(s.data(), s.size()); }
 /// Returns the hash and sets *bytes_read; an I/O error becomes an Error.
 Result<Hash> blake3_fd(int fd, uint64_t* bytes_read, uint8_t* buf, size_t buf_size);
 
+/// Hashes the file open as FD from its start (whatever FD's offset), SIZE being the size the
+/// caller saw in its fstat. Large files are hashed in place through read-only mappings of SIZE
+/// bytes, which saves the copy a read makes; small ones are read with BUF. A mapped file
+/// truncated meanwhile is an EAGAIN error ("changed while being read"), never a SIGBUS. The
+/// caller compares the file's size and mtime afterwards, as it must after a read too.
+Result<Hash> blake3_file(int fd, uint64_t size, uint64_t* bytes_read, uint8_t* buf,
+                         size_t buf_size);
+
 } // namespace vrift

@@ -12,6 +12,7 @@
 #include "vrift/ingest/ingest.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -47,7 +48,8 @@ int64_t now_ns() {
       .count();
 }
 
-// A file hashed while its shard directory did not exist yet: placed after the walk.
+// A file hashed while its shard directory did not exist yet: placed after the walk, through
+// the descriptor it was hashed from when the descriptor budget allowed keeping it open.
 struct Deferred {
   std::string rel;
   struct stat st;
@@ -55,6 +57,38 @@ struct Deferred {
   uint64_t size;
   ManifestEntry entry;
   bool tier1;
+  UniqueFd fd;
+};
+
+// Raises the soft limit on open files to the hard one (at most 1 << 16) for the life of the
+// object, so that deferred files keep their descriptors; restored for whatever vrift runs next
+// (`vrift run` executes CMD after a zero-config ingest).
+class FdBudget {
+public:
+  FdBudget() {
+    if (::getrlimit(RLIMIT_NOFILE, &m_old) != 0) return;
+    m_saved = true;
+    struct rlimit want = m_old;
+    rlim_t cap = std::min<rlim_t>(m_old.rlim_max, 1 << 16);
+    if (want.rlim_cur < cap) {
+      want.rlim_cur = cap;
+      if (::setrlimit(RLIMIT_NOFILE, &want) != 0) want = m_old;
+    }
+    // Headroom for the walk's directories, the hashing descriptors, the registry and the store.
+    m_left = want.rlim_cur > 256 ? static_cast<int64_t>(want.rlim_cur) - 256 : 0;
+  }
+  ~FdBudget() {
+    if (m_saved) ::setrlimit(RLIMIT_NOFILE, &m_old);
+  }
+  FdBudget(const FdBudget&) = delete;
+  FdBudget& operator=(const FdBudget&) = delete;
+  /// Whether one more descriptor may stay open (then it counts against the budget).
+  bool take() { return m_left.fetch_sub(1, std::memory_order_relaxed) > 0; }
+
+private:
+  struct rlimit m_old {};
+  bool m_saved = false;
+  std::atomic<int64_t> m_left{0};
 };
 
 // The walk tag of a directory whose whole subtree is tier1 (IngestOptions::tier1_paths).
@@ -112,12 +146,17 @@ public:
           .count();
     };
     m_store.start_shard_maker();
+    FdBudget budget;
+    m_budget = &budget;
     Status walked = parallel_walk(m_root, threads, v);
     log::debug("ingest: walk and hash done at {:.0f} ms", ms());
     // The shard maker goes on creating directories in shard order; the deferred links follow
     // right behind it, so the two overlap.
     Status placed = walked.ok() ? place_deferred(threads) : Status();
     Status shards = m_store.finish_shard_maker();
+    for (auto& w : m_workers)
+      w.deferred.clear(); // closes what an error left open, before the budget goes
+    m_budget = nullptr;
     log::debug("ingest: shard directories and deferred links done at {:.0f} ms", ms());
     VRIFT_TRY(walked);
     VRIFT_TRY(std::move(shards).context("creating shard directories"));
@@ -210,39 +249,47 @@ private:
     return tier1 ? InsertPolicy::ReadOnly : InsertPolicy::Shared;
   }
 
-  // Links the files whose shard directory did not exist when they were hashed, in parallel
-  // (hard links scale across threads; directory creation does not).
+  // Places the files whose shard directory did not exist when they were hashed. The shard
+  // maker stops where it is; the threads share out the rest by <h0h1> directory, each making
+  // the shards of its own and linking their files: directory creations under different
+  // parents run in parallel, and links fill the time between them.
   Status place_deferred(unsigned threads) {
-    std::vector<std::pair<WorkerState*, Deferred*>> all;
+    std::vector<Deferred*> all;
     for (auto& w : m_workers) {
       for (auto& d : w.deferred)
-        all.emplace_back(&w, &d);
+        all.push_back(&d);
     }
     if (all.empty()) return {};
-    std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
-      return a.second->hash.bytes < b.second->hash.bytes;
-    });
-    m_store.kick_shard_maker();
+    std::sort(all.begin(), all.end(),
+              [](const Deferred* a, const Deferred* b) { return a->hash.bytes < b->hash.bytes; });
+    std::vector<size_t> groups; // where each <h0h1> starts in ALL, then the end
+    for (size_t i = 0; i < all.size(); ++i) {
+      if (i == 0 || all[i]->hash.bytes[0] != all[i - 1]->hash.bytes[0]) groups.push_back(i);
+    }
+    groups.push_back(all.size());
+    VRIFT_TRY(m_store.abandon_shard_maker().context("creating shard directories"));
+    log::debug("ingest: {} files in {} <h0h1> groups wait for a shard directory", all.size(),
+               groups.size() - 1);
     std::atomic<size_t> next{0};
     std::mutex mu;
     Status first;
     auto run = [&](WorkerState& mine) {
       for (;;) {
-        size_t i = next.fetch_add(1);
-        if (i >= all.size()) return;
-        Deferred& d = *all[i].second;
-        Status ready = m_store.wait_shard(d.hash);
-        if (!ready.ok()) {
-          std::lock_guard lk(mu);
-          if (first.ok()) first = std::move(ready);
-          next = all.size();
-          return;
-        }
-        Status s = place(mine, -1, d.rel, d.st, d.hash, d.size, std::move(d.entry), d.tier1);
-        if (!s.ok()) {
-          std::lock_guard lk(mu);
-          if (first.ok()) first = std::move(s);
-          next = all.size();
+        size_t g = next.fetch_add(1);
+        if (g + 1 >= groups.size()) return;
+        for (size_t i = groups[g]; i < groups[g + 1]; ++i) {
+          Deferred& d = *all[i];
+          Status s = m_store.make_shard_for(d.hash).context("creating shard directories");
+          if (s.ok()) {
+            s = place(mine, d.fd.get(), d.rel, d.st, d.hash, d.size, std::move(d.entry), d.tier1);
+          }
+          d.fd.reset();
+          if (!s.ok()) {
+            std::lock_guard lk(mu);
+            if (first.ok()) first = std::move(s);
+            next = groups.size();
+            return;
+          }
         }
       }
     };
@@ -253,8 +300,6 @@ private:
     run(extra[0]);
     for (auto& t : pool)
       t.join();
-    for (auto& w : m_workers)
-      w.deferred.clear();
     for (auto& e : extra)
       m_workers.push_back(std::move(e));
     return first;
@@ -330,9 +375,9 @@ private:
     UniqueFd guard(fd);
     const struct stat& st = e.st;
     uint64_t n = 0;
-    VRIFT_ASSIGN(
-        Hash h,
-        blake3_fd(fd, &n, w.hash_buf(), WorkerState::kBufSize).context("'" + abs(e.rel) + "'"));
+    VRIFT_ASSIGN(Hash h, blake3_file(fd, static_cast<uint64_t>(e.st.st_size), &n, w.hash_buf(),
+                                     WorkerState::kBufSize)
+                             .context("'" + abs(e.rel) + "'"));
     // Same inode, size and mtime after reading as the walk saw: nothing changed underneath.
     struct stat st2 {};
     if (::fstat(fd, &st2) != 0 || st2.st_ino != st.st_ino ||
@@ -356,7 +401,8 @@ private:
     if (!m_store.shard_ready(h)) {
       // Its shard directory is still being made: link it after the walk.
       m_store.request_shard(h);
-      w.deferred.push_back({e.rel, st2, h, n, std::move(me), tier1});
+      w.deferred.push_back({e.rel, st2, h, n, std::move(me), tier1, UniqueFd()});
+      if (m_budget && m_budget->take()) w.deferred.back().fd = std::move(guard);
       return {};
     }
     return place(w, fd, e.rel, st2, h, n, std::move(me), tier1);
@@ -380,6 +426,7 @@ private:
   const PathPatterns& m_tier1;
   std::vector<std::pair<dev_t, ino_t>> m_skip_dirs;
   std::vector<WorkerState> m_workers;
+  FdBudget* m_budget = nullptr; // while run() walks and places
 };
 
 std::string cache_key(const std::string& store, const std::string& root, const std::string& prefix,

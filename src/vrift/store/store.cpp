@@ -260,7 +260,7 @@ void Store::shard_maker_loop() {
     for (unsigned w = 0; w < 65536 / 64; ++w) {
       uint64_t todo = m_leaf_wanted[w].load(std::memory_order_relaxed) &
                       ~m_leaf_known[w].load(std::memory_order_relaxed);
-      while (todo) {
+      while (todo && !m_maker_abandon.load(std::memory_order_relaxed)) {
         unsigned b = static_cast<unsigned>(__builtin_ctzll(todo));
         todo &= todo - 1;
         Status st = make_shard(w * 64 + b);
@@ -270,44 +270,9 @@ void Store::shard_maker_loop() {
           m_leaf_wanted[w].fetch_and(~(1ULL << b));
         }
       }
-      if ((w & 3) == 3) {
-        std::lock_guard lk(m_maker_mu); // pairs with wait_shard's predicate check
-        m_made_cv.notify_all();
-      }
     }
-    {
-      std::lock_guard lk(m_maker_mu);
-      m_maker_idle_passes++;
-    }
-    m_made_cv.notify_all();
-    if (stop) return;
+    if (stop || m_maker_abandon.load(std::memory_order_relaxed)) return;
   }
-}
-
-void Store::kick_shard_maker() {
-  {
-    std::lock_guard lk(m_maker_mu);
-    m_maker_kick = true;
-  }
-  m_maker_cv.notify_one();
-}
-
-Status Store::wait_shard(const Hash& h) {
-  if (shard_ready(h)) return {};
-  if (!m_maker_enabled) return ensure_shard_dir(h);
-  request_shard(h);
-  std::unique_lock lk(m_maker_mu);
-  uint64_t passes = m_maker_idle_passes;
-  while (!shard_ready(h)) {
-    // A full pass of the maker that did not create it means it failed: report that.
-    if (m_maker_idle_passes > passes + 1 || !m_maker_status.ok()) {
-      if (!m_maker_status.ok()) return fail(m_maker_status.error());
-      lk.unlock();
-      return ensure_shard_dir(h);
-    }
-    m_made_cv.wait_for(lk, std::chrono::milliseconds(50));
-  }
-  return {};
 }
 
 Status Store::finish_shard_maker() {
@@ -322,6 +287,13 @@ Status Store::finish_shard_maker() {
   m_maker_cv.notify_one();
   m_maker.join();
   return std::move(m_maker_status);
+}
+
+Status Store::abandon_shard_maker() {
+  m_maker_abandon = true;
+  Status st = finish_shard_maker();
+  m_maker_abandon = false;
+  return st;
 }
 
 BlobState Store::check(const Hash& h, uint64_t size) const {
@@ -340,8 +312,13 @@ BlobState Store::check(const Hash& h, uint64_t size) const {
 }
 
 Status Store::set_fingerprint(const std::string& blob, int64_t mtime) {
+  return set_fingerprint(-1, blob, mtime);
+}
+
+Status Store::set_fingerprint(int fd, const std::string& blob, int64_t mtime) {
   std::string v = std::to_string(mtime);
-  if (::lsetxattr(blob.c_str(), kFingerprintXattr, v.data(), v.size(), 0) != 0) {
+  if ((fd >= 0 ? ::fsetxattr(fd, kFingerprintXattr, v.data(), v.size(), 0)
+               : ::lsetxattr(blob.c_str(), kFingerprintXattr, v.data(), v.size(), 0)) != 0) {
     return fail_os("setting fingerprint on '" + blob + "'");
   }
   return {};
@@ -498,10 +475,16 @@ Result<Placement> Store::insert_file(int fd, const std::string& path, const stru
   // that is there (it may be a linked blob edited since) before trusting it.
   std::string dst = blob_path(h, size);
   int rc = -1;
+  auto link_proc = [&]() {
+    char proc[64];
+    std::snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    return ::linkat(AT_FDCWD, proc, AT_FDCWD, dst.c_str(), AT_SYMLINK_FOLLOW);
+  };
   auto link_once = [&]() {
     // By path (no symlink following) when the caller has no fd; verified below either way.
-    return fd >= 0 ? ::linkat(fd, "", AT_FDCWD, dst.c_str(), AT_EMPTY_PATH)
-                   : ::linkat(AT_FDCWD, path.c_str(), AT_FDCWD, dst.c_str(), 0);
+    if (fd < 0) return ::linkat(AT_FDCWD, path.c_str(), AT_FDCWD, dst.c_str(), 0);
+    if (!m_empty_path_ok.load(std::memory_order_relaxed)) return link_proc();
+    return ::linkat(fd, "", AT_FDCWD, dst.c_str(), AT_EMPTY_PATH);
   };
   for (int attempt = 0; attempt < 3; ++attempt) {
     rc = link_once();
@@ -510,10 +493,9 @@ Result<Placement> Store::insert_file(int fd, const std::string& path, const stru
       // CAP_DAC_READ_SEARCH): make sure of the first, then fall back to /proc/self/fd.
       VRIFT_TRY(ensure_shard_dir(h));
       rc = link_once();
-      if (rc != 0 && errno == ENOENT && fd >= 0) {
-        char proc[64];
-        std::snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-        rc = ::linkat(AT_FDCWD, proc, AT_FDCWD, dst.c_str(), AT_SYMLINK_FOLLOW);
+      if (rc != 0 && errno == ENOENT && fd >= 0 && m_empty_path_ok.load()) {
+        rc = link_proc();
+        if (rc == 0 || errno != ENOENT) m_empty_path_ok = false; // the shard was there
       }
     }
     if (rc == 0 || errno != EEXIST) break;
@@ -535,16 +517,21 @@ Result<Placement> Store::insert_file(int fd, const std::string& path, const stru
     }
     return fail_os("linking into '" + dst + "'");
   }
-  if (fd < 0) {
-    // Linked by path: the blob must be the very inode we hashed, unchanged.
+  // The stat at the end (after the fingerprint, which changes ctime) proves the blob is the
+  // inode we hashed, unchanged, before anything trusts it. Linked by path, the name may have
+  // been given another inode meanwhile: then make sure first if its mode is about to change.
+  auto same_inode = [&](const struct stat& b) {
+    return S_ISREG(b.st_mode) && b.st_dev == st.st_dev && b.st_ino == st.st_ino &&
+           b.st_size == st.st_size && mtime_ns(b) == mtime_ns(st);
+  };
+  if (fd < 0 && policy == InsertPolicy::ReadOnly) {
     struct stat bst {};
-    if (::lstat(dst.c_str(), &bst) != 0 || !S_ISREG(bst.st_mode) || bst.st_ino != st.st_ino ||
-        bst.st_dev != st.st_dev || bst.st_size != st.st_size || mtime_ns(bst) != mtime_ns(st)) {
+    if (::lstat(dst.c_str(), &bst) != 0 || !same_inode(bst)) {
       ::unlink(dst.c_str());
       return fail("file changed while being read", EAGAIN);
     }
   }
-  if (auto fp = set_fingerprint(dst, mtime_ns(st)); !fp.ok()) {
+  if (auto fp = set_fingerprint(fd, dst, mtime_ns(st)); !fp.ok()) {
     ::unlink(dst.c_str());
     if (fp.error().errnum() == ENOTSUP || fp.error().errnum() == EOPNOTSUPP) {
       m_xattr_ok.store(0); // no xattrs here: never share inodes, copy instead
@@ -562,8 +549,7 @@ Result<Placement> Store::insert_file(int fd, const std::string& path, const stru
   }
   // The inode must be exactly what we hashed; otherwise withdraw the name again.
   struct stat after {};
-  if ((fd >= 0 ? ::fstat(fd, &after) : ::lstat(dst.c_str(), &after)) != 0 ||
-      after.st_size != st.st_size || mtime_ns(after) != mtime_ns(st) || after.st_ino != st.st_ino) {
+  if ((fd >= 0 ? ::fstat(fd, &after) : ::lstat(dst.c_str(), &after)) != 0 || !same_inode(after)) {
     ::unlink(dst.c_str());
     return fail("file changed while being read", EAGAIN);
   }

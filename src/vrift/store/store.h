@@ -134,21 +134,21 @@ public:
   /// Forgets which shard directories exist (after gc removed empty ones).
   void forget_shards();
 
-  /// Shard directories for a burst of inserts. ext4 serialises directory creation (two threads
-  /// making shard directories are slower than one), so ingest asks for shards as it discovers
-  /// hashes and one background thread creates them while the workers go on hashing. The thread
-  /// starts with the first request (an unchanged tree, all from the re-ingest cache, needs none).
+  /// Shard directories for a burst of inserts. Ingest asks for shards as it discovers hashes
+  /// and one background thread creates them in shard order while the workers go on hashing
+  /// (a worker never waits for a mkdir). The thread starts with the first request (an
+  /// unchanged tree, all from the re-ingest cache, needs none).
   void start_shard_maker();
   void request_shard(const Hash& h);
   bool shard_ready(const Hash& h) const;
-  /// Makes the shard maker create every shard requested so far (in shard order) without
-  /// waiting for more requests.
-  void kick_shard_maker();
-  /// Blocks until the shard of H exists (requesting it if needed); an error if the maker
-  /// failed to create it.
-  Status wait_shard(const Hash& h);
   /// Creates every requested shard, stops the thread; the first mkdir error, if any.
   Status finish_shard_maker();
+  /// Stops the thread without creating the shards still requested (their callers make them
+  /// with make_shard_for); the first mkdir error, if any.
+  Status abandon_shard_maker();
+  /// Creates the shard directory of H now, in this thread (a no-op when it is known to exist).
+  /// Threads making shards under different <h0h1> directories run in parallel.
+  Status make_shard_for(const Hash& h) const { return ensure_shard_dir(h); }
 
   /// Whether reflinks work from files under DIR into the store (probed once, cached).
   bool reflink_supported() const { return m_reflink.load() == 1; }
@@ -174,10 +174,14 @@ private:
                                 const Hash& h, uint64_t size, InsertPolicy policy, Placement how);
   Status publish_temp(const std::string& tmp, const Hash& h, uint64_t size, bool* existed) const;
   static Status set_fingerprint(const std::string& blob, int64_t mtime_ns);
+  /// The same through an open descriptor of the blob's inode (no path lookup).
+  static Status set_fingerprint(int fd, const std::string& blob, int64_t mtime_ns);
 
   std::string m_root;
   std::string m_id;
   std::atomic<int> m_xattr_ok{1};
+  // linkat(fd, "", AT_EMPTY_PATH) needs CAP_DAC_READ_SEARCH; without it, /proc/self/fd/N.
+  std::atomic<bool> m_empty_path_ok{true};
   mutable std::atomic<int> m_reflink{-1}; // -1 unknown, 0 no, 1 yes
   std::once_flag m_reflink_probe;
   void probe_reflink();
@@ -191,9 +195,8 @@ private:
   std::mutex m_maker_mu;
   std::condition_variable m_maker_cv;
   bool m_maker_stop = false;
+  std::atomic<bool> m_maker_abandon{false}; // stop now, leaving requests unmade
   bool m_maker_kick = false;
-  uint64_t m_maker_idle_passes = 0;
-  std::condition_variable m_made_cv; // signalled as shards appear (for wait_shard)
   Status m_maker_status;
 };
 
