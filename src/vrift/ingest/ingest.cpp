@@ -149,7 +149,7 @@ public:
     FdBudget budget;
     m_budget = &budget;
     Status walked = parallel_walk(m_root, threads, v);
-    log::debug("ingest: walk and hash done at {:.0f} ms", ms());
+    log::debug("ingest: walk and hash took {:.1f} ms", ms());
     // The shard maker goes on creating directories in shard order; the deferred links follow
     // right behind it, so the two overlap.
     Status placed = walked.ok() ? place_deferred(threads) : Status();
@@ -157,7 +157,7 @@ public:
     for (auto& w : m_workers)
       w.deferred.clear(); // closes what an error left open, before the budget goes
     m_budget = nullptr;
-    log::debug("ingest: shard directories and deferred links done at {:.0f} ms", ms());
+    log::debug("ingest: walk, hash and placement took {:.1f} ms", ms());
     VRIFT_TRY(walked);
     VRIFT_TRY(std::move(shards).context("creating shard directories"));
     return placed;
@@ -429,6 +429,23 @@ private:
   FdBudget* m_budget = nullptr; // while run() walks and places
 };
 
+// What vouches for a registration without opening the registry: the manifest's path and id, the
+// identity of vrift's copy of it in the store and that of the registry's file. Saved after the
+// ingest found or made its row. Every removal of a row removes the copy too (gc's prune; clean
+// removes the store with the copies), a copy is only ever replaced by rename (a new inode), and
+// a registry replaced (rebuild, or deleted by hand) is another file: so while all of this is
+// unchanged, the row is there. Empty when either file is missing.
+std::string registration_witness(const std::string& manifest_path, const std::string& id,
+                                 const std::string& copy, const std::string& db) {
+  struct stat c {
+  }, d{};
+  if (::stat(copy.c_str(), &c) != 0 || ::stat(db.c_str(), &d) != 0) return {};
+  return "vrift-registered 1\n" + manifest_path + "\n" + id + "\n" + std::to_string(c.st_dev) +
+         " " + std::to_string(c.st_ino) + " " + std::to_string(c.st_size) + " " +
+         std::to_string(fs::ns(c.st_mtim)) + " " + std::to_string(fs::ns(c.st_ctim)) + "\n" +
+         std::to_string(d.st_dev) + " " + std::to_string(d.st_ino) + "\n";
+}
+
 std::string cache_key(const std::string& store, const std::string& root, const std::string& prefix,
                       const IngestOptions& o) {
   std::string k = store + '\0' + root + '\0' + prefix + '\0' +
@@ -544,10 +561,17 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
   // 2. Store, lock, registry, cache.
   VRIFT_ASSIGN(auto store, Store::open(paths.store_root, /*create=*/true));
   VRIFT_ASSIGN(StoreLock lock, store->lock(/*exclusive=*/false));
+  // The registry is opened when this ingest needs it: an unchanged tree whose registration the
+  // witness vouches for never does (SQLite's open is a third of a zero-config re-run).
   Registry registry;
-  if (opts.register_project) {
-    VRIFT_ASSIGN(registry, Registry::open(paths.registry_db()));
-  }
+  bool registry_open = false;
+  auto open_registry = [&]() -> Status {
+    if (!registry_open) {
+      VRIFT_ASSIGN(registry, Registry::open(paths.registry_db()));
+      registry_open = true;
+    }
+    return {};
+  };
   std::string cache_path =
       paths.ingest_cache_dir() + "/" + cache_key(store->root(), rep.root, prefix, opts) + ".cache";
   // The cache vouches for blobs being in the store: it is only trusted for the same store and
@@ -560,6 +584,7 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
   // millisecond, less than starting a thread (and its malloc arena) costs.
   if (!opts.jobs && cache.size() > 0 && cache.size() < kSmallTreeFiles) threads = 1;
 
+  log::debug("ingest: store and cache ready at {:.1f} ms", since(t0));
   // 3. Walk, hash, place.
   Ingester ing(opts, *store, cache, progress, rep.root, prefix, skip_rel, ignore, tier1);
   for (const std::string& d : {store->root(), paths.home}) {
@@ -615,7 +640,7 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
   if (opts.mode == IngestMode::Phantom)
     rep.carried = carry_phantom_entries(copy_path, prefix, ignore, entries);
 
-  log::debug("ingest: placement done at {:.0f} ms", since(t0));
+  log::debug("ingest: placement done at {:.1f} ms", since(t0));
   // 4. The manifest, and whether anything needs writing at all.
   VRIFT_ASSIGN(std::string bytes,
                serialize_manifest(std::move(entries), rep.root).context("building manifest"));
@@ -629,13 +654,26 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
     return old.ok() && *old == bytes;
   };
   const bool unchanged = same_bytes(rep.manifest_path);
-  bool registered = false;
-  if (unchanged && opts.register_project &&
-      same_bytes(manifest_copy_path(paths.manifest_copies_dir(), rep.manifest_path))) {
-    if (auto rows = registry.list(store->root()); rows.ok()) {
-      for (const auto& r : *rows) {
-        registered = registered || (r.manifest_path == rep.manifest_path &&
-                                    r.manifest_id == rep.manifest_id.hex());
+  const std::string witness_path = cache_path.substr(0, cache_path.size() - 6) + ".registered";
+  const std::string copy_of_manifest =
+      manifest_copy_path(paths.manifest_copies_dir(), rep.manifest_path);
+  auto witness_now = [&] {
+    return registration_witness(rep.manifest_path, rep.manifest_id.hex(), copy_of_manifest,
+                                paths.registry_db());
+  };
+  bool registered = false, witnessed = false;
+  if (unchanged && opts.register_project) {
+    std::string w = witness_now();
+    auto saved = fs::read_file(witness_path);
+    witnessed = !w.empty() && saved.ok() && *saved == w;
+    registered = witnessed;
+    if (!registered && same_bytes(copy_of_manifest)) {
+      VRIFT_TRY(open_registry());
+      if (auto rows = registry.list(store->root()); rows.ok()) {
+        for (const auto& r : *rows) {
+          registered = registered || (r.manifest_path == rep.manifest_path &&
+                                      r.manifest_id == rep.manifest_id.hex());
+        }
       }
     }
   }
@@ -648,7 +686,7 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
     UniqueFd sfd(::open(store->root().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!sfd.valid() || ::syncfs(sfd.get()) != 0)
       return fail_os("syncing store '" + store->root() + "'");
-    log::debug("ingest: syncfs done at {:.0f} ms", since(t0));
+    log::debug("ingest: syncfs done at {:.1f} ms", since(t0));
   }
 
   // 6. Manifest, copy, registration.
@@ -667,7 +705,15 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
     rec.files = rep.files;
     rec.bytes = rep.bytes;
     rec.registered_ns = rec.updated_ns = now_ns();
+    VRIFT_TRY(open_registry());
     VRIFT_TRY(register_manifest(registry, paths.manifest_copies_dir(), rec, bytes));
+    registered = true;
+  }
+  if (opts.register_project && registered && !witnessed) {
+    // Best effort, like the cache: without it the next run asks the registry.
+    std::string w = witness_now();
+    if (!w.empty() && fs::mkdir_p(fs::dirname(witness_path), 0755).ok())
+      (void)fs::write_file_atomic(witness_path, w, 0644, /*durable=*/false);
   }
 
   // 7. Phantom: the store owns the content now; remove the project's files.
@@ -696,7 +742,7 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
     cache_out.clear(); // nothing physical left to cache
   }
 
-  log::debug("ingest: manifest and registry done at {:.0f} ms", since(t0));
+  log::debug("ingest: manifest and registry done at {:.1f} ms", since(t0));
   // 8. Cache (best effort).
   const std::string loaded_id = cache_id;
   cache_id = blake3(store->generation() + filters).hex().substr(0, 32); // quarantines meanwhile
