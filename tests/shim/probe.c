@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -242,9 +243,19 @@ int main(int argc, char** argv) {
     int dup_fd = dup(fd);
     struct stat d;
     fstat(dup_fd, &d);
-    printf("at size=%lld mode=%o same_ino=%d dup_same=%d\n", (long long)a.st_size, a.st_mode,
-           a.st_ino == b.st_ino && b.st_ino == c.st_ino && a.st_dev == b.st_dev,
-           d.st_ino == b.st_ino && d.st_mtim.tv_nsec == b.st_mtim.tv_nsec);
+    /* fcntl's F_DUPFD / F_DUPFD_CLOEXEC (bash's high fds, Python's os.dup) and the raw syscall. */
+    int fc_fd = fcntl(fd, F_DUPFD_CLOEXEC, 20);
+    int fc_fd2 = fcntl(fd, F_DUPFD, 30);
+    int sc_fd = (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 40);
+    struct stat e, f, g;
+    int fc_ok = fc_fd >= 20 && fc_fd2 >= 30 && sc_fd >= 40 && fstat(fc_fd, &e) == 0 &&
+                fstat(fc_fd2, &f) == 0 && fstat(sc_fd, &g) == 0;
+    printf("at size=%lld mode=%o same_ino=%d dup_same=%d fcntl_same=%d\n", (long long)a.st_size,
+           a.st_mode, a.st_ino == b.st_ino && b.st_ino == c.st_ino && a.st_dev == b.st_dev,
+           d.st_ino == b.st_ino && d.st_mtim.tv_nsec == b.st_mtim.tv_nsec,
+           fc_ok && e.st_ino == b.st_ino && e.st_mtim.tv_nsec == b.st_mtim.tv_nsec &&
+               f.st_ino == b.st_ino && f.st_mode == b.st_mode && g.st_ino == b.st_ino &&
+               g.st_nlink == b.st_nlink);
     return 0;
   }
   if (!strcmp(mode, "getdents")) {

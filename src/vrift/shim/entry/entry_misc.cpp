@@ -1,5 +1,6 @@
 // access, readlink, realpath, the cwd (chdir/fchdir), descriptor lifetime (close, close_range,
-// dup*) and syscall() itself (LESSONS 5: Node calls syscall(SYS_statx) and syscall(SYS_close)).
+// dup*, fcntl's F_DUPFD*) and syscall() itself (LESSONS 5: Node calls syscall(SYS_statx) and
+// syscall(SYS_close)).
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -33,6 +34,7 @@ using CloseRangeFn = int(unsigned, unsigned, int);
 using DupFn = int(int);
 using Dup2Fn = int(int, int);
 using Dup3Fn = int(int, int, int);
+using FcntlFn = int(int, int, ...);
 using SyscallFn = long(long, ...);
 VRIFT_REAL(chdir, ChdirFn);
 VRIFT_REAL(fchdir, FchdirFn);
@@ -41,6 +43,8 @@ VRIFT_REAL(close_range, CloseRangeFn);
 VRIFT_REAL(dup, DupFn);
 VRIFT_REAL(dup2, Dup2Fn);
 VRIFT_REAL(dup3, Dup3Fn);
+VRIFT_REAL(fcntl, FcntlFn);
+VRIFT_REAL(fcntl64, FcntlFn); // what _FILE_OFFSET_BITS=64 programs call (glibc >= 2.28)
 VRIFT_REAL(syscall, SyscallFn);
 
 // libc's faccessat: it falls back from faccessat2 where the kernel (or seccomp) lacks it.
@@ -234,6 +238,55 @@ VRIFT_EXPORT int dup3(int fd, int to, int flags) {
   return r;
 }
 
+// fcntl's F_DUPFD and F_DUPFD_CLOEXEC copy a descriptor like dup (bash moves redirections to
+// high descriptors with it, Python's os.dup uses it); every other command passes through. The
+// third argument is read by command type (LESSONS 4): none, an int, or a pointer (locks, owners,
+// hints, and any command this list does not know, as libc itself reads them).
+int fcntl_with(FcntlFn* real, int fd, int cmd, va_list ap) {
+  int r;
+  switch (cmd) {
+  case F_GETFD:
+  case F_GETFL:
+  case F_GETOWN:
+  case F_GETSIG:
+  case F_GETLEASE:
+  case F_GETPIPE_SZ:
+  case F_GET_SEALS:
+    return real(fd, cmd);
+  case F_DUPFD:
+  case F_DUPFD_CLOEXEC:
+    r = real(fd, cmd, va_arg(ap, int));
+    if (r >= 0) copied(fd, r);
+    return r;
+  case F_SETFD:
+  case F_SETFL:
+  case F_SETOWN:
+  case F_SETSIG:
+  case F_SETLEASE:
+  case F_NOTIFY:
+  case F_SETPIPE_SZ:
+  case F_ADD_SEALS:
+    return real(fd, cmd, va_arg(ap, int));
+  default:
+    return real(fd, cmd, va_arg(ap, void*));
+  }
+}
+VRIFT_EXPORT int fcntl(int fd, int cmd, ...) {
+  va_list ap;
+  va_start(ap, cmd);
+  const int r = fcntl_with(real_fcntl.get(), fd, cmd, ap);
+  va_end(ap);
+  return r;
+}
+VRIFT_EXPORT int fcntl64(int fd, int cmd, ...) {
+  FcntlFn* real = real_fcntl64.get();
+  va_list ap;
+  va_start(ap, cmd);
+  const int r = fcntl_with(real ? real : real_fcntl.get(), fd, cmd, ap);
+  va_end(ap);
+  return r;
+}
+
 // syscall(): the numbers that name a path or a tracked descriptor get the same treatment as their
 // libc functions; every other number goes to libc's syscall() untouched.
 VRIFT_EXPORT long syscall(long nr, ...) {
@@ -290,6 +343,9 @@ VRIFT_EXPORT long syscall(long nr, ...) {
     case SYS_dup2:
     case SYS_dup3:
       copied(i32(0), static_cast<int>(r));
+      break;
+    case SYS_fcntl:
+      if (i32(1) == F_DUPFD || i32(1) == F_DUPFD_CLOEXEC) copied(i32(0), static_cast<int>(r));
       break;
     case SYS_chdir:
     case SYS_fchdir:
