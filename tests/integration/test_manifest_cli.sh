@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `vrift manifest show|id|diff`: output shapes, exit codes (diff: 0 identical, 1 different) and
-# one-line errors for files that are not manifests.
+# `vrift manifest show|id|diff`: output shapes, exit codes (diff: 0 identical, 1 different,
+# 2 trouble) and one-line errors for files that are not manifests.
 source "$(dirname "$0")/lib.sh"
 
 mkdir -p "$T/p/sub/empty"
@@ -60,7 +60,7 @@ check_eq "diff --json" "False modified added modified removed" "$kinds"
 head -c 100 "$T/a.copy" > "$T/short"
 expect_fail "truncated" 1 "loading manifest '$T/short': truncated manifest" "$VRIFT" manifest show "$T/short"
 expect_fail "not a manifest" 1 "bad magic" "$VRIFT" manifest id "$SRC_DIR/CMakeLists.txt"
-expect_fail "diff with a missing side" 1 "loading manifest '$T/none'" \
+expect_fail "diff with a missing side: trouble, as diff(1)" 2 "loading manifest '$T/none'" \
   "$VRIFT" manifest diff "$T/a.copy" "$T/none"
 mkfifo "$T/fifo"
 expect_fail "a FIFO is refused, not waited on" 1 "not a regular file" \

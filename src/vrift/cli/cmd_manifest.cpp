@@ -153,12 +153,19 @@ const char* kind_name(DiffItem::Kind k) {
   return "unknown";
 }
 
-// Exit status as diff(1): 0 identical, 1 different (and 1 when a manifest cannot be loaded).
+// Exit status as diff(1): 0 identical, 1 different, 2 trouble (a manifest that cannot be
+// loaded), so that a script can tell "different" from "could not compare".
 int run_diff(const DiffOptions& o) {
   auto a = Manifest::open(o.a);
-  if (!a) return report(a.error());
+  if (!a) {
+    report(a.error());
+    return kExitUsage;
+  }
   auto b = Manifest::open(o.b);
-  if (!b) return report(b.error());
+  if (!b) {
+    report(b.error());
+    return kExitUsage;
+  }
   std::vector<DiffItem> items = diff_manifests(*a, *b);
   if (o.json) {
     json changes = json::array();
@@ -207,7 +214,7 @@ void add_manifest_command(CLI::App& app, GlobalOptions& /*g*/, int* exit_code) {
 
   auto diff_opts = std::make_shared<DiffOptions>();
   CLI::App* diff = cmd->add_subcommand(
-      "diff", "Differences from manifest A to B (exit 0: identical, 1: different)");
+      "diff", "Differences from manifest A to B (exit 0: identical, 1: different, 2: trouble)");
   diff->add_option("A", diff_opts->a, "Old manifest")->required();
   diff->add_option("B", diff_opts->b, "New manifest")->required();
   diff->add_flag("--json", diff_opts->json, "Print JSON instead of text");
