@@ -25,6 +25,7 @@
 
 #include "vrift/util/fs.h"
 #include "vrift/util/hex.h"
+#include "vrift/util/log.h"
 
 namespace vrift {
 
@@ -664,8 +665,7 @@ Result<BlobState> Store::revalidate(const Hash& h, uint64_t size) {
   std::string q = m_root + "/quarantine/" + fs::basename(p) + "." + std::to_string(::time(nullptr));
   if (::rename(p.c_str(), q.c_str()) != 0 && errno != ENOENT)
     return fail_os("quarantining '" + p + "'");
-  std::fprintf(stderr, "vrift: warning: blob %s changed after it was stored; moved to %s\n",
-               fs::basename(p).c_str(), q.c_str());
+  log::warn("blob {} changed after it was stored; moved to {}", fs::basename(p), q);
   return BlobState::Missing;
 }
 

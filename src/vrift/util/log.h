@@ -1,4 +1,5 @@
-// Verbosity-gated diagnostics on stderr. Level 0 prints nothing; -v = 1, -vv = 2.
+// Diagnostics on stderr. Warnings always print (something the user must know, e.g. a blob found
+// edited and quarantined); the rest is verbosity-gated: level 0 prints nothing, -v = 1, -vv = 2.
 #pragma once
 
 #include <fmt/core.h>
@@ -10,6 +11,9 @@ namespace vrift::log {
 int level();
 void set_level(int level);
 
+template <typename... Args> void warn(fmt::format_string<Args...> f, Args&&... args) {
+  fmt::print(stderr, "vrift: warning: {}\n", fmt::format(f, std::forward<Args>(args)...));
+}
 template <typename... Args> void info(fmt::format_string<Args...> f, Args&&... args) {
   if (level() >= 1) fmt::print(stderr, "vrift: {}\n", fmt::format(f, std::forward<Args>(args)...));
 }
