@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -341,10 +342,27 @@ TEST_F(ShimProjection, AccessFollowsModeBits) {
   EXPECT_EQ(check_access(l.st, R_OK, false), EACCES);
   EXPECT_EQ(check_access(f.st, R_OK, false), 0);
   EXPECT_EQ(check_access(f.st, W_OK, false), EACCES);
+  // The file's group among our supplementary groups: its group bits count (as the kernel's).
+  vdir::VdirStat grp = f.st;
+  grp.mode = (grp.mode & ~07777u) | 0640;
+  grp.gid = 4343;
+  EXPECT_EQ(check_access(grp, R_OK, false), EACCES) << "not in group 4343 yet";
+  std::vector<gid_t> old_groups(static_cast<size_t>(::getgroups(0, nullptr)) + 1);
+  const int nold = ::getgroups(static_cast<int>(old_groups.size()), old_groups.data());
+  ASSERT_GE(nold, 0);
+  const gid_t mine[] = {17, 4343};
+  const bool can = ::setgroups(2, mine) == 0; // needs root (CI runs as root)
+  if (can) {
+    EXPECT_EQ(check_access(grp, R_OK, false), 0);
+    EXPECT_EQ(check_access(grp, R_OK, true), 0);
+    EXPECT_EQ(check_access(grp, W_OK, false), EACCES);
+    EXPECT_EQ(::setgroups(static_cast<size_t>(nold), old_groups.data()), 0);
+  }
   g_state.uid = saved.uid;
   g_state.euid = saved.euid;
   g_state.gid = saved.gid;
   g_state.egid = saved.egid;
+  if (!can) GTEST_SKIP() << "setgroups needs root: " << std::strerror(errno);
 }
 
 } // namespace

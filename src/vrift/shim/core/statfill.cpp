@@ -1,11 +1,14 @@
 #include "vrift/shim/core/statfill.h"
 
 #include <fcntl.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+
+#include "vrift/util/raw_syscall.h"
 
 namespace vrift::shim {
 namespace {
@@ -63,6 +66,21 @@ void fill_statx(const Projection& p, const vdir::VdirStat& v, struct statx* out)
   out->stx_dev_minor = minor(p.dev);
 }
 
+namespace {
+
+// Whether GID is one of the process's supplementary groups, as the kernel's permission check
+// counts them (raw getgroups into 4 KiB of stack; more than 1,024 groups count as none).
+bool in_supplementary_groups(uint32_t gid) {
+  gid_t groups[1024];
+  const long n = sys::call6(SYS_getgroups, 1024, sys::arg(groups));
+  if (sys::failed(n)) return false;
+  for (long i = 0; i < n; ++i)
+    if (groups[i] == gid) return true;
+  return false;
+}
+
+} // namespace
+
 int check_access(const vdir::VdirStat& v, int mode, bool effective) {
   if ((mode & ~(R_OK | W_OK | X_OK)) != 0) return EINVAL;
   if (mode == F_OK) return 0;
@@ -74,15 +92,19 @@ int check_access(const vdir::VdirStat& v, int mode, bool effective) {
     if ((mode & X_OK) && !dir && !(v.mode & 0111)) return EACCES;
     return 0;
   }
-  uint32_t bits;
-  if (uid == v.uid)
-    bits = (v.mode >> 6) & 7;
-  else if (gid == v.gid)
-    bits = (v.mode >> 3) & 7;
-  else
-    bits = v.mode & 7;
   const uint32_t want =
       static_cast<uint32_t>((mode & R_OK ? 4 : 0) | (mode & W_OK ? 2 : 0) | (mode & X_OK ? 1 : 0));
+  uint32_t bits;
+  if (uid == v.uid) {
+    bits = (v.mode >> 6) & 7;
+  } else if (gid == v.gid) {
+    bits = (v.mode >> 3) & 7;
+  } else {
+    // The owner's group may still be one of ours: asked only when the answer depends on it.
+    bits = v.mode & 7;
+    const uint32_t group_bits = (v.mode >> 3) & 7;
+    if ((group_bits & want) != (bits & want) && in_supplementary_groups(v.gid)) bits = group_bits;
+  }
   return (bits & want) == want ? 0 : EACCES;
 }
 
