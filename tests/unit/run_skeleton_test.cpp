@@ -4,8 +4,10 @@
 // The supervisor: exit statuses, death by signal, exec failures and execvp's /bin/sh fallback.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -110,6 +112,53 @@ TEST_F(RunSkeleton, RemovalKeepsWhatChanged) {
   EXPECT_FALSE(std::filesystem::exists(m_root + "/ro/inner/l"));
   EXPECT_EQ(mode_of("ro") & 07777, 0555u) << "a kept directory gets its mode back";
   EXPECT_EQ(mode_of("a/b") & 07777, 0750u);
+}
+
+// Several runs at the same fresh root at once (`vrift run --at DIR` twice): each one's mkdir may
+// lose the race to another's; a directory that appeared meanwhile is the other run's, not an
+// error.
+TEST_F(RunSkeleton, ConcurrentRunsAtOneFreshRootAllSucceed) {
+  std::vector<ManifestEntry> entries;
+  for (int i = 0; i < 20; ++i) {
+    entries.push_back(dir_entry("d" + std::to_string(i)));
+    for (int j = 0; j < 20; ++j)
+      entries.push_back(dir_entry("d" + std::to_string(i) + "/e" + std::to_string(j)));
+  }
+  const std::string root = m_dir + "/fresh";
+  ASSERT_EQ(::mkdir(root.c_str(), 0755), 0);
+  auto bytes = serialize_manifest(std::move(entries), root);
+  ASSERT_TRUE(bytes.ok());
+  auto m = Manifest::from_bytes(*bytes);
+  ASSERT_TRUE(m.ok());
+  int go[2];
+  ASSERT_EQ(::pipe(go), 0);
+  std::vector<pid_t> kids;
+  for (int k = 0; k < 8; ++k) {
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      ::close(go[1]);
+      char c;
+      (void)::read(go[0], &c, 1); // all start together
+      auto sk = Skeleton::ensure(root, *m);
+      if (!sk.ok()) {
+        std::fprintf(stderr, "child: %s\n", sk.error().message().c_str());
+        _exit(1);
+      }
+      _exit(0); // keeps what it made (no destructor)
+    }
+    kids.push_back(pid);
+  }
+  ::close(go[0]);
+  ::close(go[1]); // EOF: go
+  int failed = 0;
+  for (pid_t pid : kids) {
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    failed += !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  EXPECT_EQ(failed, 0);
+  EXPECT_TRUE(std::filesystem::is_directory(root + "/d19/e19"));
 }
 
 TEST(RunSupervise, SignalOrigins) {

@@ -87,8 +87,13 @@ Result<Skeleton> Skeleton::ensure(const std::string& root, const Manifest& manif
     it.path = path;
     it.mode = e.mode & 07777;
     // Owner access until every child exists; the manifest's mode is applied afterwards.
-    if (::mkdirat(rfd, path.c_str(), 0700) != 0)
+    if (::mkdirat(rfd, path.c_str(), 0700) != 0) {
+      // Another run at the same root made it between our check and here: it is theirs.
+      if (errno == EEXIST && ::fstatat(rfd, path.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+          S_ISDIR(st.st_mode))
+        continue;
       return fail_os("creating '" + root + "/" + path + "'");
+    }
     if (::fstatat(rfd, path.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
       return fail_os("checking '" + root + "/" + path + "'");
     it.dev = st.st_dev;
