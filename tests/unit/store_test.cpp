@@ -251,13 +251,19 @@ TEST_F(StoreTest, TwoOpensAgreeOnStoreId) {
   EXPECT_EQ(m_store->id().size(), 32u);
 }
 
+// An unlinked temp file, open read-write.
+UniqueFd temp_file() {
+  char tmpl[] = "/tmp/vrift-b3file.XXXXXX";
+  UniqueFd fd(::mkstemp(tmpl));
+  ::unlink(tmpl);
+  return fd;
+}
+
 // blake3_file: mapped for large files, read for small ones; the same hash either way.
 TEST(Blake3File, HashesTheContentMappedOrRead) {
-  char tmpl[] = "/tmp/vrift-b3file.XXXXXX";
-  int fd = ::mkstemp(tmpl);
+  UniqueFd guard = temp_file();
+  const int fd = guard.get();
   ASSERT_GE(fd, 0);
-  UniqueFd guard(fd);
-  ::unlink(tmpl);
   // Around the mapping threshold (256 KiB) and across two 16 MiB windows.
   for (size_t size : {size_t{0}, size_t{1000}, size_t{(256 << 10) - 1}, size_t{256 << 10},
                       size_t{(1 << 20) + 123}, size_t{(17 << 20) + 5}}) {
@@ -279,11 +285,9 @@ TEST(Blake3File, HashesTheContentMappedOrRead) {
 // A mapped file shorter than the size its caller saw (truncated after the fstat): the pages past
 // its end raise SIGBUS, which must come back as "changed while being read", not kill vrift.
 TEST(Blake3File, ATruncatedMappedFileIsAnErrorNotASignal) {
-  char tmpl[] = "/tmp/vrift-b3file.XXXXXX";
-  int fd = ::mkstemp(tmpl);
+  UniqueFd guard = temp_file();
+  const int fd = guard.get();
   ASSERT_GE(fd, 0);
-  UniqueFd guard(fd);
-  ::unlink(tmpl);
   std::string data(5000, 'x');
   ASSERT_EQ(::write(fd, data.data(), data.size()), 5000);
   uint8_t buf[4096];
@@ -307,9 +311,8 @@ TEST(Blake3FileDeathTest, OtherBusErrorsStillEndTheProcess) {
   };
   EXPECT_EXIT(
       {
-        char tmpl[] = "/tmp/vrift-b3file.XXXXXX";
-        int fd = ::mkstemp(tmpl);
-        ::unlink(tmpl);
+        UniqueFd guard = temp_file();
+        const int fd = guard.get();
         std::string data(1 << 20, 'y');
         if (::write(fd, data.data(), data.size()) != static_cast<ssize_t>(data.size())) _exit(0);
         uint8_t buf[4096];

@@ -44,11 +44,16 @@ Hash blake3(const void* data, size_t n) {
   return b.finish();
 }
 
-Result<Hash> blake3_fd(int fd, uint64_t* bytes_read, uint8_t* buf, size_t buf_size) {
+namespace {
+
+// Hashes FD to its end through BUF: from its current offset (read), or from its start (pread).
+Result<Hash> hash_reads(int fd, bool from_start, uint64_t* bytes_read, uint8_t* buf,
+                        size_t buf_size) {
   Blake3 b;
   uint64_t total = 0;
   for (;;) {
-    ssize_t n = ::read(fd, buf, buf_size);
+    ssize_t n = from_start ? ::pread(fd, buf, buf_size, static_cast<off_t>(total))
+                           : ::read(fd, buf, buf_size);
     if (n < 0) {
       if (errno == EINTR) continue;
       return fail_os("reading");
@@ -59,6 +64,12 @@ Result<Hash> blake3_fd(int fd, uint64_t* bytes_read, uint8_t* buf, size_t buf_si
   }
   if (bytes_read) *bytes_read = total;
   return b.finish();
+}
+
+} // namespace
+
+Result<Hash> blake3_fd(int fd, uint64_t* bytes_read, uint8_t* buf, size_t buf_size) {
+  return hash_reads(fd, /*from_start=*/false, bytes_read, buf, buf_size);
 }
 
 namespace {
@@ -147,20 +158,7 @@ Result<Hash> blake3_file(int fd, uint64_t size, uint64_t* bytes_read, uint8_t* b
       }
     }
   }
-  Blake3 b;
-  uint64_t total = 0;
-  for (;;) {
-    ssize_t n = ::pread(fd, buf, buf_size, static_cast<off_t>(total));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return fail_os("reading");
-    }
-    if (n == 0) break;
-    b.update(buf, static_cast<size_t>(n));
-    total += static_cast<uint64_t>(n);
-  }
-  if (bytes_read) *bytes_read = total;
-  return b.finish();
+  return hash_reads(fd, /*from_start=*/true, bytes_read, buf, buf_size);
 }
 
 } // namespace vrift
