@@ -150,8 +150,7 @@ public:
     m_budget = &budget;
     Status walked = parallel_walk(m_root, threads, v);
     log::debug("ingest: walk and hash took {:.1f} ms", ms());
-    // The shard maker goes on creating directories in shard order; the deferred links follow
-    // right behind it, so the two overlap.
+    // What waited for a shard directory is placed now (the threads take over from the maker).
     Status placed = walked.ok() ? place_deferred(threads) : Status();
     Status shards = m_store.finish_shard_maker();
     for (auto& w : m_workers)
@@ -437,8 +436,8 @@ private:
 // unchanged, the row is there. Empty when either file is missing.
 std::string registration_witness(const std::string& manifest_path, const std::string& id,
                                  const std::string& copy, const std::string& db) {
-  struct stat c {
-  }, d{};
+  struct stat c {};
+  struct stat d {};
   if (::stat(copy.c_str(), &c) != 0 || ::stat(db.c_str(), &d) != 0) return {};
   return "vrift-registered 1\n" + manifest_path + "\n" + id + "\n" + std::to_string(c.st_dev) +
          " " + std::to_string(c.st_ino) + " " + std::to_string(c.st_size) + " " +
