@@ -201,52 +201,51 @@ TEST_F(ProjectIngestTest, TransientWithoutConfigDoesNotLitterTheProject) {
 }
 
 // A re-run of an unchanged project does not open the registry while the witness of its row
-// holds; whatever removes the row (gc's prune, a new registry file) also breaks the witness, and
-// the next run registers the project again.
+// holds; anything that writes the registry (a row removed with or without vrift's copy of the
+// manifest, a registry deleted and created again) breaks the witness, and the next run checks
+// and registers the project again.
 TEST_F(ProjectIngestTest, RegistrationWitnessNeverOutlivesTheRow) {
   std::string p = npm_project("witnessed", 30);
-  auto first = prepare_transient(m_paths, p);
-  ASSERT_TRUE(first.ok()) << first.error().message();
+  ASSERT_TRUE(prepare_transient(m_paths, p).ok());
+  const std::string db = m_paths.registry_db();
   auto rows_of = [&]() -> size_t {
-    auto reg = Registry::open(m_paths.registry_db());
+    auto reg = Registry::open(db);
     if (!reg.ok()) return 999;
     auto rows = reg->list(m_paths.store_root);
     return rows.ok() ? rows->size() : 999;
   };
-  ASSERT_EQ(rows_of(), 1u);
-  const std::string db = m_paths.registry_db();
-  auto saved = fs::read_file(db);
-  ASSERT_TRUE(saved.ok());
-
-  // Not a database any more (same file): an ingest that opened it would fail.
-  { std::ofstream(db, std::ios::in | std::ios::out | std::ios::binary) << "garbage, not SQLite"; }
-  auto vouched = prepare_transient(m_paths, p);
-  ASSERT_TRUE(vouched.ok()) << "the registry was opened: " << vouched.error().message();
-  ASSERT_TRUE(fs::write_file_atomic(db + ".tmp", *saved).ok());
-  ASSERT_EQ(::rename((db + ".tmp").c_str(), db.c_str()), 0); // a new file: the witness is void
-  ::unlink((db + "-wal").c_str());
-  ::unlink((db + "-shm").c_str());
-  ASSERT_TRUE(prepare_transient(m_paths, p).ok());
-  EXPECT_EQ(rows_of(), 1u);
-
-  // gc's prune: the row and vrift's copy of the manifest go together.
-  {
+  auto remove_row = [&](bool with_copy) {
     auto reg = Registry::open(db);
     ASSERT_TRUE(reg.ok());
     auto rows = reg->list(m_paths.store_root);
     ASSERT_TRUE(rows.ok());
     ASSERT_EQ(rows->size(), 1u);
     ASSERT_TRUE(reg->remove((*rows)[0].seq).ok());
-    ASSERT_EQ(::unlink((*rows)[0].copy_path.c_str()), 0);
-  }
+    if (with_copy) {
+      ASSERT_EQ(::unlink((*rows)[0].copy_path.c_str()), 0);
+    }
+  };
+  ASSERT_EQ(rows_of(), 1u);
+  ASSERT_TRUE(prepare_transient(m_paths, p).ok()); // after rows_of's open: checks, witnesses
+
+  // SQLite makes the shared-memory file whenever it opens the registry (WAL mode): a vouched
+  // run leaves it missing.
+  ASSERT_EQ(::unlink((db + "-shm").c_str()), 0);
+  ASSERT_TRUE(prepare_transient(m_paths, p).ok());
+  EXPECT_NE(::access((db + "-shm").c_str(), F_OK), 0) << "the registry was opened";
+
+  remove_row(/*with_copy=*/false); // by hand, vrift's copy left behind
   ASSERT_EQ(rows_of(), 0u);
   ASSERT_TRUE(prepare_transient(m_paths, p).ok());
-  EXPECT_EQ(rows_of(), 1u) << "registered again";
+  EXPECT_EQ(rows_of(), 1u) << "registered again after a row removed by hand";
 
-  // A registry deleted by hand.
-  ::unlink(db.c_str());
-  ::unlink((db + "-wal").c_str());
-  ::unlink((db + "-shm").c_str());
+  remove_row(/*with_copy=*/true); // gc's prune
+  ASSERT_EQ(rows_of(), 0u);
+  ASSERT_TRUE(prepare_transient(m_paths, p).ok());
+  EXPECT_EQ(rows_of(), 1u) << "registered again after a prune";
+
+  for (const char* suffix : {"", "-wal", "-shm"}) // a registry deleted by hand
+    ::unlink((db + suffix).c_str());
   ASSERT_TRUE(prepare_transient(m_paths, p).ok());
   EXPECT_EQ(rows_of(), 1u) << "registered in the new registry";
 }

@@ -328,5 +328,26 @@ TEST(Blake3FileDeathTest, OtherBusErrorsStillEndTheProcess) {
       died_of_it, "");
 }
 
+// A SIGBUS someone sends (kill) is not a fault in a mapping: ignored before the guard came, it
+// stays ignored, and the guard still turns a truncation into an error afterwards.
+TEST(Blake3FileDeathTest, ASentBusSignalIsNotTakenForATruncation) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        ::signal(SIGBUS, SIG_IGN);
+        UniqueFd guard = temp_file();
+        const int fd = guard.get();
+        std::string data(1 << 20, 'z');
+        if (::write(fd, data.data(), data.size()) != static_cast<ssize_t>(data.size())) _exit(3);
+        uint8_t buf[4096];
+        uint64_t n = 0;
+        if (!blake3_file(fd, data.size(), &n, buf, sizeof buf).ok()) _exit(4); // installs it
+        ::kill(::getpid(), SIGBUS);
+        auto h = blake3_file(fd, 4 << 20, &n, buf, sizeof buf); // past the end: SIGBUS inside
+        _exit(!h.ok() && h.error().errnum() == EAGAIN ? 0 : 5);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
 } // namespace
 } // namespace vrift

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -90,17 +91,24 @@ std::once_flag g_bus_once;
 bool g_bus_ok = false;
 
 void on_sigbus(int sig, siginfo_t* si, void* ctx) {
+  // A fault (si_code > 0, e.g. BUS_ADRERR) rather than a SIGBUS someone sent: for those si_addr
+  // is not an address.
+  const bool fault = si->si_code > 0;
   const char* a = static_cast<const char*>(si->si_addr);
-  if (t_bus_jump && a >= t_map_lo && a < t_map_hi) siglongjmp(*t_bus_jump, 1);
+  if (fault && t_bus_jump && a >= t_map_lo && a < t_map_hi) siglongjmp(*t_bus_jump, 1);
   if (g_old_bus.sa_flags & SA_SIGINFO) {
     if (g_old_bus.sa_sigaction) return g_old_bus.sa_sigaction(sig, si, ctx);
   } else if (g_old_bus.sa_handler != SIG_IGN && g_old_bus.sa_handler != SIG_DFL) {
     return g_old_bus.sa_handler(sig);
   }
-  // Default or ignored: put it back and raise again (SA_NODEFER: delivered at once), which ends
-  // the process as it would have; a fault that is not a raised signal also repeats on return.
-  ::sigaction(SIGBUS, &g_old_bus, nullptr);
-  ::raise(sig);
+  if (!fault && g_old_bus.sa_handler == SIG_IGN) return; // ignored before us: still ignored
+  // Default (a fault is never ignored by the kernel either): end the process as it would have
+  // ended. A fault repeats on return; a sent signal is raised again (SA_NODEFER: at once).
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  ::sigaction(SIGBUS, &dfl, nullptr);
+  if (!fault) ::raise(sig);
 }
 
 void install_sigbus_guard() {
@@ -146,8 +154,13 @@ Result<Hash> blake3_file(int fd, uint64_t size, uint64_t* bytes_read, uint8_t* b
         size_t len = static_cast<size_t>(std::min(kMapWindow, size - off));
         bool mapped = false;
         if (!hash_window(fd, off, len, b, &mapped)) {
-          if (mapped) return fail("file changed while being read", EAGAIN);
-          break; // not mappable (a special file system): read it instead
+          if (!mapped) break; // not mappable (a special file system): read it instead
+          // A page inside the file that could not be read is a disk error; one past its end
+          // means it was truncated under us.
+          struct stat st {};
+          if (::fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_size) >= off + len)
+            return fail("reading: input/output error", EIO);
+          return fail("file changed while being read", EAGAIN);
         }
         off += len;
       }

@@ -74,8 +74,10 @@ public:
       want.rlim_cur = cap;
       if (::setrlimit(RLIMIT_NOFILE, &want) != 0) want = m_old;
     }
-    // Headroom for the walk's directories, the hashing descriptors, the registry and the store.
-    m_left = want.rlim_cur > 256 ? static_cast<int64_t>(want.rlim_cur) - 256 : 0;
+    // Headroom for the walk's directories, the hashing descriptors, the registry and the store;
+    // never more than 1 << 16 kept, whatever the limit.
+    const rlim_t usable = std::min<rlim_t>(want.rlim_cur, 1 << 16);
+    m_left = usable > 256 ? static_cast<int64_t>(usable) - 256 : 0;
   }
   ~FdBudget() {
     if (m_saved) ::setrlimit(RLIMIT_NOFILE, &m_old);
@@ -429,20 +431,31 @@ private:
 };
 
 // What vouches for a registration without opening the registry: the manifest's path and id, the
-// identity of vrift's copy of it in the store and that of the registry's file. Saved after the
-// ingest found or made its row. Every removal of a row removes the copy too (gc's prune; clean
-// removes the store with the copies), a copy is only ever replaced by rename (a new inode), and
-// a registry replaced (rebuild, or deleted by hand) is another file: so while all of this is
-// unchanged, the row is there. Empty when either file is missing.
+// identity of vrift's copy of it in the store, and the identity and times of the registry's
+// files. Saved after the ingest found or made its row, with the registry closed. Any write to
+// the registry (by anyone: another registration, gc's prune, a rebuild) changes its file or its
+// WAL, and a registry deleted and created again has a new birth time even where the inode
+// number comes back: so while the witness holds, nothing has touched the row. Empty when a file
+// it needs is missing.
 std::string registration_witness(const std::string& manifest_path, const std::string& id,
                                  const std::string& copy, const std::string& db) {
-  struct stat c {};
-  struct stat d {};
-  if (::stat(copy.c_str(), &c) != 0 || ::stat(db.c_str(), &d) != 0) return {};
-  return "vrift-registered 1\n" + manifest_path + "\n" + id + "\n" + std::to_string(c.st_dev) +
-         " " + std::to_string(c.st_ino) + " " + std::to_string(c.st_size) + " " +
-         std::to_string(fs::ns(c.st_mtim)) + " " + std::to_string(fs::ns(c.st_ctim)) + "\n" +
-         std::to_string(d.st_dev) + " " + std::to_string(d.st_ino) + "\n";
+  std::string w = "vrift-registered 2\n" + manifest_path + "\n" + id + "\n";
+  auto add = [&w](const std::string& path, bool may_be_missing) {
+    struct statx x {};
+    if (::statx(AT_FDCWD, path.c_str(), 0, STATX_BASIC_STATS | STATX_BTIME, &x) != 0)
+      return may_be_missing && errno == ENOENT ? (w += "-\n", true) : false;
+    w += std::to_string(x.stx_dev_major) + ":" + std::to_string(x.stx_dev_minor) + " " +
+         std::to_string(x.stx_ino) + " " + std::to_string(x.stx_size) + " " +
+         std::to_string(x.stx_mtime.tv_sec) + "." + std::to_string(x.stx_mtime.tv_nsec) + " " +
+         std::to_string(x.stx_ctime.tv_sec) + "." + std::to_string(x.stx_ctime.tv_nsec) + " " +
+         ((x.stx_mask & STATX_BTIME)
+              ? std::to_string(x.stx_btime.tv_sec) + "." + std::to_string(x.stx_btime.tv_nsec)
+              : std::string("?")) +
+         "\n";
+    return true;
+  };
+  if (!add(copy, false) || !add(db, false) || !add(db + "-wal", true)) return {};
+  return w;
 }
 
 std::string cache_key(const std::string& store, const std::string& root, const std::string& prefix,
@@ -709,7 +722,9 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
     registered = true;
   }
   if (opts.register_project && registered && !witnessed) {
-    // Best effort, like the cache: without it the next run asks the registry.
+    // Best effort, like the cache: without it the next run asks the registry. Taken with the
+    // registry closed (closing may checkpoint its WAL into the file).
+    registry = Registry();
     std::string w = witness_now();
     if (!w.empty() && fs::mkdir_p(fs::dirname(witness_path), 0755).ok())
       (void)fs::write_file_atomic(witness_path, w, 0644, /*durable=*/false);

@@ -520,12 +520,12 @@ Result<Placement> Store::insert_file(int fd, const std::string& path, const stru
   }
   // The stat at the end (after the fingerprint, which changes ctime) proves the blob is the
   // inode we hashed, unchanged, before anything trusts it. Linked by path, the name may have
-  // been given another inode meanwhile: then make sure first if its mode is about to change.
+  // been given another inode meanwhile: then make sure first, before its xattr or mode change.
   auto same_inode = [&](const struct stat& b) {
     return S_ISREG(b.st_mode) && b.st_dev == st.st_dev && b.st_ino == st.st_ino &&
            b.st_size == st.st_size && mtime_ns(b) == mtime_ns(st);
   };
-  if (fd < 0 && policy == InsertPolicy::ReadOnly) {
+  if (fd < 0) {
     struct stat bst {};
     if (::lstat(dst.c_str(), &bst) != 0 || !same_inode(bst)) {
       ::unlink(dst.c_str());

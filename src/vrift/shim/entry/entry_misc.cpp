@@ -279,12 +279,18 @@ VRIFT_EXPORT int fcntl(int fd, int cmd, ...) {
   return r;
 }
 VRIFT_EXPORT int fcntl64(int fd, int cmd, ...) {
-  FcntlFn* real = real_fcntl64.get();
   va_list ap;
   va_start(ap, cmd);
-  const int r = fcntl_with(real ? real : real_fcntl.get(), fd, cmd, ap);
+  const int r = fcntl_with(real_fcntl64.get(), fd, cmd, ap);
   va_end(ap);
   return r;
+}
+// fcntl is async-signal-safe, so its first call may come from a signal handler or a vfork child:
+// resolve both before main instead of on that call (a libc without fcntl64 gets fcntl for it,
+// and no dlsym is ever repeated).
+__attribute__((constructor(102))) static void resolve_fcntl() {
+  FcntlFn* plain = real_fcntl.get();
+  if (!real_fcntl64.get()) __atomic_store_n(&real_fcntl64.fn, plain, __ATOMIC_RELEASE);
 }
 
 // syscall(): the numbers that name a path or a tracked descriptor get the same treatment as their
