@@ -35,21 +35,27 @@ TEST(Filter, SecretsAreCaught) {
                         "README.md", "env", "key"}) {
     EXPECT_EQ(security_match(n), nullptr) << n;
   }
-  // The matcher agrees with fnmatch(FNM_PERIOD) on names built from the patterns' own pieces.
-  const char* patterns[] = {
-      ".env", ".env.*", "*.pem", "id_rsa*", "service-account*.json", "credentials.json"};
-  const char* pieces[] = {"",       ".",    ".env",
-                          ".env.",  "env",  "a",
-                          "x.pem",  ".pem", "pem",
-                          "id_rsa", "id_",  "service-account",
-                          ".json",  "json", "credentials.json",
-                          "*"};
-  for (const char* p : patterns) {
-    for (const char* a : pieces) {
-      for (const char* b : pieces) {
-        const std::string n = std::string(a) + b;
-        EXPECT_EQ(glob_one_star(p, n), ::fnmatch(p, n.c_str(), FNM_PERIOD) == 0)
-            << p << " vs '" << n << "'";
+  // The matcher agrees with fnmatch(FNM_PERIOD) over all its patterns, on names built from the
+  // patterns' own pieces.
+  size_t np = 0;
+  const char* const* patterns = security_patterns(&np);
+  ASSERT_EQ(np, 20u);
+  const char* pieces[] = {"",           ".",         ".env",   ".env.",
+                          "env",        "a",         "x.pem",  ".pem",
+                          "pem",        "id_rsa",    "id_",    "service-account",
+                          ".json",      "json",      ".key",   "credentials.json",
+                          "*",          ".keystore", ".npmrc", "npmrc",
+                          "id_ed25519", ".p12"};
+  for (const char* a : pieces) {
+    for (const char* b : pieces) {
+      const std::string n = std::string(a) + b;
+      bool expected = false;
+      for (size_t i = 0; i < np; ++i)
+        expected = expected || ::fnmatch(patterns[i], n.c_str(), FNM_PERIOD) == 0;
+      const char* got = security_match(n);
+      EXPECT_EQ(got != nullptr, expected) << "'" << n << "'";
+      if (got) {
+        EXPECT_EQ(::fnmatch(got, n.c_str(), FNM_PERIOD), 0) << got << " vs '" << n << "'";
       }
     }
   }

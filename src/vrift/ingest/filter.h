@@ -2,6 +2,7 @@
 // --no-security-filter) files that commonly hold secrets.
 #pragma once
 
+#include <cstddef>
 #include <string_view>
 
 namespace vrift {
@@ -15,8 +16,8 @@ bool is_skipped_dir(std::string_view name);
 /// service-account*.json, .htpasswd.
 const char* security_match(std::string_view name);
 
-/// fnmatch(PATTERN, NAME, FNM_PERIOD) for a PATTERN with at most one '*' and no other
-/// metacharacter (what security_match's patterns are).
-bool glob_one_star(std::string_view pattern, std::string_view name);
+/// security_match's patterns, in the order it tries them (N of them); it matches NAME as
+/// fnmatch(pattern, NAME, FNM_PERIOD) would.
+const char* const* security_patterns(size_t* n);
 
 } // namespace vrift
