@@ -1,5 +1,6 @@
 #include "vrift/ingest/filter.h"
 
+#include <array>
 #include <iterator>
 #include <string>
 
@@ -23,28 +24,35 @@ constexpr SecretPattern split(const char* p) {
   return {p, v.substr(0, star), v.substr(star + 1), true};
 }
 
-constexpr SecretPattern kSecrets[] = {
-    split(".env"),
-    split(".env.*"),
-    split("*.pem"),
-    split("*.key"),
-    split("*.p12"),
-    split("*.pfx"),
-    split("*.jks"),
-    split("*.keystore"),
-    split("id_rsa*"),
-    split("id_dsa*"),
-    split("id_ecdsa*"),
-    split("id_ed25519*"),
-    split(".netrc"),
-    split(".npmrc"),
-    split(".pypirc"),
-    split(".pgpass"),
-    split("*.kdbx"),
-    split("credentials.json"),
-    split("service-account*.json"),
-    split(".htpasswd"),
+constexpr const char* kPatterns[] = {
+    ".env",
+    ".env.*",
+    "*.pem",
+    "*.key",
+    "*.p12",
+    "*.pfx",
+    "*.jks",
+    "*.keystore",
+    "id_rsa*",
+    "id_dsa*",
+    "id_ecdsa*",
+    "id_ed25519*",
+    ".netrc",
+    ".npmrc",
+    ".pypirc",
+    ".pgpass",
+    "*.kdbx",
+    "credentials.json",
+    "service-account*.json",
+    ".htpasswd",
 };
+
+constexpr auto kSecrets = [] {
+  std::array<SecretPattern, std::size(kPatterns)> out{};
+  for (size_t i = 0; i < out.size(); ++i)
+    out[i] = split(kPatterns[i]);
+  return out;
+}();
 
 } // namespace
 
@@ -66,15 +74,8 @@ const char* security_match(std::string_view name) {
 }
 
 const char* const* security_patterns(size_t* n) {
-  static const char* const texts[] = {
-      kSecrets[0].text,  kSecrets[1].text,  kSecrets[2].text,  kSecrets[3].text,
-      kSecrets[4].text,  kSecrets[5].text,  kSecrets[6].text,  kSecrets[7].text,
-      kSecrets[8].text,  kSecrets[9].text,  kSecrets[10].text, kSecrets[11].text,
-      kSecrets[12].text, kSecrets[13].text, kSecrets[14].text, kSecrets[15].text,
-      kSecrets[16].text, kSecrets[17].text, kSecrets[18].text, kSecrets[19].text};
-  static_assert(std::size(texts) == std::size(kSecrets));
-  *n = std::size(texts);
-  return texts;
+  *n = std::size(kPatterns);
+  return kPatterns;
 }
 
 } // namespace vrift

@@ -280,7 +280,7 @@ private:
         if (g + 1 >= groups.size()) return;
         for (size_t i = groups[g]; i < groups[g + 1]; ++i) {
           Deferred& d = *all[i];
-          Status s = m_store.make_shard_for(d.hash).context("creating shard directories");
+          Status s = m_store.ensure_shard_dir(d.hash).context("creating shard directories");
           if (s.ok()) {
             s = place(mine, d.fd.get(), d.rel, d.st, d.hash, d.size, std::move(d.entry), d.tier1);
           }
@@ -667,10 +667,8 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
   };
   const bool unchanged = same_bytes(rep.manifest_path);
   const std::string witness_path = cache_path.substr(0, cache_path.size() - 6) + ".registered";
-  const std::string copy_of_manifest =
-      manifest_copy_path(paths.manifest_copies_dir(), rep.manifest_path);
   auto witness_now = [&] {
-    return registration_witness(rep.manifest_path, rep.manifest_id.hex(), copy_of_manifest,
+    return registration_witness(rep.manifest_path, rep.manifest_id.hex(), copy_path,
                                 paths.registry_db());
   };
   bool registered = false, witnessed = false;
@@ -679,7 +677,7 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
     auto saved = fs::read_file(witness_path);
     witnessed = !w.empty() && saved.ok() && *saved == w;
     registered = witnessed;
-    if (!registered && same_bytes(copy_of_manifest)) {
+    if (!registered && same_bytes(copy_path)) {
       VRIFT_TRY(open_registry());
       if (auto rows = registry.list(store->root()); rows.ok()) {
         for (const auto& r : *rows) {

@@ -144,11 +144,11 @@ public:
   /// Creates every requested shard, stops the thread; the first mkdir error, if any.
   Status finish_shard_maker();
   /// Stops the thread without creating the shards still requested (their callers make them
-  /// with make_shard_for); the first mkdir error, if any.
+  /// with ensure_shard_dir); the first mkdir error, if any.
   Status abandon_shard_maker();
   /// Creates the shard directory of H now, in this thread (a no-op when it is known to exist).
   /// Threads making shards under different <h0h1> directories run in parallel.
-  Status make_shard_for(const Hash& h) const { return ensure_shard_dir(h); }
+  Status ensure_shard_dir(const Hash& h) const;
 
   /// Whether reflinks work from files under DIR into the store (probed once, cached).
   bool reflink_supported() const { return m_reflink.load() == 1; }
@@ -162,7 +162,6 @@ public:
 
 private:
   explicit Store(std::string root) : m_root(std::move(root)) {}
-  Status ensure_shard_dir(const Hash& h) const;
   Status make_shard(unsigned leaf) const;
   void shard_maker_loop();
   Result<Placement> place_private(int fd, const Hash& h, uint64_t size);
