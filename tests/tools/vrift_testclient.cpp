@@ -101,7 +101,8 @@ int cmd_bench(const char* sock, const char* root, const char* manifest, int n) {
     m.path = rel;
     m.staging = staging;
     auto t0 = std::chrono::steady_clock::now();
-    if (!write_file(staging, content)) return die("writing " + staging + ": " + std::strerror(errno));
+    if (!write_file(staging, content))
+      return die("writing " + staging + ": " + std::strerror(errno));
     auto t1 = std::chrono::steady_clock::now();
     auto r = c.call<proto::CommitReply>(m, 60000);
     auto t2 = std::chrono::steady_clock::now();
