@@ -11,6 +11,7 @@
 
 #include "vrift/registry/registry.h"
 #include "vrift/util/fs.h"
+#include "vrift/util/scratch.h"
 
 namespace vrift {
 
@@ -138,10 +139,9 @@ Result<CommitResult> Session::commit(const std::string& rel, const std::string& 
   if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
     return fail(errno_error(EINVAL, "staging file '" + staging + "' is not a regular file"));
   }
-  static thread_local uint8_t buf[1 << 16];
   uint64_t n = 0;
-  VRIFT_ASSIGN(Hash h,
-               blake3_fd(fd.get(), &n, buf, sizeof buf).context("hashing '" + staging + "'"));
+  VRIFT_ASSIGN(Hash h, blake3_fd(fd.get(), &n, scratch_buffer<struct CommitTag>(), size_t{1} << 16)
+                           .context("hashing '" + staging + "'"));
   // The store's shared lock keeps gc away between placing the blob and journaling it.
   SharedLock lock(m_lock_fd.get());
   if (!lock.ok()) return fail_os("locking the store");

@@ -26,6 +26,7 @@
 #include "vrift/util/fs.h"
 #include "vrift/util/hex.h"
 #include "vrift/util/log.h"
+#include "vrift/util/scratch.h"
 
 namespace vrift {
 
@@ -64,9 +65,10 @@ Result<uint64_t> copy_fd(int src, int dst) {
     total += static_cast<uint64_t>(n);
   }
   // Fallback: pread/write.
-  static thread_local char buf[1 << 16];
+  constexpr size_t kBuf = size_t{1} << 16;
+  auto* buf = scratch_buffer<struct CopyFdTag, kBuf>();
   for (;;) {
-    ssize_t n = ::pread(src, buf, sizeof buf, in_off);
+    ssize_t n = ::pread(src, buf, kBuf, in_off);
     if (n < 0) {
       if (errno == EINTR) continue;
       return fail_os("reading");
@@ -370,9 +372,8 @@ Result<Placement> Store::place_private(int fd, const Hash& h, uint64_t size) {
     ::unlink(tmp.c_str());
     return fail_os("reopening '" + tmp + "'");
   }
-  static thread_local uint8_t buf[1 << 16];
   uint64_t n = 0;
-  auto rh = blake3_fd(in.get(), &n, buf, sizeof buf);
+  auto rh = blake3_fd(in.get(), &n, scratch_buffer<struct PlacePrivateTag>(), size_t{1} << 16);
   if (!rh.ok() || *rh != h || n != size) {
     ::unlink(tmp.c_str());
     if (!rh.ok()) return fail(std::move(rh).error());
@@ -624,9 +625,8 @@ Status Store::make_owned(const Hash& h, uint64_t size, const std::string& src_pa
     }
   }
   UniqueFd check_fd(::open(tmp.c_str(), O_RDONLY | O_CLOEXEC));
-  static thread_local uint8_t hb[1 << 16];
   uint64_t n = 0;
-  auto rh = blake3_fd(check_fd.get(), &n, hb, sizeof hb);
+  auto rh = blake3_fd(check_fd.get(), &n, scratch_buffer<struct MakeOwnedTag>(), size_t{1} << 16);
   if (!rh.ok() || *rh != h || n != size) {
     ::unlink(tmp.c_str());
     return fail("'" + src_path + "' changed while being moved into the store", EAGAIN);
@@ -643,9 +643,9 @@ Result<bool> Store::verify(const Hash& h, uint64_t size) const {
   std::string p = blob_path(h, size);
   UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (!fd.valid()) return fail_os("opening blob '" + p + "'");
-  static thread_local uint8_t buf[1 << 16];
   uint64_t n = 0;
-  VRIFT_ASSIGN(Hash got, blake3_fd(fd.get(), &n, buf, sizeof buf).context("blob '" + p + "'"));
+  VRIFT_ASSIGN(Hash got, blake3_fd(fd.get(), &n, scratch_buffer<struct VerifyTag>(), size_t{1} << 16)
+                             .context("blob '" + p + "'"));
   return got == h && n == size;
 }
 
