@@ -644,8 +644,9 @@ Result<bool> Store::verify(const Hash& h, uint64_t size) const {
   UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (!fd.valid()) return fail_os("opening blob '" + p + "'");
   uint64_t n = 0;
-  VRIFT_ASSIGN(Hash got, blake3_fd(fd.get(), &n, scratch_buffer<struct VerifyTag>(), size_t{1} << 16)
-                             .context("blob '" + p + "'"));
+  VRIFT_ASSIGN(Hash got,
+               blake3_fd(fd.get(), &n, scratch_buffer<struct VerifyTag>(), size_t{1} << 16)
+                   .context("blob '" + p + "'"));
   return got == h && n == size;
 }
 
