@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <climits>
 #include <cstdlib>
 
@@ -223,10 +224,15 @@ int make_plan(const GlobalOptions& g, const RunArgs& a, const std::vector<std::s
 }
 
 int run_command(const GlobalOptions& g, const RunArgs& a, const std::vector<std::string>& command) {
+  const auto t0 = std::chrono::steady_clock::now();
+  auto ms = [&t0] {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  };
   std::string exe = run::self_exe();
   Paths paths;
   Plan plan;
   if (int rc = make_plan(g, a, command, exe, &paths, &plan); rc != kExitOk) return rc;
+  log::debug("run: plan ready at {:.2f} ms", ms());
 
   // 4. The daemon and the sessions.
   auto sessions = run::Sessions::open(paths, exe, plan.projections);
@@ -236,6 +242,7 @@ int run_command(const GlobalOptions& g, const RunArgs& a, const std::vector<std:
                       ? "stop it with `vrift daemon stop`, or use its store (VR_THE_SOURCE)"
                       : "");
   }
+  log::debug("run: sessions open at {:.2f} ms", ms());
   auto env_projections = run::format_projections(plan.projections);
   if (!env_projections.ok()) return failed(kExitRunFailed, env_projections.error());
 
@@ -274,7 +281,7 @@ int run_command(const GlobalOptions& g, const RunArgs& a, const std::vector<std:
       std::all_of(skeletons.begin(), skeletons.end(),
                   [](const run::Skeleton& s) { return s.created_dirs() == 0; });
   if (nothing_to_undo && sessions->lease_to_this_process()) {
-    log::debug("sessions leased to this process: becoming {}", plan.spawn.path);
+    log::debug("sessions leased to this process: becoming {} at {:.2f} ms", plan.spawn.path, ms());
     skeletons.clear();
     auto e = sup->exec(plan.spawn);
     return failed(e.error().errnum() == ENOENT ? kExitNotFound : kExitCannotRun, e.error());
