@@ -72,9 +72,15 @@ TEST(Cache, RoundTripAndStoreIdGuard) {
   ASSERT_EQ(::stat(f.c_str(), &st), 0);
   std::vector<CacheRecord> recs{CacheRecord::from_stat("a/file", st, blake3("abc"))};
   std::string cp = d + "/c/x.cache";
-  ASSERT_TRUE(IngestCache::save(cp, "0123456789abcdef0123456789abcdef", recs).ok());
+  const ManifestStamp stamp = ManifestStamp::of(f, blake3("tree"), blake3("id"));
+  ASSERT_TRUE(stamp.valid);
+  ASSERT_TRUE(IngestCache::save(cp, "0123456789abcdef0123456789abcdef", recs, stamp).ok());
   auto c = IngestCache::load(cp, "0123456789abcdef0123456789abcdef");
   ASSERT_EQ(c.size(), 1u);
+  EXPECT_TRUE(c.stamp().same(stamp));
+  EXPECT_TRUE(c.stamp().same(ManifestStamp::of(f, blake3("tree"), blake3("id"))));
+  EXPECT_FALSE(c.stamp().same(ManifestStamp::of(f, blake3("other tree"), blake3("id"))));
+  EXPECT_FALSE(ManifestStamp::of(d + "/missing", blake3("tree"), blake3("id")).valid);
   const CacheRecord* r = c.find("a/file");
   ASSERT_NE(r, nullptr);
   EXPECT_TRUE(r->matches(st));
@@ -87,6 +93,8 @@ TEST(Cache, RoundTripAndStoreIdGuard) {
   ::utimensat(AT_FDCWD, f.c_str(), ts, 0);
   ::stat(f.c_str(), &st);
   EXPECT_FALSE(r->matches(st));
+  // ... nor the stamp of a file rewritten since (here only its times changed).
+  EXPECT_FALSE(c.stamp().same(ManifestStamp::of(f, blake3("tree"), blake3("id"))));
   // A damaged cache is an empty cache, never a crash.
   std::string bytes = fs::read_file(cp).value();
   for (size_t cut = 0; cut < bytes.size(); cut += 7) {

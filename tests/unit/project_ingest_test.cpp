@@ -1,5 +1,6 @@
 // Ingest with ignore and tier1 patterns, and the transient ingest zero-config `vrift run` calls,
 // each against a private store and HOME.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -7,12 +8,14 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <iostream>
 
 #include "vrift/manifest/manifest.h"
 #include "vrift/project/transient.h"
 #include "vrift/registry/registry.h"
 #include "vrift/util/fs.h"
+#include "vrift/util/log.h"
 
 namespace vrift::project {
 namespace {
@@ -139,6 +142,113 @@ TEST_F(ProjectIngestTest, DuplicateTier1FilesSettleInTheCache) {
     auto r = ingest(m_paths, o, nullptr);
     ASSERT_TRUE(r.ok()) << r.error().message();
     EXPECT_EQ(r->cached, r->files) << "run " << run << ": every file from the cache";
+  }
+}
+
+// An unchanged tree's re-ingest knows from the cache's stamp that the manifest on disk is the
+// one these entries make, and neither builds nor reads it. Every change the file records do not
+// see (a directory's mode or time, a new empty directory, a symlink's target, the manifest file
+// itself) must still rewrite the manifest, exactly as a cold ingest would write it.
+TEST_F(ProjectIngestTest, UnchangedTreeKeepsItsManifestAndAnyChangeRewritesIt) {
+  std::string p = npm_project("stamped", 30);
+  ASSERT_EQ(::symlink("src/m0", (p + "/link").c_str()), 0);
+  IngestOptions o;
+  o.dir = p;
+  o.output = m_dir + "/stamped.manifest";
+  o.register_project = false; // the registry is not what this is about
+  const int saved_level = log::level();
+  log::set_level(2);
+  // Runs an ingest; returns whether it took the manifest on disk as is (its debug line).
+  auto run = [&](const char* what) {
+    ::testing::internal::CaptureStderr();
+    auto r = ingest(m_paths, o, nullptr);
+    const std::string err = ::testing::internal::GetCapturedStderr();
+    EXPECT_TRUE(r.ok()) << what << ": " << (r.ok() ? "" : r.error().message());
+    return err.find("the manifest on disk was built from these entries") != std::string::npos;
+  };
+  // What a cold ingest (no cache, another output) writes for the tree as it is now.
+  int cold_runs = 0;
+  auto cold_bytes = [&]() {
+    IngestOptions c = o;
+    c.output = m_dir + "/cold" + std::to_string(cold_runs++) + ".manifest";
+    std::string home = m_dir + "/cold-home" + std::to_string(cold_runs);
+    EXPECT_TRUE(fs::mkdir_p(home).ok());
+    Paths cp = m_paths;
+    cp.home = home;
+    log::set_level(0);
+    auto r = ingest(cp, c, nullptr);
+    log::set_level(2);
+    EXPECT_TRUE(r.ok());
+    auto b = fs::read_file(c.output);
+    return b.ok() ? *b : std::string("unreadable");
+  };
+  auto ino = [&] {
+    struct stat st {};
+    ::stat(o.output.c_str(), &st);
+    return st.st_ino;
+  };
+
+  EXPECT_FALSE(run("first ingest"));
+  const ino_t kept = ino();
+  EXPECT_TRUE(run("unchanged tree"));
+  EXPECT_TRUE(run("unchanged tree, again"));
+  EXPECT_EQ(ino(), kept) << "an unchanged tree's manifest is not rewritten";
+  EXPECT_EQ(fs::read_file(o.output).value(), cold_bytes());
+
+  struct Change {
+    const char* what;
+    std::function<void()> apply;
+  };
+  const std::vector<Change> changes = {
+      {"a directory's mode", [&] { ::chmod((p + "/src/m1").c_str(), 0700); }},
+      {"a new empty directory", [&] { ::mkdir((p + "/src/empty").c_str(), 0755); }},
+      {"a symlink's target",
+       [&] {
+         ::unlink((p + "/link").c_str());
+         ::symlink("src/m1", (p + "/link").c_str());
+       }},
+      {"a directory's mtime",
+       [&] {
+         struct timespec ts[2] = {{1000, 0}, {1000, 7}};
+         ::utimensat(AT_FDCWD, (p + "/src").c_str(), ts, 0);
+       }},
+      {"a removed file", [&] { ::unlink((p + "/src/m0/f3.js").c_str()); }},
+      {"the manifest file rewritten in place",
+       [&] {
+         std::string b = fs::read_file(o.output).value();
+         b[b.size() - 1] ^= 1;
+         std::ofstream(o.output, std::ios::in | std::ios::out | std::ios::binary) << b;
+       }},
+  };
+  for (const Change& c : changes) {
+    c.apply();
+    EXPECT_FALSE(run(c.what)) << c.what << ": must not be taken for the old manifest";
+    EXPECT_EQ(fs::read_file(o.output).value(), cold_bytes()) << c.what;
+    EXPECT_TRUE(run("unchanged again")) << "after " << c.what << ": stamped again";
+  }
+  log::set_level(saved_level);
+}
+
+// Ingests of one tree under other filters or into another manifest (a zero-config run's project
+// config, and a plain `vrift ingest`) keep a cache each: alternating them hashes nothing again.
+TEST_F(ProjectIngestTest, CachesOfOtherFiltersAndOutputsCoexist) {
+  std::string p = npm_project("alt", 10);
+  IngestOptions plain;
+  plain.dir = p;
+  plain.output = m_dir + "/plain.manifest";
+  IngestOptions filtered = plain;
+  filtered.output = m_dir + "/filtered.manifest";
+  filtered.ignore = {"node_modules/.cache/"};
+  IngestOptions other_out = plain;
+  other_out.output = m_dir + "/other.manifest";
+  for (const IngestOptions* o : {&plain, &filtered, &other_out})
+    ASSERT_TRUE(ingest(m_paths, *o, nullptr).ok());
+  for (int round = 0; round < 2; ++round) {
+    for (const IngestOptions* o : {&plain, &filtered, &other_out}) {
+      auto r = ingest(m_paths, *o, nullptr);
+      ASSERT_TRUE(r.ok()) << r.error().message();
+      EXPECT_EQ(r->cached, r->files) << o->output << ", round " << round;
+    }
   }
 }
 

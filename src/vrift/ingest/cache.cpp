@@ -9,7 +9,8 @@
 namespace vrift {
 
 namespace {
-constexpr char kMagic[8] = {'V', 'R', 'C', 'A', 'C', 'H', 'E', '1'};
+// Version 2 added the manifest stamp (a version 1 file is not read: the next ingest hashes again).
+constexpr char kMagic[8] = {'V', 'R', 'C', 'A', 'C', 'H', 'E', '2'};
 
 template <typename T> void put(std::string& out, const T& v) {
   out.append(reinterpret_cast<const char*>(&v), sizeof v);
@@ -40,6 +41,26 @@ CacheRecord CacheRecord::from_stat(std::string path, const struct stat& st, cons
   return r;
 }
 
+ManifestStamp ManifestStamp::of(const std::string& path, const Hash& tree, const Hash& id) {
+  ManifestStamp s;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return s;
+  s.valid = true;
+  s.tree = tree;
+  s.id = id;
+  s.dev = st.st_dev;
+  s.ino = st.st_ino;
+  s.size = static_cast<uint64_t>(st.st_size);
+  s.mtime_ns = fs::ns(st.st_mtim);
+  s.ctime_ns = fs::ns(st.st_ctim);
+  return s;
+}
+
+bool ManifestStamp::same(const ManifestStamp& o) const {
+  return valid && o.valid && tree == o.tree && id == o.id && dev == o.dev && ino == o.ino &&
+         size == o.size && mtime_ns == o.mtime_ns && ctime_ns == o.ctime_ns;
+}
+
 IngestCache IngestCache::load(const std::string& path, const std::string& store_id) {
   IngestCache c;
   auto data = fs::read_file(path);
@@ -49,6 +70,13 @@ IngestCache IngestCache::load(const std::string& path, const std::string& store_
   in.remove_prefix(8);
   if (in.substr(0, 32) != store_id) return c;
   in.remove_prefix(32);
+  ManifestStamp stamp;
+  uint8_t has_stamp = 0;
+  if (!get(in, has_stamp) || !get(in, stamp.tree.bytes) || !get(in, stamp.id.bytes) ||
+      !get(in, stamp.dev) || !get(in, stamp.ino) || !get(in, stamp.size) ||
+      !get(in, stamp.mtime_ns) || !get(in, stamp.ctime_ns))
+    return c;
+  stamp.valid = has_stamp == 1;
   uint64_t count = 0;
   if (!get(in, count) || count > in.size() / 64) return c;
   std::vector<CacheRecord> recs;
@@ -65,7 +93,9 @@ IngestCache IngestCache::load(const std::string& path, const std::string& store_
     in.remove_prefix(len);
     recs.push_back(std::move(r));
   }
+  if (!in.empty()) return c;
   c.m_records = std::move(recs);
+  c.m_stamp = stamp;
   c.m_index.reserve(c.m_records.size() * 2);
   for (size_t i = 0; i < c.m_records.size(); ++i)
     c.m_index.emplace(c.m_records[i].path, i);
@@ -73,13 +103,21 @@ IngestCache IngestCache::load(const std::string& path, const std::string& store_
 }
 
 Status IngestCache::save(const std::string& path, const std::string& store_id,
-                         const std::vector<CacheRecord>& records) {
+                         const std::vector<CacheRecord>& records, const ManifestStamp& stamp) {
   std::string out;
   out.reserve(64 + records.size() * 128);
   out.append(kMagic, 8);
   std::string id = store_id;
   id.resize(32, '\0');
   out += id;
+  put(out, static_cast<uint8_t>(stamp.valid ? 1 : 0));
+  put(out, stamp.tree.bytes);
+  put(out, stamp.id.bytes);
+  put(out, stamp.dev);
+  put(out, stamp.ino);
+  put(out, stamp.size);
+  put(out, stamp.mtime_ns);
+  put(out, stamp.ctime_ns);
   put(out, static_cast<uint64_t>(records.size()));
   for (const auto& r : records) {
     put(out, r.dev);

@@ -28,20 +28,40 @@ struct CacheRecord {
   static CacheRecord from_stat(std::string path, const struct stat& st, const Hash& h);
 };
 
+/// What the last ingest left on disk as its manifest, so that the ingest of an unchanged tree
+/// can tell without building the manifest again that the file already holds it: the digest of
+/// the entries that manifest was built from (entries_digest, ingest.cpp), its id, and the
+/// file's identity once it was written or found identical. Any rewrite of the file (vrift
+/// writes by rename: a new inode) changes the identity.
+struct ManifestStamp {
+  bool valid = false;
+  Hash tree; ///< entries_digest of the entries and origin the manifest was built from
+  Hash id;   ///< the manifest id
+  uint64_t dev = 0, ino = 0, size = 0;
+  int64_t mtime_ns = 0, ctime_ns = 0;
+
+  /// The stamp of the file at PATH now, with TREE and ID; invalid if PATH cannot be stat'ed.
+  static ManifestStamp of(const std::string& path, const Hash& tree, const Hash& id);
+  /// Same file (identity) and same tree; both must be valid.
+  bool same(const ManifestStamp& o) const;
+};
+
 class IngestCache {
 public:
   /// Loads PATH; a missing, foreign (other store id) or damaged file gives an empty cache.
   static IngestCache load(const std::string& path, const std::string& store_id);
-  /// Writes RECORDS atomically (temp + rename; no fsync: it is only a cache).
+  /// Writes RECORDS and STAMP atomically (temp + rename; no fsync: it is only a cache).
   static Status save(const std::string& path, const std::string& store_id,
-                     const std::vector<CacheRecord>& records);
+                     const std::vector<CacheRecord>& records, const ManifestStamp& stamp);
 
   const CacheRecord* find(std::string_view path) const;
   size_t size() const { return m_records.size(); }
+  const ManifestStamp& stamp() const { return m_stamp; }
 
 private:
   std::vector<CacheRecord> m_records;
   std::unordered_map<std::string_view, size_t> m_index;
+  ManifestStamp m_stamp;
 };
 
 } // namespace vrift

@@ -22,6 +22,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_set>
 
@@ -33,6 +34,7 @@
 #include "vrift/registry/registry.h"
 #include "vrift/util/fs.h"
 #include "vrift/util/log.h"
+#include "vrift/vdir/vdir_hash.h"
 
 namespace vrift {
 
@@ -46,6 +48,44 @@ int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+// A digest of the manifest that ENTRIES and ORIGIN make, without building it: the sum (mod
+// 2^64, per lane) of two seeded 64-bit hashes (vdir_hash.h) of each entry's encoding of every
+// field the manifest stores, then BLAKE3 over the sums, the entry count, the origin and the
+// format version. Order-independent, so no sort: entries arrive in walk order, which depends on
+// threads. serialize_manifest is a function of exactly these inputs, so equal digests mean equal
+// manifests (ManifestStamp). Not cryptographic: two different trees summing alike by accident
+// has odds of about 2^-128, and whoever could craft names to make them collide on purpose can
+// as well write the manifest file. (BLAKE3 per entry cost 1,400 instructions; this ~150.)
+Hash entries_digest(const std::vector<ManifestEntry>& entries, const std::string& origin) {
+  constexpr uint64_t kSeedA = 0x6a09e667f3bcc908, kSeedB = 0xbb67ae8584caa73b;
+  uint64_t lanes[2] = {0, 0};
+  std::string buf;
+  for (const ManifestEntry& e : entries) {
+    buf.clear();
+    const auto put = [&buf](const auto& v) {
+      buf.append(reinterpret_cast<const char*>(&v), sizeof v);
+    };
+    put(static_cast<uint8_t>(e.type));
+    put(e.mode);
+    put(e.size);
+    put(e.mtime_ns);
+    buf.append(reinterpret_cast<const char*>(e.hash.bytes.data()), e.hash.bytes.size());
+    put(static_cast<uint32_t>(e.path.size()));
+    buf += e.path;
+    put(static_cast<uint32_t>(e.target.size()));
+    buf += e.target;
+    lanes[0] += vdir::hash_path(buf.data(), buf.size(), kSeedA);
+    lanes[1] += vdir::hash_path(buf.data(), buf.size(), kSeedB);
+  }
+  Blake3 all;
+  all.update(lanes, sizeof lanes);
+  const uint64_t n = entries.size();
+  all.update(&n, sizeof n);
+  all.update(&kManifestVersion, sizeof kManifestVersion);
+  all.update(origin.data(), origin.size());
+  return all.finish();
 }
 
 // A file hashed while its shard directory did not exist yet: placed after the walk, through
@@ -458,11 +498,16 @@ std::string registration_witness(const std::string& manifest_path, const std::st
   return w;
 }
 
+// One cache per (store, tree, prefix, mode, tier, filters, output): ingests of one tree with
+// other filters (a zero-config run's project config against a plain `vrift ingest`) or into
+// another manifest keep their own, instead of each replacing the other's and hashing everything
+// again every time they alternate.
 std::string cache_key(const std::string& store, const std::string& root, const std::string& prefix,
-                      const IngestOptions& o) {
+                      const IngestOptions& o, const std::string& filters,
+                      const std::string& manifest) {
   std::string k = store + '\0' + root + '\0' + prefix + '\0' +
                   (o.mode == IngestMode::Phantom ? "p" : "s") +
-                  (o.tier == IngestTier::Tier1 ? "1" : "2");
+                  (o.tier == IngestTier::Tier1 ? "1" : "2") + filters + '\0' + manifest;
   return blake3(k).hex().substr(0, 32);
 }
 
@@ -584,12 +629,13 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
     }
     return {};
   };
+  const std::string filters = filter_fingerprint(opts);
   std::string cache_path =
-      paths.ingest_cache_dir() + "/" + cache_key(store->root(), rep.root, prefix, opts) + ".cache";
+      paths.ingest_cache_dir() + "/" +
+      cache_key(store->root(), rep.root, prefix, opts, filters, rep.manifest_path) + ".cache";
   // The cache vouches for blobs being in the store: it is only trusted for the same store and
   // the same quarantine state (a quarantined blob must be stored again from its file).
   // So are the ignore and tier1 patterns it was made under.
-  const std::string filters = filter_fingerprint(opts);
   std::string cache_id = blake3(store->generation() + filters).hex().substr(0, 32);
   IngestCache cache = IngestCache::load(cache_path, cache_id);
   // A small tree seen before (a zero-config re-run): one thread. Its walk takes about a
@@ -653,19 +699,44 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
     rep.carried = carry_phantom_entries(copy_path, prefix, ignore, entries);
 
   log::debug("ingest: placement done at {:.1f} ms", since(t0));
-  // 4. The manifest, and whether anything needs writing at all.
-  VRIFT_ASSIGN(std::string bytes,
-               serialize_manifest(std::move(entries), rep.root).context("building manifest"));
-  // serialize_manifest wrote the id into the header: read it there instead of validating the
-  // bytes we just produced all over again.
-  std::memcpy(rep.manifest_id.bytes.data(), bytes.data() + offsetof(ManifestHeader, id), 32);
-  // An unchanged tree gives identical bytes: then the manifest, vrift's copy and the registry
-  // row are already what we would write, and rewriting them costs only fsyncs.
+  // 4. The manifest, and whether anything needs writing at all. An unchanged tree gives
+  // identical bytes: then the manifest, vrift's copy and the registry row are already what we
+  // would write, and rewriting them costs only fsyncs. Whether the bytes are identical is known
+  // without building them when the cache's stamp says the file on disk is the one an earlier
+  // ingest built from the same entries (a tenth of a small tree's re-ingest).
+  const Hash tree = entries_digest(entries, rep.root);
+  std::string bytes;
+  std::optional<Status> built; // entries are moved into the manifest: build at most once
+  auto build = [&]() -> Status {
+    if (!built) {
+      auto b = serialize_manifest(std::move(entries), rep.root).context("building manifest");
+      if (b.ok()) {
+        bytes = std::move(*b);
+        // serialize_manifest wrote the id into the header: read it there instead of validating
+        // the bytes we just produced all over again.
+        std::memcpy(rep.manifest_id.bytes.data(), bytes.data() + offsetof(ManifestHeader, id), 32);
+        built = Status{};
+      } else {
+        built = Status(fail(std::move(b).error()));
+      }
+    }
+    return *built;
+  };
   auto same_bytes = [&](const std::string& path) {
     auto old = fs::read_file(path);
     return old.ok() && *old == bytes;
   };
-  const bool unchanged = same_bytes(rep.manifest_path);
+  bool unchanged = false;
+  const ManifestStamp& was = cache.stamp();
+  if (opts.mode != IngestMode::Phantom && !opts.force_hash && was.valid && was.tree == tree &&
+      ManifestStamp::of(rep.manifest_path, tree, was.id).same(was)) {
+    unchanged = true;
+    rep.manifest_id = was.id;
+    log::debug("ingest: the manifest on disk was built from these entries");
+  } else {
+    VRIFT_TRY(build());
+    unchanged = same_bytes(rep.manifest_path);
+  }
   const std::string witness_path = cache_path.substr(0, cache_path.size() - 6) + ".registered";
   auto witness_now = [&] {
     return registration_witness(rep.manifest_path, rep.manifest_id.hex(), copy_path,
@@ -677,7 +748,7 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
     auto saved = fs::read_file(witness_path);
     witnessed = !w.empty() && saved.ok() && *saved == w;
     registered = witnessed;
-    if (!registered && same_bytes(copy_path)) {
+    if (!registered && build().ok() && same_bytes(copy_path)) {
       VRIFT_TRY(open_registry());
       if (auto rows = registry.list(store->root()); rows.ok()) {
         for (const auto& r : *rows) {
@@ -703,6 +774,11 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
   if (!unchanged) {
     VRIFT_TRY(fs::write_file_atomic(rep.manifest_path, bytes, 0644).context("writing manifest"));
   }
+  // The file now holds the manifest of these entries (written, or found identical): stamped for
+  // the next ingest. Not for phantom, whose entries depend on what the last one carried.
+  const ManifestStamp stamp = opts.mode == IngestMode::Phantom
+                                  ? ManifestStamp{}
+                                  : ManifestStamp::of(rep.manifest_path, tree, rep.manifest_id);
   if (opts.register_project && !registered) {
     ProjectRecord rec;
     rec.store = store->root();
@@ -715,6 +791,7 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
     rec.files = rep.files;
     rec.bytes = rep.bytes;
     rec.registered_ns = rec.updated_ns = now_ns();
+    VRIFT_TRY(build());
     VRIFT_TRY(open_registry());
     VRIFT_TRY(register_manifest(registry, paths.manifest_copies_dir(), rec, bytes));
     registered = true;
@@ -761,10 +838,10 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
   // Every record of the loaded cache was used as it was, and nothing else came in: the file on
   // disk already says all this (a repeated zero-config run then writes nothing).
   const bool same_cache = cache_id == loaded_id && cache.size() > 0 && rep.cached == cache.size() &&
-                          cache_out.size() == cache.size();
+                          cache_out.size() == cache.size() && stamp.same(cache.stamp());
   if (same_cache) {
     log::debug("ingest: the re-ingest cache is unchanged");
-  } else if (auto s = IngestCache::save(cache_path, cache_id, cache_out); !s.ok()) {
+  } else if (auto s = IngestCache::save(cache_path, cache_id, cache_out, stamp); !s.ok()) {
     log::info("not saving the ingest cache: {}", s.error().message());
   }
   rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
