@@ -46,9 +46,25 @@ TEST(Filter, SecretsAreCaught) {
                           ".json",      "json",      ".key",   "credentials.json",
                           "*",          ".keystore", ".npmrc", "npmrc",
                           "id_ed25519", ".p12"};
-  for (const char* a : pieces) {
-    for (const char* b : pieces) {
-      const std::string n = std::string(a) + b;
+  std::vector<std::string> names;
+  for (const char* a : pieces)
+    for (const char* b : pieces)
+      names.push_back(std::string(a) + b);
+  // And every pattern's own instances, near-misses around them (the quick reject looks at the
+  // first character and the last two).
+  for (size_t i = 0; i < np; ++i) {
+    for (const char* fill : {"", "x", "a.b"}) {
+      std::string inst = patterns[i];
+      if (size_t star = inst.find('*'); star != std::string::npos) inst.replace(star, 1, fill);
+      for (const char* before : {"", "a", ".", "x."})
+        for (const char* after : {"", "x", ".bak", "s"})
+          names.push_back(before + inst + after);
+      names.push_back(inst.substr(1));
+      names.push_back(inst.substr(0, inst.size() - 1));
+    }
+  }
+  for (const std::string& n : names) {
+    {
       bool expected = false;
       for (size_t i = 0; i < np; ++i)
         expected = expected || ::fnmatch(patterns[i], n.c_str(), FNM_PERIOD) == 0;
