@@ -120,6 +120,36 @@ TEST(Cache, RoundTripAndStoreIdGuard) {
   std::system(("rm -rf " + d).c_str());
 }
 
+TEST(Cache, ManyRecordsAreAllFoundAndNothingElse) {
+  std::string d = temp_dir();
+  struct stat st {};
+  ASSERT_EQ(::stat(d.c_str(), &st), 0);
+  std::vector<CacheRecord> recs;
+  for (int i = 0; i < 5000; ++i) {
+    const std::string p = "dir" + std::to_string(i % 37) + "/f" + std::to_string(i);
+    recs.push_back(CacheRecord::from_stat(p, st, blake3(p)));
+  }
+  const std::string cp = d + "/many.cache";
+  ASSERT_TRUE(IngestCache::save(cp, "0123456789abcdef0123456789abcdef", recs, {}).ok());
+  auto c = IngestCache::load(cp, "0123456789abcdef0123456789abcdef");
+  ASSERT_EQ(c.size(), recs.size());
+  EXPECT_FALSE(c.stamp().valid);
+  for (const auto& r : recs) {
+    const CacheRecord* got = c.find(r.path);
+    ASSERT_NE(got, nullptr) << r.path;
+    EXPECT_EQ(got->path, r.path);
+    EXPECT_EQ(got->hash, blake3(r.path));
+    EXPECT_EQ(&c.at(static_cast<size_t>(got - &c.at(0))), got);
+  }
+  for (const char* miss : {"", "dir0", "dir0/f", "dir0/f5000", "f1", "dir1/f0"})
+    EXPECT_EQ(c.find(miss), nullptr) << miss;
+  // A cache naming one path twice is not trusted.
+  recs.push_back(recs.front());
+  ASSERT_TRUE(IngestCache::save(cp, "0123456789abcdef0123456789abcdef", recs, {}).ok());
+  EXPECT_EQ(IngestCache::load(cp, "0123456789abcdef0123456789abcdef").size(), 0u);
+  std::system(("rm -rf " + d).c_str());
+}
+
 TEST(Paths, PrecedenceFlagEnvConfigDefault) {
   std::string d = temp_dir();
   ::setenv("HOME", d.c_str(), 1);

@@ -2,9 +2,11 @@
 
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstring>
 
 #include "vrift/util/fs.h"
+#include "vrift/vdir/vdir_hash.h"
 
 namespace vrift {
 
@@ -94,12 +96,27 @@ IngestCache IngestCache::load(const std::string& path, const std::string& store_
     recs.push_back(std::move(r));
   }
   if (!in.empty()) return c;
+  if (recs.size() >= UINT32_MAX / 4) return c;
+  size_t cap = 16;
+  while (cap < recs.size() * 2)
+    cap *= 2;
+  std::vector<uint32_t> slots(cap, 0);
+  for (size_t i = 0; i < recs.size(); ++i) {
+    size_t j = key_of(recs[i].path) & (cap - 1);
+    while (slots[j] != 0) {
+      if (recs[slots[j] - 1].path == recs[i].path) return c; // a duplicate: not ours
+      j = (j + 1) & (cap - 1);
+    }
+    slots[j] = static_cast<uint32_t>(i + 1);
+  }
   c.m_records = std::move(recs);
+  c.m_slots = std::move(slots);
   c.m_stamp = stamp;
-  c.m_index.reserve(c.m_records.size() * 2);
-  for (size_t i = 0; i < c.m_records.size(); ++i)
-    c.m_index.emplace(c.m_records[i].path, i);
   return c;
+}
+
+uint64_t IngestCache::key_of(std::string_view path) {
+  return vdir::hash_path(path.data(), path.size(), 0x9e3779b97f4a7c15);
 }
 
 Status IngestCache::save(const std::string& path, const std::string& store_id,
@@ -150,8 +167,13 @@ Status IngestCache::save(const std::string& path, const std::string& store_id,
 }
 
 const CacheRecord* IngestCache::find(std::string_view path) const {
-  auto it = m_index.find(path);
-  return it == m_index.end() ? nullptr : &m_records[it->second];
+  if (m_slots.empty()) return nullptr;
+  const size_t mask = m_slots.size() - 1;
+  for (size_t j = key_of(path) & mask;; j = (j + 1) & mask) {
+    const uint32_t s = m_slots[j];
+    if (s == 0) return nullptr;
+    if (m_records[s - 1].path == path) return &m_records[s - 1];
+  }
 }
 
 } // namespace vrift

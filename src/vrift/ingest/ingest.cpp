@@ -149,7 +149,8 @@ constexpr size_t kSmallTreeFiles = 2000;
 
 struct WorkerState {
   std::vector<ManifestEntry> entries;
-  std::vector<CacheRecord> cache;
+  std::vector<CacheRecord> cache; ///< new records (files hashed by this run)
+  std::vector<uint32_t> hits;     ///< loaded records used as they were (indices)
   std::vector<Excluded> excluded;
   std::vector<std::string> mismatches;
   std::vector<PhantomItem> phantom;
@@ -397,7 +398,7 @@ private:
     me.mtime_ns = fs::ns(e.st.st_mtim);
     if (rec && !m_opts.force_hash && rec->matches(e.st)) {
       me.hash = rec->hash;
-      w.cache.push_back(*rec);
+      w.hits.push_back(static_cast<uint32_t>(rec - &m_cache.at(0)));
       ++w.cached;
       count(w, me.size);
       if (m_opts.mode == IngestMode::Phantom)
@@ -652,8 +653,20 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
   VRIFT_TRY(ing.run(threads));
 
   std::vector<ManifestEntry> entries;
-  std::vector<CacheRecord> cache_out;
+  std::vector<CacheRecord> new_records;
+  std::vector<uint32_t> hits;
   std::vector<PhantomItem> phantom;
+  {
+    size_t ne = 0, nn = 0, nh = 0;
+    for (const auto& w : ing.workers()) {
+      ne += w.entries.size();
+      nn += w.cache.size();
+      nh += w.hits.size();
+    }
+    entries.reserve(ne + 8);
+    new_records.reserve(nn);
+    hits.reserve(nh);
+  }
   for (auto& w : ing.workers()) {
     rep.files += w.files;
     rep.dirs += w.dirs;
@@ -667,7 +680,8 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
     rep.placed_reflink += w.reflink;
     rep.tier1_files += w.tier1;
     std::move(w.entries.begin(), w.entries.end(), std::back_inserter(entries));
-    std::move(w.cache.begin(), w.cache.end(), std::back_inserter(cache_out));
+    std::move(w.cache.begin(), w.cache.end(), std::back_inserter(new_records));
+    hits.insert(hits.end(), w.hits.begin(), w.hits.end());
     std::move(w.excluded.begin(), w.excluded.end(), std::back_inserter(rep.excluded));
     std::move(w.mismatches.begin(), w.mismatches.end(), std::back_inserter(rep.mismatches));
     std::move(w.phantom.begin(), w.phantom.end(), std::back_inserter(phantom));
@@ -828,7 +842,8 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
       const struct timespec times[2] = {root_st.st_atim, root_st.st_mtim};
       (void)::utimensat(AT_FDCWD, rep.root.c_str(), times, 0);
     }
-    cache_out.clear(); // nothing physical left to cache
+    new_records.clear(); // nothing physical left to cache
+    hits.clear();
   }
 
   log::debug("ingest: manifest and registry done at {:.1f} ms", since(t0));
@@ -837,12 +852,18 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
   cache_id = blake3(store->generation() + filters).hex().substr(0, 32); // quarantines meanwhile
   // Every record of the loaded cache was used as it was, and nothing else came in: the file on
   // disk already says all this (a repeated zero-config run then writes nothing).
-  const bool same_cache = cache_id == loaded_id && cache.size() > 0 && rep.cached == cache.size() &&
-                          cache_out.size() == cache.size() && stamp.same(cache.stamp());
+  const bool same_cache = cache_id == loaded_id && cache.size() > 0 &&
+                          hits.size() == cache.size() && new_records.empty() &&
+                          stamp.same(cache.stamp());
   if (same_cache) {
     log::debug("ingest: the re-ingest cache is unchanged");
-  } else if (auto s = IngestCache::save(cache_path, cache_id, cache_out, stamp); !s.ok()) {
-    log::info("not saving the ingest cache: {}", s.error().message());
+  } else {
+    std::vector<CacheRecord> records = std::move(new_records);
+    records.reserve(records.size() + hits.size());
+    for (uint32_t i : hits)
+      records.push_back(cache.at(i));
+    if (auto s = IngestCache::save(cache_path, cache_id, records, stamp); !s.ok())
+      log::info("not saving the ingest cache: {}", s.error().message());
   }
   rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return rep;
