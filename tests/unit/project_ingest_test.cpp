@@ -213,6 +213,31 @@ TEST_F(ProjectIngestTest, UnchangedTreeKeepsItsManifestAndAnyChangeRewritesIt) {
          ::utimensat(AT_FDCWD, (p + "/src").c_str(), ts, 0);
        }},
       {"a removed file", [&] { ::unlink((p + "/src/m0/f3.js").c_str()); }},
+      // Changes that leave every time as it was: only one field of one entry differs.
+      {"a symlink's target of the same length, times restored",
+       [&] {
+         struct stat link_st {
+         }, dir_st{};
+         ::lstat((p + "/link").c_str(), &link_st);
+         ::stat(p.c_str(), &dir_st);
+         ::unlink((p + "/link").c_str());
+         ::symlink("src/m0", (p + "/link").c_str()); // was src/m1: same size
+         const struct timespec lt[2] = {link_st.st_atim, link_st.st_mtim};
+         ::utimensat(AT_FDCWD, (p + "/link").c_str(), lt, AT_SYMLINK_NOFOLLOW);
+         const struct timespec dt[2] = {dir_st.st_atim, dir_st.st_mtim};
+         ::utimensat(AT_FDCWD, p.c_str(), dt, 0);
+       }},
+      {"a file's content, same size, mtime restored",
+       [&] {
+         const std::string f = p + "/src/m1/f25.js";
+         struct stat st {};
+         ::stat(f.c_str(), &st);
+         std::string b = fs::read_file(f).value();
+         b[b.size() - 2] = b[b.size() - 2] == '7' ? '8' : '7';
+         std::ofstream(f, std::ios::in | std::ios::out | std::ios::binary) << b;
+         const struct timespec ft[2] = {st.st_atim, st.st_mtim};
+         ::utimensat(AT_FDCWD, f.c_str(), ft, 0);
+       }},
       {"the manifest file rewritten in place",
        [&] {
          std::string b = fs::read_file(o.output).value();
@@ -226,6 +251,9 @@ TEST_F(ProjectIngestTest, UnchangedTreeKeepsItsManifestAndAnyChangeRewritesIt) {
     EXPECT_EQ(fs::read_file(o.output).value(), cold_bytes()) << c.what;
     EXPECT_TRUE(run("unchanged again")) << "after " << c.what << ": stamped again";
   }
+  // --force-hash reads every file again, and so builds and compares the manifest too.
+  o.force_hash = true;
+  EXPECT_FALSE(run("--force-hash"));
   log::set_level(saved_level);
 }
 

@@ -140,7 +140,7 @@ Result<CommitResult> Session::commit(const std::string& rel, const std::string& 
     return fail(errno_error(EINVAL, "staging file '" + staging + "' is not a regular file"));
   }
   uint64_t n = 0;
-  VRIFT_ASSIGN(Hash h, blake3_fd(fd.get(), &n, scratch_buffer<struct CommitTag>(), size_t{1} << 16)
+  VRIFT_ASSIGN(Hash h, blake3_fd(fd.get(), &n, scratch_buffer<struct CommitTag>(), kScratchSize)
                            .context("hashing '" + staging + "'"));
   // The store's shared lock keeps gc away between placing the blob and journaling it.
   SharedLock lock(m_lock_fd.get());

@@ -1,18 +1,22 @@
 #include "vrift/ingest/cache.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cstdint>
 #include <cstring>
 
+#include "vrift/manifest/manifest.h"
+#include "vrift/util/fd.h"
 #include "vrift/util/fs.h"
 #include "vrift/vdir/vdir_hash.h"
 
 namespace vrift {
 
 namespace {
-// Version 2 added the manifest stamp (a version 1 file is not read: the next ingest hashes again).
-constexpr char kMagic[8] = {'V', 'R', 'C', 'A', 'C', 'H', 'E', '2'};
+// Version 3 added the manifest stamp (an older file is not read: the next ingest hashes again).
+constexpr char kMagic[8] = {'V', 'R', 'C', 'A', 'C', 'H', 'E', '3'};
+static_assert(ManifestStamp::kHeaderBytes == kManifestHeaderSize);
 
 template <typename T> void put(std::string& out, const T& v) {
   out.append(reinterpret_cast<const char*>(&v), sizeof v);
@@ -43,13 +47,19 @@ CacheRecord CacheRecord::from_stat(std::string path, const struct stat& st, cons
   return r;
 }
 
-ManifestStamp ManifestStamp::of(const std::string& path, const Hash& tree, const Hash& id) {
+ManifestStamp ManifestStamp::of(const std::string& path, const Hash& tree,
+                                const std::array<uint8_t, kHeaderBytes>& header) {
   ManifestStamp s;
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return s;
+  if (!fd.valid() || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return s;
+  std::array<uint8_t, kHeaderBytes> got{};
+  if (::pread(fd.get(), got.data(), got.size(), 0) != static_cast<ssize_t>(got.size()) ||
+      got != header)
+    return s;
   s.valid = true;
   s.tree = tree;
-  s.id = id;
+  s.header = header;
   s.dev = st.st_dev;
   s.ino = st.st_ino;
   s.size = static_cast<uint64_t>(st.st_size);
@@ -59,7 +69,7 @@ ManifestStamp ManifestStamp::of(const std::string& path, const Hash& tree, const
 }
 
 bool ManifestStamp::same(const ManifestStamp& o) const {
-  return valid && o.valid && tree == o.tree && id == o.id && dev == o.dev && ino == o.ino &&
+  return valid && o.valid && tree == o.tree && header == o.header && dev == o.dev && ino == o.ino &&
          size == o.size && mtime_ns == o.mtime_ns && ctime_ns == o.ctime_ns;
 }
 
@@ -74,7 +84,7 @@ IngestCache IngestCache::load(const std::string& path, const std::string& store_
   in.remove_prefix(32);
   ManifestStamp stamp;
   uint8_t has_stamp = 0;
-  if (!get(in, has_stamp) || !get(in, stamp.tree.bytes) || !get(in, stamp.id.bytes) ||
+  if (!get(in, has_stamp) || !get(in, stamp.tree.bytes) || !get(in, stamp.header) ||
       !get(in, stamp.dev) || !get(in, stamp.ino) || !get(in, stamp.size) ||
       !get(in, stamp.mtime_ns) || !get(in, stamp.ctime_ns))
     return c;
@@ -129,7 +139,7 @@ Status IngestCache::save(const std::string& path, const std::string& store_id,
   out += id;
   put(out, static_cast<uint8_t>(stamp.valid ? 1 : 0));
   put(out, stamp.tree.bytes);
-  put(out, stamp.id.bytes);
+  put(out, stamp.header);
   put(out, stamp.dev);
   put(out, stamp.ino);
   put(out, stamp.size);

@@ -6,6 +6,7 @@
 
 #include <sys/stat.h>
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -29,19 +30,23 @@ struct CacheRecord {
 
 /// What the last ingest left on disk as its manifest, so that the ingest of an unchanged tree
 /// can tell without building the manifest again that the file already holds it: the digest of
-/// the entries that manifest was built from (entries_digest, ingest.cpp), its id, and the
-/// file's identity once it was written or found identical. Any rewrite of the file (vrift
-/// writes by rename: a new inode) changes the identity.
+/// the entries that manifest was built from (entries_digest, ingest.cpp), the header of the
+/// bytes they built (its body checksum covers the rest), and the identity of the file holding
+/// exactly those bytes. Any rewrite of the file (vrift writes by rename: a new inode) changes
+/// the identity; a file that does not start with that header is never stamped.
 struct ManifestStamp {
+  static constexpr size_t kHeaderBytes = 128; ///< kManifestHeaderSize (checked in cache.cpp)
   bool valid = false;
   Hash tree; ///< entries_digest of the entries and origin the manifest was built from
-  Hash id;   ///< the manifest id
+  std::array<uint8_t, kHeaderBytes> header{}; ///< the first bytes of the manifest they built
   uint64_t dev = 0, ino = 0, size = 0;
   int64_t mtime_ns = 0, ctime_ns = 0;
 
-  /// The stamp of the file at PATH now, with TREE and ID; invalid if PATH cannot be stat'ed.
-  static ManifestStamp of(const std::string& path, const Hash& tree, const Hash& id);
-  /// Same file (identity) and same tree; both must be valid.
+  /// The stamp of the file at PATH now, if it is a regular file that starts with HEADER (read
+  /// and identified through one descriptor); invalid otherwise.
+  static ManifestStamp of(const std::string& path, const Hash& tree,
+                          const std::array<uint8_t, kHeaderBytes>& header);
+  /// Same file (identity), same tree, same header; both must be valid.
   bool same(const ManifestStamp& o) const;
 };
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstring>
@@ -34,7 +35,6 @@
 #include "vrift/registry/registry.h"
 #include "vrift/util/fs.h"
 #include "vrift/util/log.h"
-#include "vrift/vdir/vdir_hash.h"
 
 namespace vrift {
 
@@ -50,42 +50,48 @@ int64_t now_ns() {
       .count();
 }
 
-// A digest of the manifest that ENTRIES and ORIGIN make, without building it: the sum (mod
-// 2^64, per lane) of two seeded 64-bit hashes (vdir_hash.h) of each entry's encoding of every
-// field the manifest stores, then BLAKE3 over the sums, the entry count, the origin and the
-// format version. Order-independent, so no sort: entries arrive in walk order, which depends on
-// threads. serialize_manifest is a function of exactly these inputs, so equal digests mean equal
-// manifests (ManifestStamp). Not cryptographic: two different trees summing alike by accident
-// has odds of about 2^-128, and whoever could craft names to make them collide on purpose can
-// as well write the manifest file. (BLAKE3 per entry cost 1,400 instructions; this ~150.)
+// A digest of the manifest that ENTRIES and ORIGIN make, without building it: BLAKE3 over
+// every field the manifest stores for every entry, length-prefixed, in path order (entries
+// arrive in walk order, which depends on threads), then the origin and the format version.
+// serialize_manifest is a function of exactly these inputs, so equal digests mean equal
+// manifests (ManifestStamp). A change to what serialize_manifest writes for the same entries
+// must change kStampVersion. (A multiset sum of per-entry 64-bit hashes was cheaper, but a
+// non-cryptographic hash can be made to forget its input by a crafted file name.)
 Hash entries_digest(const std::vector<ManifestEntry>& entries, const std::string& origin) {
-  constexpr uint64_t kSeedA = 0x6a09e667f3bcc908, kSeedB = 0xbb67ae8584caa73b;
-  uint64_t lanes[2] = {0, 0};
+  constexpr uint32_t kStampVersion = 1;
+  std::vector<const ManifestEntry*> order;
+  order.reserve(entries.size());
+  for (const ManifestEntry& e : entries)
+    order.push_back(&e);
+  std::sort(order.begin(), order.end(),
+            [](const ManifestEntry* x, const ManifestEntry* y) { return x->path < y->path; });
+  Blake3 h;
   std::string buf;
-  for (const ManifestEntry& e : entries) {
-    buf.clear();
-    const auto put = [&buf](const auto& v) {
-      buf.append(reinterpret_cast<const char*>(&v), sizeof v);
-    };
-    put(static_cast<uint8_t>(e.type));
-    put(e.mode);
-    put(e.size);
-    put(e.mtime_ns);
-    buf.append(reinterpret_cast<const char*>(e.hash.bytes.data()), e.hash.bytes.size());
-    put(static_cast<uint32_t>(e.path.size()));
-    buf += e.path;
-    put(static_cast<uint32_t>(e.target.size()));
-    buf += e.target;
-    lanes[0] += vdir::hash_path(buf.data(), buf.size(), kSeedA);
-    lanes[1] += vdir::hash_path(buf.data(), buf.size(), kSeedB);
+  const auto put = [&buf](const auto& v) {
+    buf.append(reinterpret_cast<const char*>(&v), sizeof v);
+  };
+  for (const ManifestEntry* e : order) {
+    put(static_cast<uint8_t>(e->type));
+    put(e->mode);
+    put(e->size);
+    put(e->mtime_ns);
+    buf.append(reinterpret_cast<const char*>(e->hash.bytes.data()), e->hash.bytes.size());
+    put(static_cast<uint64_t>(e->path.size()));
+    buf += e->path;
+    put(static_cast<uint64_t>(e->target.size()));
+    buf += e->target;
+    if (buf.size() >= 1 << 16) {
+      h.update(buf.data(), buf.size());
+      buf.clear();
+    }
   }
-  Blake3 all;
-  all.update(lanes, sizeof lanes);
-  const uint64_t n = entries.size();
-  all.update(&n, sizeof n);
-  all.update(&kManifestVersion, sizeof kManifestVersion);
-  all.update(origin.data(), origin.size());
-  return all.finish();
+  put(static_cast<uint64_t>(entries.size()));
+  put(static_cast<uint64_t>(origin.size()));
+  buf += origin;
+  put(kManifestVersion);
+  put(kStampVersion);
+  h.update(buf.data(), buf.size());
+  return h.finish();
 }
 
 // A file hashed while its shard directory did not exist yet: placed after the walk, through
@@ -743,9 +749,9 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
   bool unchanged = false;
   const ManifestStamp& was = cache.stamp();
   if (opts.mode != IngestMode::Phantom && !opts.force_hash && was.valid && was.tree == tree &&
-      ManifestStamp::of(rep.manifest_path, tree, was.id).same(was)) {
+      ManifestStamp::of(rep.manifest_path, tree, was.header).same(was)) {
     unchanged = true;
-    rep.manifest_id = was.id;
+    std::memcpy(rep.manifest_id.bytes.data(), was.header.data() + offsetof(ManifestHeader, id), 32);
     log::debug("ingest: the manifest on disk was built from these entries");
   } else {
     VRIFT_TRY(build());
@@ -790,9 +796,12 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
   }
   // The file now holds the manifest of these entries (written, or found identical): stamped for
   // the next ingest. Not for phantom, whose entries depend on what the last one carried.
-  const ManifestStamp stamp = opts.mode == IngestMode::Phantom
-                                  ? ManifestStamp{}
-                                  : ManifestStamp::of(rep.manifest_path, tree, rep.manifest_id);
+  ManifestStamp stamp;
+  if (opts.mode != IngestMode::Phantom) {
+    std::array<uint8_t, ManifestStamp::kHeaderBytes> header = was.header;
+    if (built && built->ok()) std::memcpy(header.data(), bytes.data(), header.size());
+    stamp = ManifestStamp::of(rep.manifest_path, tree, header);
+  }
   if (opts.register_project && !registered) {
     ProjectRecord rec;
     rec.store = store->root();

@@ -65,10 +65,9 @@ Result<uint64_t> copy_fd(int src, int dst) {
     total += static_cast<uint64_t>(n);
   }
   // Fallback: pread/write.
-  constexpr size_t kBuf = size_t{1} << 16;
-  auto* buf = scratch_buffer<struct CopyFdTag, kBuf>();
+  auto* buf = scratch_buffer<struct CopyFdTag>();
   for (;;) {
-    ssize_t n = ::pread(src, buf, kBuf, in_off);
+    ssize_t n = ::pread(src, buf, kScratchSize, in_off);
     if (n < 0) {
       if (errno == EINTR) continue;
       return fail_os("reading");
@@ -373,7 +372,7 @@ Result<Placement> Store::place_private(int fd, const Hash& h, uint64_t size) {
     return fail_os("reopening '" + tmp + "'");
   }
   uint64_t n = 0;
-  auto rh = blake3_fd(in.get(), &n, scratch_buffer<struct PlacePrivateTag>(), size_t{1} << 16);
+  auto rh = blake3_fd(in.get(), &n, scratch_buffer<struct PlacePrivateTag>(), kScratchSize);
   if (!rh.ok() || *rh != h || n != size) {
     ::unlink(tmp.c_str());
     if (!rh.ok()) return fail(std::move(rh).error());
@@ -626,7 +625,7 @@ Status Store::make_owned(const Hash& h, uint64_t size, const std::string& src_pa
   }
   UniqueFd check_fd(::open(tmp.c_str(), O_RDONLY | O_CLOEXEC));
   uint64_t n = 0;
-  auto rh = blake3_fd(check_fd.get(), &n, scratch_buffer<struct MakeOwnedTag>(), size_t{1} << 16);
+  auto rh = blake3_fd(check_fd.get(), &n, scratch_buffer<struct MakeOwnedTag>(), kScratchSize);
   if (!rh.ok() || *rh != h || n != size) {
     ::unlink(tmp.c_str());
     return fail("'" + src_path + "' changed while being moved into the store", EAGAIN);
@@ -644,9 +643,8 @@ Result<bool> Store::verify(const Hash& h, uint64_t size) const {
   UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (!fd.valid()) return fail_os("opening blob '" + p + "'");
   uint64_t n = 0;
-  VRIFT_ASSIGN(Hash got,
-               blake3_fd(fd.get(), &n, scratch_buffer<struct VerifyTag>(), size_t{1} << 16)
-                   .context("blob '" + p + "'"));
+  VRIFT_ASSIGN(Hash got, blake3_fd(fd.get(), &n, scratch_buffer<struct VerifyTag>(), kScratchSize)
+                             .context("blob '" + p + "'"));
   return got == h && n == size;
 }
 
