@@ -6,11 +6,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "vrift/config/paths.h"
 #include "vrift/daemon/journal.h"
 #include "vrift/daemon/tree.h"
+#include "vrift/manifest/manifest.h"
 #include "vrift/store/store.h"
 #include "vrift/util/result.h"
 
@@ -62,6 +64,13 @@ public:
   Status checkpoint();
 
   const Tree& tree() const { return m_tree; }
+  /// The manifest file the tree was loaded from, when open() found no journal to replay (the
+  /// tree is then exactly its entries); empty otherwise, and after the first call.
+  std::optional<Manifest> take_opened_manifest() {
+    std::optional<Manifest> m = std::move(m_opened);
+    m_opened.reset();
+    return m;
+  }
   /// Where changes are mirrored from now on (the daemon fills its VDir first, then sets it).
   void set_sink(IndexSink* sink) { m_sink = sink; }
   const std::string& root() const { return m_root; }
@@ -91,6 +100,7 @@ private:
   Store& m_store;
   std::string m_root, m_manifest_path;
   Tree m_tree;
+  std::optional<Manifest> m_opened; ///< see take_opened_manifest()
   Journal m_journal;
   UniqueFd m_lock_fd; // <store>/lock, held shared around each placement + journal append
   IndexSink* m_sink = nullptr;
