@@ -14,8 +14,10 @@ std::string_view parent_path(std::string_view path) {
 }
 
 Tree::Tree(const Manifest& m) {
-  for (auto& e : m.entries())
-    m_entries.emplace(e.path, e);
+  for (ManifestEntry& e : m.entries()) { // a temporary vector: its entries can be moved from
+    std::string key = e.path;
+    m_entries.emplace_hint(m_entries.end(), std::move(key), std::move(e)); // already in order
+  }
 }
 
 const ManifestEntry* Tree::find(std::string_view path) const {
