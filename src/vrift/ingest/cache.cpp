@@ -27,6 +27,18 @@ template <typename T> bool get(std::string_view& in, T& v) {
   in.remove_prefix(sizeof v);
   return true;
 }
+// A file's identity as records and the stamp store it: dev, ino, size, mtime ns, ctime ns.
+template <typename T> void put_identity(std::string& out, const T& x) {
+  put(out, x.dev);
+  put(out, x.ino);
+  put(out, x.size);
+  put(out, x.mtime_ns);
+  put(out, x.ctime_ns);
+}
+template <typename T> bool get_identity(std::string_view& in, T& x) {
+  return get(in, x.dev) && get(in, x.ino) && get(in, x.size) && get(in, x.mtime_ns) &&
+         get(in, x.ctime_ns);
+}
 } // namespace
 
 bool CacheRecord::matches(const struct stat& st) const {
@@ -85,8 +97,7 @@ IngestCache IngestCache::load(const std::string& path, const std::string& store_
   ManifestStamp stamp;
   uint8_t has_stamp = 0;
   if (!get(in, has_stamp) || !get(in, stamp.tree.bytes) || !get(in, stamp.header) ||
-      !get(in, stamp.dev) || !get(in, stamp.ino) || !get(in, stamp.size) ||
-      !get(in, stamp.mtime_ns) || !get(in, stamp.ctime_ns))
+      !get_identity(in, stamp))
     return c;
   stamp.valid = has_stamp == 1;
   uint64_t count = 0;
@@ -96,8 +107,7 @@ IngestCache IngestCache::load(const std::string& path, const std::string& store_
   for (uint64_t i = 0; i < count; ++i) {
     CacheRecord r;
     uint32_t len = 0;
-    if (!get(in, r.dev) || !get(in, r.ino) || !get(in, r.size) || !get(in, r.mtime_ns) ||
-        !get(in, r.ctime_ns) || !get(in, r.mode) || !get(in, r.hash.bytes) || !get(in, len) ||
+    if (!get_identity(in, r) || !get(in, r.mode) || !get(in, r.hash.bytes) || !get(in, len) ||
         in.size() < len) {
       return c;
     }
@@ -140,18 +150,10 @@ Status IngestCache::save(const std::string& path, const std::string& store_id,
   put(out, static_cast<uint8_t>(stamp.valid ? 1 : 0));
   put(out, stamp.tree.bytes);
   put(out, stamp.header);
-  put(out, stamp.dev);
-  put(out, stamp.ino);
-  put(out, stamp.size);
-  put(out, stamp.mtime_ns);
-  put(out, stamp.ctime_ns);
+  put_identity(out, stamp);
   put(out, static_cast<uint64_t>(records.size()));
   for (const auto& r : records) {
-    put(out, r.dev);
-    put(out, r.ino);
-    put(out, r.size);
-    put(out, r.mtime_ns);
-    put(out, r.ctime_ns);
+    put_identity(out, r);
     put(out, r.mode);
     put(out, r.hash.bytes);
     put(out, static_cast<uint32_t>(r.path.size()));

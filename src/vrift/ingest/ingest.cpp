@@ -723,7 +723,7 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
   // identical bytes: then the manifest, vrift's copy and the registry row are already what we
   // would write, and rewriting them costs only fsyncs. Whether the bytes are identical is known
   // without building them when the cache's stamp says the file on disk is the one an earlier
-  // ingest built from the same entries (a tenth of a small tree's re-ingest).
+  // ingest built from the same entries (about a fifth of a small tree's re-ingest).
   const Hash tree = entries_digest(entries, rep.root);
   std::string bytes;
   std::optional<Status> built; // entries are moved into the manifest: build at most once
