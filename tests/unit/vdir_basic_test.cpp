@@ -257,6 +257,26 @@ TEST_F(VdirBasicTest, ListChildrenSkipsTombstones) {
   EXPECT_EQ(w.list_children("").size(), 3u);
 }
 
+// hash_path forgets everything before a 16-byte block whose first word is kPi1 (the multiply by
+// zero), whatever the seed: crafted names then share one key. The keyed hash writers use does
+// not; readers still accept files made with the old one.
+TEST(VdirHash, KeyedHashDoesNotForgetBeforeACraftedBlock) {
+  std::set<uint64_t> old_keys, keyed_keys;
+  for (int i = 0; i < 64; ++i) {
+    std::string p(8, '\0');
+    std::memcpy(p.data(), &detail::kPi1, 8); // little-endian, as read64 reads it
+    p += "pre" + std::to_string(10000 + i);  // bytes 8..15, which the old hash forgets
+    p += "/node_modules/index.js";
+    ASSERT_GT(p.size(), 32u);
+    for (uint64_t seed : {1ull, 0x1234567ull}) {
+      old_keys.insert(path_key(kHashMum64, seed, p.data(), p.size()) ^ seed);
+      keyed_keys.insert(path_key(kHashMum64Keyed, seed, p.data(), p.size()));
+    }
+  }
+  EXPECT_EQ(old_keys.size(), 2u) << "the old hash: one key for all 64 names, even across seeds";
+  EXPECT_EQ(keyed_keys.size(), 128u) << "64 names x 2 seeds, all distinct";
+}
+
 // Every path gets the same key: each answer must come from comparing full paths.
 TEST_F(VdirBasicTest, ForcedCollisionsStillAnswerByFullPath) {
   VdirOptions o;
@@ -339,19 +359,21 @@ TEST_F(VdirBasicTest, LimitsAreErrorsNotCorruption) {
 
 // The 64-bit key spreads realistic paths without a single collision, and depends on the seed.
 TEST(VdirHash, NoCollisionsOnHalfAMillionPaths) {
-  std::unordered_set<uint64_t> seen;
-  const int n = 500000;
-  seen.reserve(n);
-  for (int i = 0; i < n; ++i) {
-    std::string p = "node_modules/@scope" + std::to_string(i % 31) + "/pkg-" +
-                    std::to_string(i / 97) + "/dist/" + std::to_string(i) + ".js";
-    ASSERT_TRUE(seen.insert(hash_path(p.data(), p.size(), 7)).second) << p;
-  }
-  for (size_t len = 0; len < 40; ++len) { // every tail-length branch, and the seed matters
-    std::string p(len, 'a');
-    EXPECT_NE(hash_path(p.data(), len, 1), hash_path(p.data(), len, 2)) << len;
-    if (len > 0) {
-      EXPECT_NE(hash_path(p.data(), len, 1), hash_path(p.data(), len - 1, 1)) << len;
+  for (auto* hash : {&hash_path, &hash_path_keyed}) {
+    std::unordered_set<uint64_t> seen;
+    const int n = 500000;
+    seen.reserve(n);
+    for (int i = 0; i < n; ++i) {
+      std::string p = "node_modules/@scope" + std::to_string(i % 31) + "/pkg-" +
+                      std::to_string(i / 97) + "/dist/" + std::to_string(i) + ".js";
+      ASSERT_TRUE(seen.insert(hash(p.data(), p.size(), 7)).second) << p;
+    }
+    for (size_t len = 0; len < 40; ++len) { // every tail-length branch, and the seed matters
+      std::string p(len, 'a');
+      EXPECT_NE(hash(p.data(), len, 1), hash(p.data(), len, 2)) << len;
+      if (len > 0) {
+        EXPECT_NE(hash(p.data(), len, 1), hash(p.data(), len - 1, 1)) << len;
+      }
     }
   }
 }

@@ -1,8 +1,10 @@
 #include "vrift/ingest/cache.h"
 
 #include <fcntl.h>
+#include <sys/random.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 
@@ -121,8 +123,10 @@ IngestCache IngestCache::load(const std::string& path, const std::string& store_
   while (cap < recs.size() * 2)
     cap *= 2;
   std::vector<uint32_t> slots(cap, 0);
+  if (::getrandom(&c.m_seed, sizeof c.m_seed, GRND_NONBLOCK) != sizeof c.m_seed)
+    c.m_seed = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
   for (size_t i = 0; i < recs.size(); ++i) {
-    size_t j = key_of(recs[i].path) & (cap - 1);
+    size_t j = c.key_of(recs[i].path) & (cap - 1);
     while (slots[j] != 0) {
       if (recs[slots[j] - 1].path == recs[i].path) return c; // a duplicate: not ours
       j = (j + 1) & (cap - 1);
@@ -135,8 +139,8 @@ IngestCache IngestCache::load(const std::string& path, const std::string& store_
   return c;
 }
 
-uint64_t IngestCache::key_of(std::string_view path) {
-  return vdir::hash_path(path.data(), path.size(), 0x9e3779b97f4a7c15);
+uint64_t IngestCache::key_of(std::string_view path) const {
+  return vdir::hash_path_keyed(path.data(), path.size(), m_seed);
 }
 
 Status IngestCache::save(const std::string& path, const std::string& store_id,

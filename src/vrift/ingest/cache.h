@@ -71,7 +71,8 @@ private:
   // one allocation instead of a node per record (25,000 of them for dataset A).
   std::vector<uint32_t> m_slots;
   ManifestStamp m_stamp;
-  static uint64_t key_of(std::string_view path);
+  uint64_t m_seed = 0; ///< random per load: crafted names cannot aim at one slot
+  uint64_t key_of(std::string_view path) const;
 };
 
 } // namespace vrift

@@ -40,18 +40,16 @@ inline uint64_t read32(const char* p) {
   return v;
 }
 
-} // namespace detail
-
-/// The seeded 64-bit hash of N bytes at P (any N, including 0).
-inline uint64_t hash_path(const char* p, size_t n, uint64_t seed) {
-  using namespace detail;
+/// Both hashes below. KEYED puts the running state into both factors of every multiply.
+template <bool kKeyed> inline uint64_t hash_bytes(const char* p, size_t n, uint64_t seed) {
+  const uint64_t key = kKeyed ? ~uint64_t{0} : 0; // masks the state into the first factor
   uint64_t h = seed ^ kPi0;
   uint64_t a = 0;
   uint64_t b = 0;
   if (n > 16) {
     size_t i = 0;
     for (; n - i > 16; i += 16)
-      h = fold(read64(p + i) ^ kPi1, read64(p + i + 8) ^ h);
+      h = fold(read64(p + i) ^ kPi1 ^ (h & key), read64(p + i + 8) ^ h);
     a = read64(p + n - 16);
     b = read64(p + n - 8);
   } else if (n >= 8) {
@@ -65,15 +63,32 @@ inline uint64_t hash_path(const char* p, size_t n, uint64_t seed) {
         static_cast<uint64_t>(static_cast<unsigned char>(p[n / 2])) << 8 |
         static_cast<uint64_t>(static_cast<unsigned char>(p[n - 1]));
   }
-  h = fold(a ^ kPi2, b ^ h);
-  return fold(h ^ kPi3, static_cast<uint64_t>(n) ^ kPi1);
+  h = fold(a ^ kPi2 ^ (h & key), b ^ h);
+  return fold(h ^ kPi3, static_cast<uint64_t>(n) ^ kPi1 ^ (seed & key));
+}
+
+} // namespace detail
+
+/// The seeded 64-bit hash of N bytes at P (any N, including 0); HashFn kHashMum64.
+inline uint64_t hash_path(const char* p, size_t n, uint64_t seed) {
+  return detail::hash_bytes<false>(p, n, seed);
+}
+
+/// hash_path with the running state in both factors of every multiply (kHashMum64Keyed). In
+/// hash_path a block whose first word equals kPi1 (or a last-but-one word equal to kPi2) zeroes
+/// the product whatever the seed, so everything before it is forgotten: names crafted around
+/// those 8 bytes all share a key, and a tree of them turns lookups and inserts into linear
+/// scans. Here a zero product needs a word equal to a function of the state, which the secret
+/// seed keeps unknown.
+inline uint64_t hash_path_keyed(const char* p, size_t n, uint64_t seed) {
+  return detail::hash_bytes<true>(p, n, seed);
 }
 
 /// The key of a path, per the file's HashFn: its low bits pick the slot, its high half is the
 /// slot's tag (layout.h), and the record keeps all of it. Never 0.
 inline uint64_t path_key(uint32_t hash_fn, uint64_t seed, const char* p, size_t n) {
   if (hash_fn == kHashConstantForTests) return detail::kConstantKey;
-  uint64_t h = hash_path(p, n, seed);
+  uint64_t h = hash_fn == kHashMum64 ? hash_path(p, n, seed) : hash_path_keyed(p, n, seed);
   return h == 0 ? 1 : h;
 }
 

@@ -40,8 +40,9 @@ inline constexpr uint32_t kMaxPath = 4096;
 /// How the path key is computed (Header::hash_fn). Readers follow the file, so the test hook
 /// that forces every path onto one key needs no special build.
 enum HashFn : uint32_t {
-  kHashMum64 = 1,            ///< vdir_hash.h, seeded by Header::hash_seed
+  kHashMum64 = 1,            ///< vdir_hash.h hash_path, seeded by Header::hash_seed (still read)
   kHashConstantForTests = 2, ///< every path gets the same key: each probe relies on the path
+  kHashMum64Keyed = 3,       ///< vdir_hash.h hash_path_keyed: what writers use
 };
 
 // Entry flags (Record::flags). They occupy bits 16..23 and no other vrift table uses those bits,

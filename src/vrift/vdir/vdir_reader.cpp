@@ -92,7 +92,8 @@ VdirAttach VdirReader::attach(const void* base, size_t len) {
   if (file_size > len) return VdirAttach::kTooSmall;
   if (load_relaxed(&h->header_size) != kHeaderSize || load_relaxed(&h->record_size) != kRecordSize)
     return VdirAttach::kBadLayout;
-  if (hash_fn != kHashMum64 && hash_fn != kHashConstantForTests) return VdirAttach::kBadLayout;
+  if (hash_fn != kHashMum64 && hash_fn != kHashMum64Keyed && hash_fn != kHashConstantForTests)
+    return VdirAttach::kBadLayout;
   // The regions must tile the file in order; each comparison is written so it cannot overflow.
   if (arena_off != kHeaderSize || arena_size > file_size - arena_off ||
       arena_size % kRecordAlign != 0 || arena_size > kMaxArenaSize ||

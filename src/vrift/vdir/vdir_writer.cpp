@@ -82,7 +82,7 @@ Result<VdirWriter> VdirWriter::create(const std::string& path, const VdirOptions
   const std::string ctx = "creating VDir '" + path + "'";
   if (o.max_load_percent < 10 || o.max_load_percent > 95)
     return fail(ctx + ": max_load_percent must be within 10..95", EINVAL);
-  if (o.hash_fn != kHashMum64 && o.hash_fn != kHashConstantForTests)
+  if (o.hash_fn != kHashMum64 && o.hash_fn != kHashMum64Keyed && o.hash_fn != kHashConstantForTests)
     return fail(ctx + ": unknown hash function " + std::to_string(o.hash_fn), EINVAL);
   const uint64_t max = round_up(o.max_bytes, kTableAlign);
   if (max < (uint64_t{1} << 16) || max > (uint64_t{1} << 40))

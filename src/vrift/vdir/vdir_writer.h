@@ -30,7 +30,7 @@ struct VdirOptions {
   uint64_t initial_entries = 1024;        ///< the first table holds this many without growing
   uint32_t max_load_percent = 70;         ///< grow (double) when used slots would pass this
   bool punch_retired_tables = true;       ///< give a replaced table's pages back to tmpfs
-  uint32_t hash_fn = kHashMum64;          ///< kHashConstantForTests makes every path collide
+  uint32_t hash_fn = kHashMum64Keyed;     ///< kHashConstantForTests makes every path collide
   uint64_t hash_seed = 0;                 ///< 0 = random
   uint32_t file_mode = 0600;
 };
@@ -135,7 +135,7 @@ private:
   std::string m_path;
   UniqueFd m_fd; // holds the writer's flock
   Mapping m_map;
-  uint32_t m_hash_fn = kHashMum64;
+  uint32_t m_hash_fn = kHashMum64Keyed;
   uint64_t m_seed = 0;
   uint32_t m_max_load = 70;
   bool m_punch = true;
