@@ -265,9 +265,8 @@ Result<uint64_t> Server::create_session(const std::string& root, const std::stri
   // it as it is (serialising 10,000 entries and validating them again was a third of opening).
   std::optional<Manifest> opened = ls.session->take_opened_manifest();
   if (opened && opened->origin() != root) opened.reset();
-  std::string bytes;
   if (!opened) {
-    VRIFT_ASSIGN(bytes, serialize_manifest(ls.session->tree().to_vector(), root));
+    VRIFT_ASSIGN(std::string bytes, serialize_manifest(ls.session->tree().to_vector(), root));
     VRIFT_ASSIGN(Manifest built, Manifest::from_bytes(bytes));
     opened = std::move(built);
   }

@@ -74,12 +74,11 @@ Result<std::unique_ptr<Session>> Session::open(const Paths& paths, Store& store,
   s->m_opts = opts;
   VRIFT_ASSIGN(s->m_lock_fd, store.open_lock_file());
   Hash base;
-  std::optional<Manifest> loaded;
   if (::access(manifest_path.c_str(), F_OK) == 0) {
     VRIFT_ASSIGN(Manifest m, Manifest::open(manifest_path));
     base = m.id();
     s->m_tree = Tree(m);
-    loaded = std::move(m);
+    s->m_opened = std::move(m);
   }
   s->m_stale_staging_removed = remove_stale_staging(Paths::staging_dir(root), 600);
   std::vector<JournalRecord> replay;
@@ -92,10 +91,10 @@ Result<std::unique_ptr<Session>> Session::open(const Paths& paths, Store& store,
     for (const auto& [path, e] : s->m_tree.entries())
       VRIFT_TRY(sink->upsert(e));
   }
-  if (!replay.empty())
+  if (!replay.empty()) {
+    s->m_opened.reset(); // the tree is no longer just the file's entries
     VRIFT_TRY(s->checkpoint().context("folding the journal of an earlier daemon"));
-  else
-    s->m_opened = std::move(loaded);
+  }
   return s;
 }
 

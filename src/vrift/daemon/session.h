@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "vrift/config/paths.h"
 #include "vrift/daemon/journal.h"
@@ -66,11 +67,7 @@ public:
   const Tree& tree() const { return m_tree; }
   /// The manifest file the tree was loaded from, when open() found no journal to replay (the
   /// tree is then exactly its entries); empty otherwise, and after the first call.
-  std::optional<Manifest> take_opened_manifest() {
-    std::optional<Manifest> m = std::move(m_opened);
-    m_opened.reset();
-    return m;
-  }
+  std::optional<Manifest> take_opened_manifest() { return std::exchange(m_opened, std::nullopt); }
   /// Where changes are mirrored from now on (the daemon fills its VDir first, then sets it).
   void set_sink(IndexSink* sink) { m_sink = sink; }
   const std::string& root() const { return m_root; }

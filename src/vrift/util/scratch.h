@@ -7,6 +7,8 @@
 
 namespace vrift {
 
+inline constexpr size_t kScratchSize = size_t{1} << 16; ///< the default size
+
 /// A buffer of kSize bytes private to the calling thread and to TAG (one per call site, so
 /// that nested users never share), allocated on first use and kept for the thread's life.
 ///
@@ -14,8 +16,6 @@ namespace vrift {
 /// zeroes for every thread at its start, the main thread included. Five 64 KiB arrays made
 /// every vrift process (a `vrift run` included) zero 320 KiB at start-up: 80 page faults, a
 /// tenth of a zero-config run's CPU time.
-inline constexpr size_t kScratchSize = size_t{1} << 16; ///< the default size
-
 template <class Tag, size_t kSize = kScratchSize> uint8_t* scratch_buffer() {
   thread_local std::unique_ptr<uint8_t[]> buf;
   if (!buf) buf = std::make_unique_for_overwrite<uint8_t[]>(kSize);
