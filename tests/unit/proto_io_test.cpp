@@ -214,6 +214,55 @@ TEST(ProtoIo, ClientGreetsAndCalls) {
   EXPECT_TRUE(greeted.ok());
 }
 
+TEST(ProtoIo, PipelinedRequestsAreAnsweredInOrder) {
+  Pair p;
+  Status greeted;
+  Hello ours{1, 1, Role::Daemon, kMaxFrameSize, 0, 4242};
+  Joiner daemon{std::thread(fake_daemon, p.b.get(), ours, &greeted)};
+  auto c = Client::greet(std::move(p.a), Role::Cli, 2000);
+  ASSERT_TRUE(c.ok()) << c.error().message();
+
+  // Three requests out before any reply is read.
+  ASSERT_TRUE(c->send(StatusQuery{}, 2000).ok());
+  ASSERT_TRUE(c->send(Unlink{3, "gone.txt"}, 2000).ok());
+  ASSERT_TRUE(c->send(StatusQuery{}, 2000).ok());
+  EXPECT_EQ(c->pending(), 3u);
+  auto mixed = c->call<StatusReply>(StatusQuery{}, 2000); // would take another's reply
+  ASSERT_FALSE(mixed.ok());
+  EXPECT_EQ(mixed.error().errnum(), EINVAL);
+  EXPECT_EQ(c->pending(), 3u);
+
+  auto first = c->receive<StatusReply>(2000);
+  ASSERT_TRUE(first.ok()) << first.error().message();
+  EXPECT_EQ(first->store_root, "/store");
+  auto second = c->receive<OkReply>(2000); // an ERROR reply: the connection stays usable
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().errnum(), ENOENT);
+  EXPECT_TRUE(c->connected());
+  auto third = c->receive<StatusReply>(2000);
+  ASSERT_TRUE(third.ok()) << third.error().message();
+  EXPECT_EQ(c->pending(), 0u);
+  auto none = c->receive<StatusReply>(2000);
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().errnum(), EINVAL);
+
+  // A reply of another type than the one received for breaks the connection, and what was
+  // still pending fails at once.
+  ASSERT_TRUE(c->send(StatusQuery{}, 2000).ok());
+  ASSERT_TRUE(c->send(StatusQuery{}, 2000).ok());
+  auto wrong = c->receive<OkReply>(2000);
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.error().errnum(), EPROTO);
+  EXPECT_FALSE(c->connected());
+  auto after = c->receive<StatusReply>(2000);
+  ASSERT_FALSE(after.ok());
+  EXPECT_EQ(after.error().errnum(), EPIPE);
+
+  { auto closing = std::move(c); }
+  daemon.t.join();
+  EXPECT_TRUE(greeted.ok());
+}
+
 TEST(ProtoIo, VersionMismatchIsRefusedAndBothSidesKnowWhy) {
   Pair p;
   Status greeted;

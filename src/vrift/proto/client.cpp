@@ -52,10 +52,7 @@ Status Client::hello(int timeout_ms) {
   ours.max_frame = kMaxFrameSize;
   ours.capabilities = kCapabilities;
   ours.pid = static_cast<uint32_t>(::getpid());
-  VRIFT_ASSIGN(Frame f, exchange(MsgType::Hello, send_msg(m_fd.get(), m_next_id, ours, timeout_ms),
-                                 MsgType::HelloReply, timeout_ms));
-  HelloReply r;
-  if (Err e = decode(f, &r); e != Err::Ok) return broken(MsgType::HelloReply, e);
+  VRIFT_ASSIGN(HelloReply r, call<HelloReply>(ours, timeout_ms));
   if (!accept_hello_reply(ours, r)) {
     m_fd.reset();
     return fail("the daemon chose protocol version " + std::to_string(r.version) +
@@ -66,16 +63,35 @@ Status Client::hello(int timeout_ms) {
   return {};
 }
 
-Result<Frame> Client::exchange(MsgType req, Status sent, MsgType want, int timeout_ms) {
-  std::string what = std::string(type_name(req)) + " request";
+uint32_t Client::take_id() {
+  const uint32_t id = m_next_id++;
+  if (m_next_id == 0) m_next_id = 1; // id 0 is reserved for connection-level errors
+  return id;
+}
+
+Status Client::sent(MsgType type, uint32_t id, Status result) {
+  std::string what = std::string(type_name(type)) + " request";
   if (!m_fd.valid())
     return fail(what + ": the connection was closed after an earlier error", EPIPE);
-  uint32_t id = m_next_id++;
-  if (m_next_id == 0) m_next_id = 1; // id 0 is reserved for connection-level errors
-  if (!sent) {
+  if (!result) {
     m_fd.reset();
-    return fail(std::move(sent).context(what).error());
+    return fail(std::move(result).context(what).error());
   }
+  m_pending.push_back({id, type});
+  return {};
+}
+
+Result<Frame> Client::await_reply(MsgType want, int timeout_ms) {
+  if (pending() == 0) return fail("no request awaits a reply", EINVAL);
+  const Pending req = m_pending[m_pending_head++];
+  if (m_pending_head == m_pending.size()) {
+    m_pending.clear();
+    m_pending_head = 0;
+  }
+  const uint32_t id = req.id;
+  std::string what = std::string(type_name(req.type)) + " request";
+  if (!m_fd.valid())
+    return fail(what + ": the connection was closed after an earlier error", EPIPE);
   spin_for_reply(m_fd.get());
   auto got = recv_frame(m_fd.get(), m_buf, kMaxFrameSize, timeout_ms);
   if (!got || !*got) {

@@ -27,13 +27,30 @@ public:
   /// this client's buffer and stay valid until the next call. After a transport or protocol
   /// error the connection is closed and every later call fails at once.
   template <class Reply, class Req> Result<Reply> call(const Req& req, int timeout_ms) {
-    static_assert(is_request(Req::kType) && is_reply(Reply::kType));
-    VRIFT_ASSIGN(Frame f, exchange(Req::kType, send_msg(m_fd.get(), m_next_id, req, timeout_ms),
-                                   Reply::kType, timeout_ms));
+    if (pending() != 0) return fail("a call while pipelined replies are pending", EINVAL);
+    VRIFT_TRY(send(req, timeout_ms));
+    return receive<Reply>(timeout_ms);
+  }
+
+  /// Pipelining: send() writes a request without waiting for its reply, and receive<Reply>()
+  /// reads the reply of the oldest request sent and not yet received (the daemon answers a
+  /// connection's requests in order). Several requests then cost one round trip. A reply
+  /// received out of order, or of another type than the receive asks for, breaks the
+  /// connection as in call().
+  template <class Req> Status send(const Req& req, int timeout_ms) {
+    static_assert(is_request(Req::kType));
+    const uint32_t id = take_id();
+    return sent(Req::kType, id, send_msg(m_fd.get(), id, req, timeout_ms));
+  }
+  template <class Reply> Result<Reply> receive(int timeout_ms) {
+    static_assert(is_reply(Reply::kType));
+    VRIFT_ASSIGN(Frame f, await_reply(Reply::kType, timeout_ms));
     Reply r;
     if (Err e = decode(f, &r); e != Err::Ok) return broken(Reply::kType, e);
     return r;
   }
+  /// Requests sent whose replies have not been received yet.
+  size_t pending() const { return m_pending.size() - m_pending_head; }
 
   const HelloReply& daemon() const { return m_daemon; } ///< the negotiated greeting
   ErrorKind last_error_kind() const { return m_last_kind; }
@@ -41,16 +58,26 @@ public:
 
 private:
   Client(UniqueFd fd, Role role) : m_fd(std::move(fd)), m_role(role) {}
+  struct Pending {
+    uint32_t id;
+    MsgType type;
+  };
   Status hello(int timeout_ms);
-  // After the request was sent (`sent`): receives its reply, checks id and type, turns ERROR
-  // into an Error. Closes the connection on any transport or protocol failure.
-  Result<Frame> exchange(MsgType req, Status sent, MsgType want, int timeout_ms);
+  uint32_t take_id();
+  // Records request ID of TYPE as awaiting its reply once `result` (of sending it) is OK;
+  // otherwise closes the connection.
+  Status sent(MsgType type, uint32_t id, Status result);
+  // Receives the reply to the oldest pending request, checks its id and type (WANT), turns
+  // ERROR into an Error. Closes the connection on any transport or protocol failure.
+  Result<Frame> await_reply(MsgType want, int timeout_ms);
   Unexpected broken(MsgType got, Err e);
 
   UniqueFd m_fd;
   Role m_role;
   std::vector<uint8_t> m_buf;
   uint32_t m_next_id = 1;
+  std::vector<Pending> m_pending; // oldest first, from m_pending_head
+  size_t m_pending_head = 0;
   HelloReply m_daemon;
   ErrorKind m_last_kind{};
 };

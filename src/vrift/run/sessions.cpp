@@ -21,26 +21,36 @@ Result<Sessions> Sessions::open(const Paths& paths, const std::string& exe,
   s.m_pid = static_cast<int>(c.daemon().pid);
   s.m_client.emplace(std::move(c));
   // The shim reads blobs from VRIFT_STORE and the daemon commits into its own store: they must
-  // be one store (a daemon started with another VR_THE_SOURCE would be a different one).
-  VRIFT_ASSIGN(
-      auto st,
-      s.m_client->call<proto::StatusReply>(proto::StatusQuery{}, proto::kCliRequestTimeoutMs)
-          .context("asking the vrift daemon for its status"));
-  std::string daemon_store(st.store_root);
-  auto ours = fs::canonical(paths.store_root), served = fs::canonical(daemon_store);
+  // be one store (a daemon started with another VR_THE_SOURCE would be a different one). The
+  // status query and every session open go out together (one round trip, not 1 + N); sessions
+  // a wrong daemon opened meanwhile end with this connection.
+  constexpr int kTimeout = proto::kCliRequestTimeoutMs;
+  VRIFT_TRY(s.m_client->send(proto::StatusQuery{}, kTimeout)
+                .context("asking the vrift daemon for its status"));
+  for (const Projection& p : ps) {
+    proto::SessionOpen req;
+    req.root = p.root;
+    req.manifest = p.manifest_path;
+    VRIFT_TRY(s.m_client->send(req, kTimeout)
+                  .context("opening a session for '" + p.manifest_path + "' at '" + p.root + "'"));
+  }
+  auto ours = fs::canonical(paths.store_root); // while the daemon answers
   s.m_store = ours.ok() ? *ours : paths.store_root;
+  VRIFT_ASSIGN(auto st, s.m_client->receive<proto::StatusReply>(kTimeout).context(
+                            "asking the vrift daemon for its status"));
+  std::string daemon_store(st.store_root);
+  // The daemon reports the store it resolved, usually the very same string: no realpath then.
+  auto served =
+      daemon_store == s.m_store ? Result<std::string>(daemon_store) : fs::canonical(daemon_store);
   if (!ours.ok() || !served.ok() || *served != s.m_store) {
     return fail("the running vrift daemon (pid " + std::to_string(s.m_pid) +
                     ") serves the store '" + daemon_store + "', not '" + s.m_store + "'",
                 EXDEV);
   }
   for (Projection& p : ps) {
-    proto::SessionOpen req;
-    req.root = p.root;
-    req.manifest = p.manifest_path;
-    VRIFT_ASSIGN(auto r, s.m_client->call<proto::SessionReply>(req, proto::kCliRequestTimeoutMs)
-                             .context("opening a session for '" + p.manifest_path + "' at '" +
-                                      p.root + "'"));
+    VRIFT_ASSIGN(auto r,
+                 s.m_client->receive<proto::SessionReply>(kTimeout).context(
+                     "opening a session for '" + p.manifest_path + "' at '" + p.root + "'"));
     p.session = r.session;
     p.vdir_path = std::string(r.vdir_path);
     p.skeleton_clean = (r.flags & proto::kSessionSkeletonClean) != 0;
