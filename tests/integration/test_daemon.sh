@@ -82,6 +82,23 @@ else
   not_ok "setpriv missing: cannot test the uid check as root"
 fi
 
+# --- the daemon's own checkpoint rewrites the manifest: a second client still gets the same
+# session (it used to get a second tree sharing the first one's journal; changes were lost)
+mkfifo "$T/hold.fifo"
+( "$TC" hold "$SOCK" "$P" "$M" < "$T/hold.fifo" > "$T/hold.out" ) &
+holder=$!
+exec 9> "$T/hold.fifo"
+for _ in $(seq 1 100); do grep -q session= "$T/hold.out" 2>/dev/null && break; sleep 0.05; done
+held=$(cat "$T/hold.out")
+before=$(stat -c '%i %Y %s' "$M")
+check_contains "mkdir acknowledged" ok "$("$TC" mutate "$SOCK" "$P" "$M" mkdir ckpt_a)"
+for _ in $(seq 1 100); do [ "$(stat -c '%i %Y %s' "$M")" != "$before" ] && break; sleep 0.05; done
+check "the idle checkpoint rewrote the manifest" test "$(stat -c '%i %Y %s' "$M")" != "$before"
+check_eq "a client after the checkpoint joins the live session" "$held" "$("$TC" open "$SOCK" "$P" "$M")"
+check_contains "and sees the change made before it" ok "$("$TC" mutate "$SOCK" "$P" "$M" rmdir ckpt_a)"
+exec 9>&-
+wait "$holder"
+
 # --- kill -9 during commits: nothing acknowledged is lost
 ( "$TC" commit-loop "$SOCK" "$P" "$M" 100000 > "$T/acked" 2>/dev/null ) &
 loop=$!

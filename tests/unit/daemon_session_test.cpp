@@ -150,6 +150,34 @@ TEST_F(SessionTest, GcKeepsJournaledCommitsThatAreNotCheckpointed) {
   EXPECT_EQ(m_store->check(r->hash, r->size), BlobState::Missing);
 }
 
+TEST_F(SessionTest, ACheckpointRegistersBeforeItRewritesTheManifest) {
+  // A daemon killed between rewriting the manifest and registering it used to leave the old
+  // tree registered and the journal folded, so gc deleted the blobs of every change since. Here
+  // the registration fails instead of the daemon dying: the file must still be the old one.
+  auto s = open();
+  auto r = s->commit("src/new.c", stage("n", "kept content"), 0);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  ::unlink((Paths::staging_dir(m_root) + "/n").c_str());
+  const Hash before = Manifest::open(manifest()).value().id();
+  const std::string copies = m_paths.manifest_copies_dir();
+  std::system(("rm -rf '" + copies + "'").c_str());
+  std::ofstream(copies) << "not a directory";
+  EXPECT_FALSE(s->checkpoint().ok());
+  EXPECT_EQ(Manifest::open(manifest()).value().id(), before)
+      << "the manifest was rewritten before the registry knew its tree";
+  s.reset(); // the daemon dies
+  ::unlink(copies.c_str());
+  ASSERT_TRUE(fs::mkdir_p(copies).ok());
+  auto again = open(); // replays the journal, folds and registers it
+  ASSERT_NE(again, nullptr);
+  EXPECT_GT(again->replayed(), 0u);
+  GcOptions o;
+  o.do_delete = true;
+  ASSERT_TRUE(run_gc(m_paths, o).ok());
+  EXPECT_EQ(m_store->check(r->hash, r->size), BlobState::Ok);
+  EXPECT_TRUE(Manifest::open(manifest()).value().find("src/new.c").has_value());
+}
+
 TEST_F(SessionTest, BadRequestsAreErrorsNotCrashes) {
   auto s = open();
   EXPECT_EQ(s->commit("x", "/etc/passwd", 0).error().errnum(), EACCES);

@@ -222,13 +222,26 @@ Result<proto::SessionReply> Server::open_session(Conn& c, std::string_view root_
   // A session is reused only for the same manifest file as it was: a manifest rewritten since
   // (a re-ingest, zero-config's transient ingest) is a new tree and gets a new session, while a
   // lingering one for the old file runs out on its own.
+  // The daemon's own checkpoints rewrite the file too: a file a live session wrote is still that
+  // session's tree (it is re-keyed), or a second client would get a second tree sharing the
+  // first one's journal and manifest.
   struct stat mst {};
   if (::stat(manifest.c_str(), &mst) != 0) return fail_os("manifest '" + manifest + "'");
-  std::string key = root + '\0' + manifest + '\0' + std::to_string(mst.st_dev) + ':' +
-                    std::to_string(mst.st_ino) + ':' + std::to_string(mst.st_size) + ':' +
-                    std::to_string(fs::ns(mst.st_mtim));
+  const FileIdentity ident = FileIdentity::of(mst);
+  std::string key = root + '\0' + manifest + '\0' + ident.str();
   auto existing = m_by_key.find(key);
   uint64_t id = 0;
+  if (existing == m_by_key.end()) {
+    for (auto& [sid, live] : m_sessions) {
+      if (live.root == root && live.session->manifest_path() == manifest &&
+          live.session->written_manifest() == ident) {
+        m_by_key.erase(live.key);
+        live.key = key;
+        existing = m_by_key.emplace(key, sid).first;
+        break;
+      }
+    }
+  }
   if (existing != m_by_key.end()) {
     id = existing->second;
   } else {

@@ -63,6 +63,16 @@ uint64_t remove_stale_staging(const std::string& dir, int64_t older_than_s) {
   return removed;
 }
 
+FileIdentity FileIdentity::of(const struct stat& st) {
+  return {static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),
+          static_cast<uint64_t>(st.st_size), fs::ns(st.st_mtim)};
+}
+
+std::string FileIdentity::str() const {
+  return std::to_string(dev) + ':' + std::to_string(ino) + ':' + std::to_string(size) + ':' +
+         std::to_string(mtime_ns);
+}
+
 Result<std::unique_ptr<Session>> Session::open(const Paths& paths, Store& store,
                                                const std::string& root,
                                                const std::string& manifest_path, IndexSink* sink,
@@ -291,7 +301,12 @@ Status Session::link(const std::string& from, const std::string& to) {
 Status Session::checkpoint() {
   VRIFT_ASSIGN(std::string bytes, serialize_manifest(m_tree.to_vector(), m_root));
   VRIFT_ASSIGN(Manifest m, Manifest::from_bytes(bytes));
-  VRIFT_TRY(fs::write_file_atomic(m_manifest_path, bytes, 0644).context("checkpoint"));
+  // The registry's copy first, then the project's file, then the journal. gc trusts the copy: a
+  // daemon killed after rewriting the file but before registering it would leave the copy of
+  // the old tree registered, and the next open would find the journal already folded (its base
+  // is the old id) and not register either, so gc would delete the blobs of every change since.
+  // In this order a kill at any point leaves the registered copy naming at least what the file
+  // and journal name: the new tree, or the old tree plus the journal that gc also reads.
   VRIFT_ASSIGN(Registry reg, Registry::open(m_paths.registry_db()));
   ProjectRecord rec;
   rec.store = m_store.root();
@@ -308,6 +323,10 @@ Status Session::checkpoint() {
   }
   rec.registered_ns = rec.updated_ns = now_ns();
   VRIFT_TRY(register_manifest(reg, m_paths.manifest_copies_dir(), rec, bytes));
+  struct stat written {};
+  VRIFT_TRY(
+      fs::write_file_atomic(m_manifest_path, bytes, 0644, true, &written).context("checkpoint"));
+  m_written = FileIdentity::of(written);
   return m_journal.reset(m.id());
 }
 

@@ -4,6 +4,8 @@
 // writes the tree back as the manifest and registers it.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -25,6 +27,15 @@ public:
   virtual ~IndexSink() = default;
   virtual Status upsert(const ManifestEntry& e) = 0;
   virtual Status remove(const std::string& path) = 0;
+};
+
+/// Which file a path named: device, inode, size and mtime (what the daemon keys sessions by).
+struct FileIdentity {
+  uint64_t dev = 0, ino = 0, size = 0;
+  int64_t mtime_ns = 0;
+  static FileIdentity of(const struct stat& st);
+  bool operator==(const FileIdentity&) const = default;
+  std::string str() const; ///< "dev:ino:size:mtime_ns"
 };
 
 struct CommitResult {
@@ -75,6 +86,9 @@ public:
   uint64_t commits() const { return m_commits; }
   uint64_t replayed() const { return m_replayed; }
   uint64_t stale_staging_removed() const { return m_stale_staging_removed; }
+  /// The manifest file this session's last checkpoint wrote (empty before the first one): the
+  /// daemon keys sessions by the file's identity, and its own rewrite is still this session.
+  const std::optional<FileIdentity>& written_manifest() const { return m_written; }
 
 private:
   Session(const Paths& paths, Store& store) : m_paths(paths), m_store(store) {}
@@ -103,6 +117,7 @@ private:
   IndexSink* m_sink = nullptr;
   SessionOptions m_opts;
   uint64_t m_commits = 0, m_replayed = 0, m_stale_staging_removed = 0;
+  std::optional<FileIdentity> m_written;
 };
 
 /// Removes staging files not modified for OLDER_THAN_S seconds: writes a process staged and

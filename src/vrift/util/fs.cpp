@@ -52,8 +52,8 @@ Status fsync_dir(const std::string& dir) {
   return {};
 }
 
-Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode,
-                         bool durable) {
+Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode, bool durable,
+                         struct stat* written) {
   std::string dir = dirname(path);
   std::random_device rd;
   std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(rd());
@@ -74,6 +74,8 @@ Status write_file_atomic(const std::string& path, std::string_view data, mode_t 
   }
   if (durable && ::fsync(fd.get()) != 0) return cleanup(os_error("syncing '" + path + "'"));
   if (::fchmod(fd.get(), mode) != 0) return cleanup(os_error("setting mode of '" + path + "'"));
+  if (written && ::fstat(fd.get(), written) != 0)
+    return cleanup(os_error("checking '" + tmp + "'"));
   fd.reset();
   if (::rename(tmp.c_str(), path.c_str()) != 0)
     return cleanup(os_error("renaming into '" + path + "'"));

@@ -21,8 +21,10 @@ Result<std::string> read_file(const std::string& path);
 /// of the directory. On any failure the old file (if any) is untouched and no temp file remains.
 /// DURABLE false skips both fsyncs: readers never see a partial file, but a crash may lose it
 /// (for files rebuilt on demand, like a session's listing).
+/// WRITTEN, if given, receives the new file's fstat (taken before the rename, so it is this
+/// write's file whatever replaces it afterwards).
 Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode = 0644,
-                         bool durable = true);
+                         bool durable = true, struct stat* written = nullptr);
 
 /// fsync of a directory, so that a rename or link inside it is durable.
 Status fsync_dir(const std::string& dir);
