@@ -96,6 +96,11 @@ for _ in $(seq 1 100); do [ "$(stat -c '%i %Y %s' "$M")" != "$before" ] && break
 check "the idle checkpoint rewrote the manifest" test "$(stat -c '%i %Y %s' "$M")" != "$before"
 check_eq "a client after the checkpoint joins the live session" "$held" "$("$TC" open "$SOCK" "$P" "$M")"
 check_contains "and sees the change made before it" ok "$("$TC" mutate "$SOCK" "$P" "$M" rmdir ckpt_a)"
+sid=${held#session=}
+check_contains "a connection that did not open the session may use it (the shim's way)" ok \
+  "$("$TC" mkdir-in "$SOCK" "$sid" from_other_conn 2>&1)"
+check_contains "an unknown session is error kind unknown_session" unknown_session \
+  "$("$TC" mkdir-in "$SOCK" 987654 x 2>&1)"
 exec 9>&-
 wait "$holder"
 

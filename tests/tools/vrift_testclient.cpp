@@ -2,6 +2,8 @@
 // through the same codec the CLI and the shim use.
 //   vrift_testclient commit-loop SOCK ROOT MANIFEST N     commit N files; print each acked index
 //   vrift_testclient commit SOCK ROOT MANIFEST REL CONTENT
+//   vrift_testclient mkdir-in SOCK SESSION PATH             mkdir through a session this
+//                                                          connection did not open (the shim's way)
 //   vrift_testclient mutate SOCK ROOT MANIFEST OP ARGS...  mkdir P | unlink P | rmdir P |
 //                                                          rename A B | chmod P MODE | symlink T P
 //   vrift_testclient hold SOCK ROOT MANIFEST               open a session, keep it until stdin
@@ -154,6 +156,20 @@ int main(int argc, char** argv) {
   std::string cmd = argv[1];
   if (cmd == "lookup" && argc == 4) return cmd_lookup(argv[2], argv[3]);
   if (argc < 5) return die("missing arguments");
+  if (cmd == "mkdir-in" && argc == 5) { // as the shim: a session this connection did not open
+    auto c = proto::Client::connect(argv[2], proto::Role::Test, 2000);
+    if (!c.ok()) return die(c.error().message());
+    proto::Mkdir m;
+    m.session = std::strtoull(argv[3], nullptr, 10);
+    m.path = argv[4];
+    m.mode = 0755;
+    auto r = c->call<proto::OkReply>(m, 10000);
+    if (!r.ok()) {
+      return die(r.error().message() + " (" + proto::kind_name(c->last_error_kind()) + ")");
+    }
+    std::printf("ok\n");
+    return 0;
+  }
   const char *sock = argv[2], *root = argv[3], *manifest = argv[4];
   if (cmd == "bench" && argc == 6) return cmd_bench(sock, root, manifest, std::atoi(argv[5]));
   auto s = open_session(sock, root, manifest);

@@ -188,8 +188,59 @@ TEST_F(SessionTest, BadRequestsAreErrorsNotCrashes) {
   EXPECT_EQ(s->unlink("missing").error().errnum(), ENOENT);
   EXPECT_EQ(s->rmdir("src").error().errnum(), ENOTEMPTY);
   EXPECT_EQ(s->link("src", "src2").error().errnum(), EPERM);
-  // The session still works.
+  // A truncate far beyond what can be hashed promptly is refused (it used to build the content
+  // in memory: 2^62 bytes ended the daemon with bad_alloc), and so is a rename that would push
+  // a path below the directory past the manifest's limit (the project could not be opened
+  // again); neither changes anything.
+  EXPECT_EQ(s->truncate("src/main.c", uint64_t{1} << 62).error().errnum(), EFBIG);
+  EXPECT_EQ(s->tree().find("src/main.c")->size, 9u);
+  ASSERT_TRUE(s->mkdir("deep", 0755).ok());
+  const std::string name(200, 'n');
+  std::string dir = "deep";
+  while (dir.size() + 1 + name.size() < kMaxManifestPath - 300) {
+    dir += "/" + name;
+    ASSERT_TRUE(s->mkdir(dir, 0755).ok());
+  }
+  const std::string longer = "deep" + std::string(700, 'x');
+  EXPECT_EQ(s->rename("deep", longer).error().errnum(), ENAMETOOLONG);
+  EXPECT_NE(s->tree().find(dir), nullptr);
+  EXPECT_EQ(s->tree().find(longer), nullptr);
+  ASSERT_TRUE(s->rename("deep", "deep2").ok()); // a rename that fits still works
+  // The session still works, and checkpoints.
   EXPECT_TRUE(s->commit("src/ok.c", stage("c", "ok"), 0).ok());
+  EXPECT_TRUE(s->checkpoint().ok());
+}
+
+TEST_F(SessionTest, CommitTakesTheStagingFilesModeAndRefusesAnotherUsersFile) {
+  auto s = open();
+  const std::string exe = stage("x", "#!/bin/sh\n");
+  ASSERT_EQ(::chmod(exe.c_str(), 0755), 0);
+  ASSERT_TRUE(s->commit("src/run.sh", exe, 0).ok());
+  EXPECT_EQ(s->tree().find("src/run.sh")->mode, 0755u);
+  ASSERT_TRUE(s->commit("src/run.sh", stage("y", "#!/bin/sh\n"), 0600).ok()); // explicit mode
+  EXPECT_EQ(s->tree().find("src/run.sh")->mode, 0600u);
+  const std::string theirs = stage("z", "not yours");
+  ASSERT_EQ(::chown(theirs.c_str(), ::geteuid() + 1, ::getegid()), 0);
+  EXPECT_EQ(s->commit("src/theirs.c", theirs, 0).error().errnum(), EACCES);
+  EXPECT_EQ(s->tree().find("src/theirs.c"), nullptr);
+}
+
+TEST_F(SessionTest, TruncateCutsOrExtendsWithZeros) {
+  auto s = open();
+  ASSERT_TRUE(s->truncate("src/main.c", 3).ok());
+  EXPECT_EQ(s->tree().find("src/main.c")->hash, blake3("int"));
+  ASSERT_TRUE(s->truncate("src/main.c", 200000).ok()); // past one scratch buffer
+  std::string want = "int" + std::string(200000 - 3, '\0');
+  const ManifestEntry* e = s->tree().find("src/main.c");
+  EXPECT_EQ(e->size, 200000u);
+  EXPECT_EQ(e->hash, blake3(want));
+  EXPECT_EQ(m_store->check(e->hash, e->size), BlobState::Ok);
+  auto ok = m_store->verify(e->hash, e->size);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_TRUE(*ok);
+  ASSERT_TRUE(s->truncate("src/main.c", 0).ok());
+  EXPECT_EQ(s->tree().find("src/main.c")->hash, blake3(""));
+  EXPECT_EQ(s->truncate("src", 1).error().errnum(), EISDIR);
 }
 
 TEST_F(SessionTest, TornJournalTailIsDropped) {

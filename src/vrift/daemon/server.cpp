@@ -136,7 +136,7 @@ private:
   // A new session (no reference yet) for KEY: the tree, the VDir and its listing.
   Result<uint64_t> create_session(const std::string& root, const std::string& manifest,
                                   const std::string& key);
-  LiveSession* find(uint64_t id, const Conn& c);
+  LiveSession* find(uint64_t id);
   template <class M> void reply(Conn& c, uint32_t id, const M& m) {
     (void)proto::send_msg(c.fd.get(), id, m, proto::kServerFrameTimeoutMs);
   }
@@ -210,10 +210,13 @@ void Server::accept_one() {
   }
 }
 
-LiveSession* Server::find(uint64_t id, const Conn& c) {
+LiveSession* Server::find(uint64_t id) {
+  // Any connection may use a live session, not only the one that opened it: the shim learns
+  // the id from VRIFT_PROJECTIONS and never opens one (docs/protocol.md). Every connection is
+  // the daemon's own user's (SO_PEERCRED), and the session's lifetime stays with those that
+  // opened or leased it.
   auto it = m_sessions.find(id);
-  if (it == m_sessions.end() || !c.sessions.count(id)) return nullptr;
-  return &it->second;
+  return it == m_sessions.end() ? nullptr : &it->second;
 }
 
 Result<proto::SessionReply> Server::open_session(Conn& c, std::string_view root_v,
@@ -322,8 +325,11 @@ bool Server::serve(Conn& c) {
   m_last_activity = Clock::now();
   uint32_t id = fr.id;
   auto need = [&](uint64_t sid) -> LiveSession* {
-    LiveSession* ls = find(sid, c);
-    if (!ls) reply_error(c, id, Error("no such session " + std::to_string(sid), EBADF));
+    LiveSession* ls = find(sid);
+    if (!ls) {
+      (void)proto::send_error(c.fd.get(), id, proto::ErrorKind::UnknownSession,
+                              "no such session " + std::to_string(sid));
+    }
     return ls;
   };
   auto changed = [&](LiveSession& ls, const Status& s) {
@@ -384,6 +390,7 @@ bool Server::serve(Conn& c) {
       reply_status(c, id, lease(c));
     } else if constexpr (std::is_same_v<M, proto::Commit>) {
       if (LiveSession* ls = need(msg.session)) {
+        // Mode 0: the staging file's own (protocol: mode and mtime come from it).
         auto r = ls->session->commit(std::string(msg.path), std::string(msg.staging), 0);
         if (r.ok()) {
           ls->skeleton.reset();

@@ -152,6 +152,10 @@ Result<CommitResult> Session::commit(const std::string& rel, const std::string& 
   if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
     return fail(errno_error(EINVAL, "staging file '" + staging + "' is not a regular file"));
   }
+  if (st.st_uid != ::geteuid()) {
+    return fail(errno_error(EACCES, "staging file '" + staging + "' belongs to uid " +
+                                        std::to_string(st.st_uid) + ", not the daemon's"));
+  }
   uint64_t n = 0;
   VRIFT_ASSIGN(Hash h, blake3_fd(fd.get(), &n, scratch_buffer<struct CommitTag>(), kScratchSize)
                            .context("hashing '" + staging + "'"));
@@ -164,7 +168,7 @@ Result<CommitResult> Session::commit(const std::string& rel, const std::string& 
   e.path = rel;
   e.type = EntryType::File;
   const ManifestEntry* old = m_tree.find(rel);
-  e.mode = mode ? (mode & 07777) : (old ? old->mode : 0644u);
+  e.mode = (mode ? mode : st.st_mode) & 07777;
   e.size = n;
   e.mtime_ns = fs::ns(st.st_mtim);
   e.hash = h;
@@ -238,27 +242,54 @@ Status Session::truncate(const std::string& rel, uint64_t length) {
   const ManifestEntry* old = m_tree.find(rel);
   if (!old) return fail(errno_error(ENOENT, "'" + rel + "'"));
   if (old->type != EntryType::File) return fail(errno_error(EISDIR, "'" + rel + "'"));
-  // The new content: the old bytes cut (or zero-extended) to LENGTH, as a new owned blob.
-  std::string data;
-  if (old->size > 0 && length > 0) {
+  // The new content is built in a temp file of the store (the old bytes cut, or extended with a
+  // hole) and hashed: never in memory, and never more than the daemon can hash without keeping
+  // every other client waiting for long.
+  if (length > kMaxTruncateLength) {
+    return fail(errno_error(EFBIG, "'" + rel + "': truncating to " + std::to_string(length) +
+                                       " bytes (vrift hashes the new content; at most " +
+                                       std::to_string(kMaxTruncateLength) + ")"));
+  }
+  const std::string tmp = m_store.temp_path();
+  UniqueFd out(::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!out.valid()) return fail_os("creating '" + tmp + "'");
+  struct Unlink {
+    const std::string& path;
+    ~Unlink() { ::unlink(path.c_str()); }
+  } unlink_tmp{tmp};
+  if (const uint64_t keep = std::min(length, old->size); keep > 0) {
     UniqueFd in(::open(m_store.blob_path(old->hash, old->size).c_str(), O_RDONLY | O_CLOEXEC));
     if (!in.valid()) return fail_os("opening the blob of '" + rel + "'");
-    data.resize(static_cast<size_t>(std::min(length, old->size)));
-    size_t off = 0;
-    while (off < data.size()) {
-      ssize_t n = ::pread(in.get(), data.data() + off, data.size() - off, static_cast<off_t>(off));
+    uint8_t* buf = scratch_buffer<struct CommitTag>();
+    for (uint64_t off = 0; off < keep;) {
+      const size_t want = static_cast<size_t>(std::min<uint64_t>(kScratchSize, keep - off));
+      const ssize_t n = ::pread(in.get(), buf, want, static_cast<off_t>(off));
       if (n <= 0) return fail_os("reading the blob of '" + rel + "'");
-      off += static_cast<size_t>(n);
+      for (ssize_t w = 0; w < n;) {
+        const ssize_t k = ::write(out.get(), buf + w, static_cast<size_t>(n - w));
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) return fail_os("writing '" + tmp + "'");
+        w += k;
+      }
+      off += static_cast<uint64_t>(n);
     }
   }
-  data.resize(static_cast<size_t>(length), '\0');
+  if (::ftruncate(out.get(), static_cast<off_t>(length)) != 0 ||
+      ::lseek(out.get(), 0, SEEK_SET) != 0)
+    return fail_os("sizing '" + tmp + "'");
+  struct stat st {};
+  if (::fstat(out.get(), &st) != 0) return fail_os("checking '" + tmp + "'");
+  uint64_t n = 0;
+  VRIFT_ASSIGN(Hash h, blake3_fd(out.get(), &n, scratch_buffer<struct CommitTag>(), kScratchSize)
+                           .context("hashing the new content of '" + rel + "'"));
   {
     SharedLock lock(m_lock_fd.get());
     if (!lock.ok()) return fail_os("locking the store");
-    VRIFT_TRY(m_store.insert_bytes(data));
+    VRIFT_TRY(m_store.insert_file(out.get(), tmp, st, h, n, InsertPolicy::Shared)
+                  .context("storing '" + rel + "'"));
     ManifestEntry e = *old;
-    e.size = length;
-    e.hash = blake3(data);
+    e.size = n;
+    e.hash = h;
     e.mtime_ns = now_ns();
     VRIFT_TRY(m_tree.put(e));
     VRIFT_TRY(record(JournalRecord{JournalOp::Put, e, {}}));

@@ -43,6 +43,9 @@ struct CommitResult {
   uint64_t size = 0;
 };
 
+/// TRUNCATE rebuilds and hashes the file's new content: longer lengths are refused (EFBIG).
+inline constexpr uint64_t kMaxTruncateLength = uint64_t{1} << 30;
+
 struct SessionOptions {
   bool sync_journal = false; ///< fdatasync every record (power-loss safety; slower)
   /// Records between automatic checkpoints (0: never; the daemon checkpoints when idle and
@@ -60,7 +63,8 @@ public:
                                                SessionOptions opts = {});
 
   /// COMMIT: the file staged at STAGING becomes the content of REL. The staging file must lie
-  /// under <root>/.vrift/staging/ and be a regular file. MODE 0 keeps the old mode (or 0644).
+  /// under <root>/.vrift/staging/ and be a regular file of the daemon's uid. MODE 0 takes the
+  /// staging file's mode (what the protocol's COMMIT does).
   Result<CommitResult> commit(const std::string& rel, const std::string& staging, uint32_t mode);
   Status unlink(const std::string& rel);
   Status mkdir(const std::string& rel, uint32_t mode);

@@ -1,5 +1,6 @@
 #include "vrift/daemon/tree.h"
 
+#include <algorithm>
 #include <cerrno>
 
 namespace vrift {
@@ -104,8 +105,24 @@ Status Tree::rename(const std::string& from, const std::string& to,
     if (is_dir && !dst_dir) return fail(err(ENOTDIR, "'" + to + "'"));
     if (!is_dir && dst_dir) return fail(err(EISDIR, "'" + to + "'"));
     if (dst_dir && has_children(to)) return fail(err(ENOTEMPTY, "'" + to + "'"));
-    m_entries.erase(dst);
   }
+  // Every path below a renamed directory must still be a valid manifest path: checked before
+  // anything changes (a longer name could push a descendant past the limit, and a manifest
+  // with such a path could never be written or opened again).
+  if (is_dir && to.size() > from.size()) {
+    const std::string prefix = from + "/";
+    size_t longest = 0;
+    for (auto it = m_entries.lower_bound(prefix);
+         it != m_entries.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it)
+      longest = std::max(longest, it->first.size());
+    if (longest - from.size() + to.size() > kMaxManifestPath) {
+      return fail(err(ENAMETOOLONG,
+                      "renaming '" + from + "' to '" + to + "' would make a path of " +
+                          std::to_string(longest - from.size() + to.size()) +
+                          " bytes below it (at most " + std::to_string(kMaxManifestPath) + ")"));
+    }
+  }
+  if (auto dst = m_entries.find(to); dst != m_entries.end()) m_entries.erase(dst);
   // Collect the entry and, for a directory, everything below it; then re-key them.
   std::vector<ManifestEntry> moving;
   moving.push_back(std::move(src->second));
