@@ -155,6 +155,13 @@ in_both "$PR" getdents docs
 in_both "$PY" -c 'import subprocess; print(subprocess.run(["cat", "docs/a.txt"], capture_output=True).stdout)'
 in_both "$PR" vforkclose docs/deep/er/b.txt
 in_both "$PR" rewind docs
+# A projected file's descriptor is its blob's, shared by every file with that content: metadata
+# changes through it must not reach the store (EROFS until the write path exists).
+out=$(cd "$J" && "${R[@]}" "$PR" fdmeta docs/a.txt 2>&1)
+check_eq "fchmod, fchown, futimens, fsetxattr on a projected file's fd are refused" \
+  "fchmod=30 fchown=30 futimens=30 fsetxattr=30 syscall=30 utimensat=30 mode=$(stat -c %a "$P/docs/a.txt")" "$out"
+check_eq "every blob is still 0444" "" "$(find "$VR_THE_SOURCE/blake3" -type f ! -perm 0444)"
+check_eq "and still passes its fingerprint check" "" "$("$VRIFT" doctor 2>&1 | grep -i -E 'suspect|mismatch' || true)"
 # Outside every projection the shim changes nothing (the regressions a review found): exec from
 # a small stack, execvp of a script without "#!", a ".." path with a trailing slash, an fd
 # number reused after fclose, nftw changing directory behind the shim's back.

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -203,6 +204,21 @@ int main(int argc, char** argv) {
     g_nftw_total = 0;
     nftw(argv[3], nftw_cb, 8, FTW_CHDIR | FTW_PHYS);
     printf("nftw bytes=%lld\n", g_nftw_total);
+    return 0;
+  }
+  if (!strcmp(mode, "fdmeta") && argc > 2) { // metadata changes through a read-only descriptor
+    int fd = open(argv[2], O_RDONLY);
+    if (fd < 0) return 1;
+    int a = fchmod(fd, 0700) ? errno : 0;
+    int b = fchown(fd, getuid(), getgid()) ? errno : 0;
+    int c = futimens(fd, NULL) ? errno : 0;
+    int d = fsetxattr(fd, "user.vrift.fp", "0", 1, 0) ? errno : 0;
+    int e = syscall(SYS_fchmod, fd, 0700) ? errno : 0;
+    int f = utimensat(fd, "", NULL, AT_EMPTY_PATH) ? errno : 0;
+    struct stat st;
+    fstat(fd, &st);
+    printf("fchmod=%d fchown=%d futimens=%d fsetxattr=%d syscall=%d utimensat=%d mode=%o\n", a, b,
+           c, d, e, f, (unsigned)(st.st_mode & 07777));
     return 0;
   }
   if (!strcmp(mode, "errno")) {

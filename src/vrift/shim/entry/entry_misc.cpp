@@ -332,6 +332,15 @@ VRIFT_EXPORT long syscall(long nr, ...) {
     return op_openat(i32(0), p(1), i32(2), static_cast<mode_t>(a[3]));
   case SYS_getdents64:
     return op_getdents64(i32(0), reinterpret_cast<void*>(a[1]), static_cast<size_t>(a[2]));
+  case SYS_fchmod:
+  case SYS_fchown:
+  case SYS_fsetxattr:
+  case SYS_fremovexattr:
+    return op_fd_meta(i32(0), nr, a[1], a[2], a[3], a[4], a[5]);
+  case SYS_utimensat:
+    if (a[1] == 0 || (p(1)[0] == '\0' && (i32(3) & AT_EMPTY_PATH)))
+      return op_fd_meta(i32(0), nr, a[1], a[2], a[3], a[4], a[5]);
+    break;
   case SYS_close:
     if (fd_kind(i32(0)) != kFdNone && own_table()) fd_clear(i32(0));
     break;

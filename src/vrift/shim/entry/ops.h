@@ -21,6 +21,9 @@ ssize_t op_readlinkat(int dirfd, const char* path, char* buf, size_t n);
 /// OPEN_REAL: the real open-family function to use when the path is not projected.
 int op_openat(int dirfd, const char* path, int flags, mode_t mode);
 long op_getdents64(int fd, void* buf, size_t n);
+/// A metadata change through FD (system call NR with the other arguments): EROFS when FD is a
+/// projected file's blob (it would change the store), else the system call.
+long op_fd_meta(int fd, long nr, long a1, long a2, long a3, long a4, long a5);
 
 /// Converts a raw system call result to libc's convention.
 inline long from_sys(long r) {
@@ -29,6 +32,13 @@ inline long from_sys(long r) {
     return -1;
   }
   return r;
+}
+
+/// P, hidden from the optimiser: glibc declares many path arguments nonnull, and a test for a
+/// null one would otherwise be dropped (a program passing NULL must get an error, not a crash).
+template <typename T> inline T* opaque(T* p) {
+  asm("" : "+r"(p));
+  return p;
 }
 
 inline int fail(int e) {
