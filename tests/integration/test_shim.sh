@@ -155,6 +155,7 @@ in_both "$PR" getdents docs
 in_both "$PY" -c 'import subprocess; print(subprocess.run(["cat", "docs/a.txt"], capture_output=True).stdout)'
 in_both "$PR" vforkclose docs/deep/er/b.txt
 in_both "$PR" rewind docs
+in_both "$PR" rewindnew docs/deep
 # A projected file's descriptor is its blob's, shared by every file with that content: metadata
 # changes through it must not reach the store (EROFS until the write path exists).
 out=$(cd "$J" && "${R[@]}" "$PR" fdmeta docs/a.txt 2>&1)

@@ -183,6 +183,30 @@ int main(int argc, char** argv) {
            (long long)b.st_size);
     return 0;
   }
+  if (!strcmp(mode, "rewindnew")) { // a file made after opendir shows after rewinddir (POSIX),
+    // and after lseek(fd, 0) for getdents64
+    char p[4096];
+    snprintf(p, sizeof p, "%s/made-after-opendir", argv[2]);
+    DIR* d = opendir(argv[2]);
+    int fd = open(argv[2], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (!d || fd < 0) return 1;
+    int n0 = 0, n1 = 0, g0 = 0, g1 = 0;
+    char buf[4096];
+    ssize_t r;
+    while (readdir(d)) ++n0;
+    while ((r = getdents64(fd, buf, sizeof buf)) > 0)
+      for (ssize_t off = 0; off < r; off += ((struct dirent64*)(buf + off))->d_reclen) ++g0;
+    close(open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+    rewinddir(d);
+    lseek(fd, 0, SEEK_SET);
+    while (readdir(d)) ++n1;
+    while ((r = getdents64(fd, buf, sizeof buf)) > 0)
+      for (ssize_t off = 0; off < r; off += ((struct dirent64*)(buf + off))->d_reclen) ++g1;
+    unlink(p);
+    printf("readdir %d -> %d, getdents64 %d -> %d\n", n0, n1, g0, g1);
+    closedir(d);
+    return 0;
+  }
   if (!strcmp(mode, "rewind")) { // getdents64 to the end, lseek(0), again: the same count
     int fd = open(argv[2], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     char buf[4096];

@@ -317,6 +317,33 @@ DirStream* at(int idx) { return idx >= 0 && idx < kMaxDirStreams ? &g_dirs[idx] 
 
 } // namespace
 
+namespace {
+
+// The listing of directory FD (REL in projection PROJ, whose own entry is SELF) into a new
+// anonymous mapping: *BUF, *LEN bytes used of *MAP_LEN. Returns 0 or -errno.
+int make_listing(int fd, int proj, const char* rel, uint32_t rel_len, const vdir::VdirStat& self,
+                 char** buf_out, size_t* len_out, size_t* map_len_out) {
+  char* phys = nullptr;
+  size_t phys_len = 0, phys_map = 0;
+  if (const int e = read_physical(fd, &phys, &phys_len, &phys_map); e != 0) return e;
+  const size_t need = bound(&g_state.proj[proj], rel, rel_len, phys_len);
+  const size_t map_len = (need + 4095) & ~size_t{4095};
+  char* buf = map_anon(map_len);
+  if (!buf) {
+    sys::call6(SYS_munmap, sys::arg(phys), static_cast<long>(phys_map));
+    return -ENOMEM;
+  }
+  Writer w{buf, map_len, 0};
+  build(&w, proj, rel, rel_len, self, phys, phys_len);
+  sys::call6(SYS_munmap, sys::arg(phys), static_cast<long>(phys_map));
+  *buf_out = buf;
+  *len_out = w.len;
+  *map_len_out = map_len;
+  return 0;
+}
+
+} // namespace
+
 int dirstream_open(int fd, int proj, const char* rel, uint32_t rel_len,
                    const vdir::VdirStat& self) {
   int idx = -1;
@@ -331,29 +358,36 @@ int dirstream_open(int fd, int proj, const char* rel, uint32_t rel_len,
   }
   if (idx < 0) return -EMFILE;
   DirStream* d = &g_dirs[idx];
-  char* phys = nullptr;
-  size_t phys_len = 0, phys_map = 0;
-  if (const int e = read_physical(fd, &phys, &phys_len, &phys_map); e != 0) {
+  char* buf = nullptr;
+  size_t len = 0, map_len = 0;
+  if (const int e = make_listing(fd, proj, rel, rel_len, self, &buf, &len, &map_len); e != 0) {
     __atomic_store_n(&d->in_use, 0, __ATOMIC_RELEASE);
     return e;
   }
-  const size_t need = bound(&g_state.proj[proj], rel, rel_len, phys_len);
-  const size_t map_len = (need + 4095) & ~size_t{4095};
-  char* buf = map_anon(map_len);
-  if (!buf) {
-    sys::call6(SYS_munmap, sys::arg(phys), static_cast<long>(phys_map));
-    __atomic_store_n(&d->in_use, 0, __ATOMIC_RELEASE);
-    return -ENOMEM;
-  }
-  Writer w{buf, map_len, 0};
-  build(&w, proj, rel, rel_len, self, phys, phys_len);
-  sys::call6(SYS_munmap, sys::arg(phys), static_cast<long>(phys_map));
   d->fd = fd;
   d->buf = buf;
-  d->len = w.len;
+  d->len = len;
   d->map_len = map_len;
   __atomic_store_n(&d->pos, size_t{0}, __ATOMIC_RELEASE);
   return idx;
+}
+
+int dirstream_refill(int idx, int proj, const char* rel, uint32_t rel_len,
+                     const vdir::VdirStat& self) {
+  DirStream* d = at(idx);
+  if (!d || !__atomic_load_n(&d->in_use, __ATOMIC_ACQUIRE)) return -EBADF;
+  char* buf = nullptr;
+  size_t len = 0, map_len = 0;
+  if (const int e = make_listing(d->fd, proj, rel, rel_len, self, &buf, &len, &map_len); e != 0)
+    return e;
+  char* old = d->buf;
+  const size_t old_map = d->map_len;
+  __atomic_store_n(&d->pos, size_t{0}, __ATOMIC_RELEASE);
+  d->buf = buf;
+  d->len = len;
+  d->map_len = map_len;
+  if (old) sys::call6(SYS_munmap, sys::arg(old), static_cast<long>(old_map));
+  return 0;
 }
 
 DIR* dirstream_as_dir(int idx) { return reinterpret_cast<DIR*>(at(idx)); }

@@ -26,6 +26,10 @@ int dirstream_open(int fd, int proj, const char* rel, uint32_t rel_len, const vd
 /// The stream at IDX as an opaque DIR* (stable while open), and back.
 DIR* dirstream_as_dir(int idx);
 /// The index of a DIR* that is one of ours, or -1 for anything else (libc's own streams).
+/// Rebuilds stream IDX from the directory as it is now (rewinddir: POSIX wants a rewound stream
+/// to show the directory's current state) and rewinds it. Returns 0 or -errno (unchanged then).
+int dirstream_refill(int idx, int proj, const char* rel, uint32_t rel_len,
+                     const vdir::VdirStat& self);
 int dirstream_index(const void* dir);
 int dirstream_fd(int idx);
 /// The next record, or nullptr at the end. Records stay valid until the stream is released.

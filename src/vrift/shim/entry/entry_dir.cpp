@@ -76,6 +76,20 @@ DIR* open_projected(const Lookup& l, Scratch* s) {
   return dirstream_as_dir(idx);
 }
 
+// Rewinds stream IDX of projected directory FD, rebuilt from the directory's current state; when
+// that is impossible, replays the listing it has.
+void rewind_stream(int idx, int fd) {
+  if (FdEntry* e = fd_projected_dir(fd)) {
+    PathBuf pb;
+    const char* rel;
+    uint32_t rel_len;
+    if (fd_dir_rel(fd, e, &pb, &rel, &rel_len) &&
+        dirstream_refill(idx, e->proj, rel, rel_len, e->st) == 0)
+      return;
+  }
+  dirstream_seek(idx, 0);
+}
+
 // libc's own stream: its descriptor may reuse the number of one the shim remembered.
 DIR* forget_fd_of(DIR* d) {
   if (d && active()) {
@@ -167,8 +181,8 @@ long op_getdents64(int fd, void* buf, size_t n) {
   if (s != 0) {
     const long off = sys::call6(SYS_lseek, fd, 0, SEEK_CUR);
     if (off != e->seen_off) {
-      if (off == 0) dirstream_seek(s - 1, 0);
-      e->seen_off = off;
+      if (off == 0) rewind_stream(s - 1, fd); // rebuilding reads the directory: it moves the fd
+      e->seen_off = off == 0 ? sys::call6(SYS_lseek, fd, 0, SEEK_CUR) : off;
     }
   }
   if (s == 0) {
@@ -265,7 +279,9 @@ VRIFT_EXPORT int closedir(DIR* d) {
 VRIFT_EXPORT void rewinddir(DIR* d) {
   const int idx = dirstream_index(d);
   if (idx < 0) return real_rewinddir.get()(d);
-  dirstream_seek(idx, 0);
+  const int saved = errno;
+  rewind_stream(idx, dirstream_fd(idx));
+  errno = saved; // rewinddir sets no errno
 }
 VRIFT_EXPORT long telldir(DIR* d) {
   const int idx = dirstream_index(d);

@@ -57,10 +57,12 @@ Plan plan_open(const Lookup& l, int flags, int* err) {
   }
   if (is_type(l.st, vdir::kModeLink)) { // only met with O_NOFOLLOW
     if (flags & O_PATH) return Plan::kPhysical;
-    *err = ELOOP;
+    *err = (flags & O_DIRECTORY) ? ENOTDIR : ELOOP; // the kernel's order
     return Plan::kFail;
   }
   if (is_type(l.st, vdir::kModeDir)) {
+    // An unnamed temp file in the directory: the kernel makes it in the physical skeleton.
+    if ((flags & O_TMPFILE) == O_TMPFILE) return Plan::kPhysical;
     if (acc != O_RDONLY || (flags & (O_TRUNC | O_CREAT)) == O_TRUNC) {
       *err = EISDIR;
       return Plan::kFail;
@@ -78,7 +80,9 @@ Plan plan_open(const Lookup& l, int flags, int* err) {
 __attribute__((noinline)) int open_slow(int dirfd, const char* path, int flags, mode_t mode) {
   const int saved = errno;
   Scratch s;
-  const Lookup l = lookup(dirfd, path, !(flags & O_NOFOLLOW), &s);
+  // O_CREAT|O_EXCL never follows a final symlink: an existing (even dangling) one is EEXIST.
+  const bool excl = (flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL);
+  const Lookup l = lookup(dirfd, path, !(flags & O_NOFOLLOW) && !excl, &s);
   int err = 0;
   switch (plan_open(l, flags, &err)) {
   case Plan::kReal:

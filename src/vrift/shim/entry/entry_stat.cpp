@@ -98,9 +98,8 @@ int op_fstat(int fd, struct stat* buf) {
 
 int op_fstatat(int dirfd, const char* path, struct stat* buf, int flags) {
   if (path && path[0] == '\0' && (flags & AT_EMPTY_PATH)) {
-    if (dirfd == AT_FDCWD)
-      return static_cast<int>(
-          from_sys(sys::call6(SYS_newfstatat, dirfd, sys::arg(path), sys::arg(buf), flags)));
+    // The current directory: answered like "." (it may be a projected directory).
+    if (dirfd == AT_FDCWD) return op_fstatat(AT_FDCWD, ".", buf, flags & ~AT_EMPTY_PATH);
     return op_fstat(dirfd, buf);
   }
   if (path && active()) {
@@ -112,6 +111,8 @@ int op_fstatat(int dirfd, const char* path, struct stat* buf, int flags) {
 }
 
 int op_statx(int dirfd, const char* path, int flags, unsigned mask, struct statx* buf) {
+  if (path && path[0] == '\0' && (flags & AT_EMPTY_PATH) && dirfd == AT_FDCWD)
+    return op_statx(AT_FDCWD, ".", flags & ~AT_EMPTY_PATH, mask, buf);
   if (path && path[0] == '\0' && (flags & AT_EMPTY_PATH) && dirfd != AT_FDCWD) {
     const long r = sys::call6(SYS_statx, dirfd, sys::arg(path), flags, mask, sys::arg(buf));
     if (sys::failed(r)) return fail(static_cast<int>(-r));
