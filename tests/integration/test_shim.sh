@@ -69,6 +69,11 @@ if [ -n "$NPM_TREE" ]; then
     [ -d "$NPM_TREE/$pkg" ] && cp -a "$NPM_TREE/$pkg" "$P/node_modules/"
   done
 fi
+# A shared object, as a Node addon or a Python extension module is: loaded with dlopen, whose
+# loader opens files past the shim.
+mkdir -p "$P/lib"
+printf 'int vr_answer(void) { return 42; }\n' >"$T/answer.c"
+gcc -shared -fPIC -o "$P/lib/libanswer.so" "$T/answer.c" || not_ok "building the shared object"
 find "$P" -exec touch -h -d '2024-03-01 12:34:56.123456789' {} +
 cp -a "$P" "$T/proj"
 J="$T/proj"
@@ -155,6 +160,8 @@ in_both "$PR" getdents docs
 in_both "$PY" -c 'import subprocess; print(subprocess.run(["cat", "docs/a.txt"], capture_output=True).stdout)'
 in_both "$PR" vforkclose docs/deep/er/b.txt
 in_both "$PR" rewind docs
+in_both "$PY" -c 'import ctypes; print(ctypes.CDLL("./lib/libanswer.so").vr_answer())'
+in_both "$PY" -c 'import ctypes, os; print(ctypes.CDLL(os.path.abspath("lib/libanswer.so")).vr_answer())'
 in_both "$PR" rewindnew docs/deep
 # A projected file's descriptor is its blob's, shared by every file with that content: metadata
 # changes through it must not reach the store (EROFS until the write path exists).
