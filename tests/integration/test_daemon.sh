@@ -104,6 +104,24 @@ check_contains "an unknown session is error kind unknown_session" unknown_sessio
 exec 9>&-
 wait "$holder"
 
+# --- a client that stalls (connects and says nothing, or stops in the middle of a frame) keeps
+# nobody else waiting: the daemon reads what has arrived and serves others meanwhile
+stall=$(python3 - "$SOCK" "$TC" "$P" "$M" <<'PY'
+import socket, subprocess, sys, time
+sock, tc, p, m = sys.argv[1:5]
+idle = [socket.socket(socket.AF_UNIX) for _ in range(3)]
+for s in idle: s.connect(sock)                    # never greets
+half = socket.socket(socket.AF_UNIX); half.connect(sock)
+half.sendall(b"VRP1\x01\x00")                     # the first bytes of a HELLO, then nothing
+time.sleep(0.1)
+t = time.monotonic()
+out = subprocess.run([tc, "open", sock, p, m], capture_output=True, text=True, timeout=30)
+took = time.monotonic() - t
+print("served" if out.returncode == 0 and took < 0.5 else
+      "waited %.2f s: %s" % (took, out.stderr.strip()))
+PY
+)
+check_eq "another client is served while four connections stall" served "$stall"
 # --- kill -9 during commits: nothing acknowledged is lost
 ( "$TC" commit-loop "$SOCK" "$P" "$M" 100000 > "$T/acked" 2>/dev/null ) &
 loop=$!

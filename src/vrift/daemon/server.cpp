@@ -106,7 +106,11 @@ struct Lease {
 
 struct Conn {
   UniqueFd fd;
-  std::vector<uint8_t> buf;
+  std::vector<uint8_t> in; // received bytes not yet served: at most the start of one frame
+  bool greeted = false;    // its HELLO was answered
+  // Since when the greeting, or the rest of a started frame, has been awaited (unset: nothing
+  // is): timers() drops a connection that keeps the daemon waiting too long.
+  Clock::time_point waiting_since{};
   uint32_t max_frame = proto::kMaxFrameSize;
   uint64_t caps = 0;                // the negotiated capabilities
   pid_t pid = 0;                    // the peer process (SO_PEERCRED)
@@ -123,8 +127,11 @@ public:
 
 private:
   void accept_one();
-  // Serves one frame of C; false when the connection must close.
+  // Takes what C's client has sent, without waiting for more, and serves every whole frame in
+  // it; false when the connection must close.
   bool serve(Conn& c);
+  bool greet(Conn& c, const proto::Frame& f);
+  bool handle(Conn& c, const proto::Frame& f);
   void drop(Conn& c);
   void timers();
   void arm_skeletons();
@@ -194,17 +201,13 @@ void Server::accept_one() {
     // Another user gets nothing: not even a greeting.
     auto cred = proto::peer_credentials(fd);
     if (!cred.ok() || cred->uid != ::getuid()) continue;
-    proto::Hello ours;
-    ours.role = proto::Role::Daemon;
-    ours.pid = static_cast<uint32_t>(::getpid());
-    ours.capabilities = m_opts.capabilities;
-    auto g = proto::serve_hello(fd, ours, proto::kServerHelloTimeoutMs);
-    if (!g.ok()) continue;
+    // The greeting is its first frame, served like any other: a client that connects and then
+    // stops (a debugger, ^Z) keeps nobody else waiting.
     Conn c;
     c.max_frame = proto::kMaxFrameSize;
-    c.caps = g->reply.capabilities;
     c.pid = cred->pid;
     c.fd = std::move(cfd);
+    c.waiting_since = Clock::now();
     m_conns.emplace(fd, std::move(c));
     m_last_activity = Clock::now();
   }
@@ -310,19 +313,70 @@ Result<uint64_t> Server::create_session(const std::string& root, const std::stri
 }
 
 bool Server::serve(Conn& c) {
-  proto::RecvError why;
-  auto f = proto::recv_frame(c.fd.get(), c.buf, c.max_frame, proto::kServerFrameTimeoutMs,
-                             proto::kServerFrameTimeoutMs, &why);
-  if (!f.ok()) {
-    if (why.err != proto::Err::Ok) {
-      (void)proto::send_error(c.fd.get(), why.id, proto::kind_for(why.err),
-                              proto::err_name(why.err));
+  bool eof = false;
+  uint8_t chunk[16384];
+  while (c.in.size() < static_cast<size_t>(c.max_frame) + sizeof chunk) {
+    const ssize_t n = ::recv(c.fd.get(), chunk, sizeof chunk, MSG_DONTWAIT);
+    if (n > 0) {
+      c.in.insert(c.in.end(), chunk, chunk + n);
+      if (static_cast<size_t>(n) < sizeof chunk) break;
+      continue;
     }
+    if (n == 0) {
+      eof = true;
+      break;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
     return false;
   }
-  if (!*f) return false; // clean end of stream
-  const proto::Frame& fr = **f;
+  size_t off = 0;
+  bool keep = true;
+  while (keep) {
+    proto::Frame f;
+    size_t used = 0;
+    const proto::Err e =
+        proto::read_frame(c.in.data() + off, c.in.size() - off, c.max_frame, &f, &used);
+    if (e == proto::Err::NeedMore) break;
+    if (e != proto::Err::Ok) { // a framing error: the stream cannot go on
+      uint32_t id = 0;
+      if (e != proto::Err::BadMagic && c.in.size() - off >= 12)
+        std::memcpy(&id, c.in.data() + off + 8, sizeof id);
+      (void)proto::send_error(c.fd.get(), id, proto::kind_for(e), proto::err_name(e));
+      return false;
+    }
+    keep = c.greeted ? handle(c, f) : greet(c, f);
+    off += used;
+  }
+  c.in.erase(c.in.begin(), c.in.begin() + static_cast<std::ptrdiff_t>(off));
+  if (!c.in.empty()) {
+    if (off > 0 || c.waiting_since == Clock::time_point{}) c.waiting_since = Clock::now();
+  } else if (c.greeted) {
+    c.waiting_since = {};
+  }
+  return keep && !eof;
+}
+
+bool Server::greet(Conn& c, const proto::Frame& f) {
+  proto::Hello ours;
+  ours.role = proto::Role::Daemon;
+  ours.pid = static_cast<uint32_t>(::getpid());
+  ours.capabilities = m_opts.capabilities;
+  auto g = proto::answer_hello(c.fd.get(), f, ours, proto::kServerFrameTimeoutMs);
+  if (!g.ok()) return false;
+  c.caps = g->reply.capabilities;
+  c.greeted = true;
   m_last_activity = Clock::now();
+  return true;
+}
+
+bool Server::handle(Conn& c, const proto::Frame& fr) {
+  m_last_activity = Clock::now();
+  if (fr.type == proto::MsgType::Hello) { // one greeting per connection (protocol 3.4)
+    (void)proto::send_error(c.fd.get(), fr.id, proto::ErrorKind::OutOfSequence,
+                            "HELLO after the greeting");
+    return false;
+  }
   uint32_t id = fr.id;
   auto need = [&](uint64_t sid) -> LiveSession* {
     LiveSession* ls = find(sid);
@@ -503,6 +557,19 @@ void Server::arm_skeletons() {
 
 void Server::timers() {
   auto now = Clock::now();
+  // A client that has kept the daemon waiting for its greeting, or for the rest of a frame it
+  // started, longer than the protocol allows is cut off.
+  for (auto it = m_conns.begin(); it != m_conns.end();) {
+    const Conn& c = it->second;
+    const int limit = c.greeted ? proto::kServerFrameTimeoutMs : proto::kServerHelloTimeoutMs;
+    if (c.waiting_since != Clock::time_point{} &&
+        now - c.waiting_since > std::chrono::milliseconds(limit)) {
+      drop(it->second);
+      it = m_conns.erase(it);
+      continue;
+    }
+    ++it;
+  }
   for (auto it = m_sessions.begin(); it != m_sessions.end();) {
     LiveSession& ls = it->second;
     if (ls.dirty && now - ls.last_change > std::chrono::milliseconds(m_opts.checkpoint_idle_ms)) {

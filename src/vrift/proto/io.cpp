@@ -191,7 +191,10 @@ Result<Greeting> serve_hello(int fd, const Hello& ours, int timeout_ms) {
     return fail(std::move(got).context("greeting").error());
   }
   if (!*got) return fail("greeting: the client closed the connection", ECONNRESET);
-  const Frame& f = **got;
+  return answer_hello(fd, **got, ours, d.remaining_ms());
+}
+
+Result<Greeting> answer_hello(int fd, const Frame& f, const Hello& ours, int timeout_ms) {
   if (f.type != MsgType::Hello) {
     (void)send_error(fd, f.id, ErrorKind::OutOfSequence, "the first frame must be HELLO");
     return fail(std::string("greeting: the client sent ") + type_name(f.type) + " first", EPROTO);
@@ -208,7 +211,7 @@ Result<Greeting> serve_hello(int fd, const Hello& ours, int timeout_ms) {
     (void)send_error(fd, f.id, ErrorKind::UnsupportedVersion, msg);
     return fail("greeting: " + msg, EPROTONOSUPPORT);
   }
-  VRIFT_TRY(send_msg(fd, f.id, g.reply, d.remaining_ms()).context("greeting"));
+  VRIFT_TRY(send_msg(fd, f.id, g.reply, timeout_ms).context("greeting"));
   return g;
 }
 

@@ -73,6 +73,11 @@ struct Greeting {
   HelloReply reply; ///< what the daemon answered: the version and capabilities in use
 };
 
+/// Answers the greeting frame F (the first a client sent) on FD: negotiates against `ours` and
+/// replies HELLO_REPLY, or ERROR (out_of_sequence for another frame type, a decoding error, or
+/// unsupported_version) and fails; the connection must then be closed.
+Result<Greeting> answer_hello(int fd, const Frame& f, const Hello& ours, int timeout_ms);
+
 /// The daemon's side of the greeting on a freshly accepted connection (after its uid check):
 /// waits up to `timeout_ms` for HELLO, negotiates against `ours`, and replies HELLO_REPLY or,
 /// on failure, ERROR (out_of_sequence, unsupported_version, bad_frame...), after which the
