@@ -60,6 +60,46 @@ TEST(Tree, MutationsFollowFilesystemRules) {
   EXPECT_FALSE(t.put(file("/abs", "x")).ok());
 }
 
+ManifestEntry link_to(const std::string& p, const std::string& target) {
+  ManifestEntry e;
+  e.path = p;
+  e.type = EntryType::Symlink;
+  e.target = target;
+  e.size = target.size();
+  return e;
+}
+
+TEST(Tree, ResolveFollowsSymlinksInsideTheTreeOnly) {
+  Tree t;
+  ASSERT_TRUE(t.mkdir("a", 0755, 1).ok());
+  ASSERT_TRUE(t.mkdir("a/b", 0755, 1).ok());
+  ASSERT_TRUE(t.put(file("a/b/f", "x")).ok());
+  ASSERT_TRUE(t.put(link_to("l1", "a/b")).ok());
+  ASSERT_TRUE(t.put(link_to("a/l2", "b/f")).ok());
+  ASSERT_TRUE(t.put(link_to("a/l3", "./../l1/f")).ok());
+  ASSERT_TRUE(t.put(link_to("abs", "/root/a/b/f")).ok());
+  ASSERT_TRUE(t.put(link_to("out", "/elsewhere/x")).ok());
+  ASSERT_TRUE(t.put(link_to("up", "../x")).ok());
+  ASSERT_TRUE(t.put(link_to("loop1", "loop2")).ok());
+  ASSERT_TRUE(t.put(link_to("loop2", "loop1")).ok());
+  const std::string root = "/root";
+  EXPECT_EQ(t.resolve("l1/f", false, root).value(), "a/b/f"); // a link on the way is followed
+  EXPECT_EQ(t.resolve("a/l2", true, root).value(), "a/b/f");
+  EXPECT_EQ(t.resolve("a/l2", false, root).value(), "a/l2"); // the final one only if asked
+  EXPECT_EQ(t.resolve("a/l3", true, root).value(), "a/b/f"); // through a second link
+  EXPECT_EQ(t.resolve("abs", true, root).value(), "a/b/f");
+  EXPECT_EQ(t.resolve("out", true, root).error().errnum(), EXDEV);
+  EXPECT_EQ(t.resolve("up", true, root).error().errnum(), EXDEV);
+  EXPECT_EQ(t.resolve("loop1", true, root).error().errnum(), ELOOP);
+  EXPECT_EQ(t.resolve("loop1", false, root).value(), "loop1");
+  EXPECT_EQ(t.resolve("nope/x", true, root).value(), "nope/x");
+  EXPECT_EQ(t.missing_errno("a/b/f/x"), ENOTDIR);
+  EXPECT_EQ(t.missing_errno("a/nope/x"), ENOENT);
+  EXPECT_EQ(t.unlink("a/b/f/x").error().errnum(), ENOTDIR);
+  EXPECT_EQ(t.rmdir("a/b/f/x").error().errnum(), ENOTDIR);
+  EXPECT_EQ(t.rename("a/b/f/x", "n").error().errnum(), ENOTDIR);
+}
+
 class SessionTest : public ::testing::Test {
 protected:
   void SetUp() override {
@@ -223,6 +263,29 @@ TEST_F(SessionTest, CommitTakesTheStagingFilesModeAndRefusesAnotherUsersFile) {
   ASSERT_EQ(::chown(theirs.c_str(), ::geteuid() + 1, ::getegid()), 0);
   EXPECT_EQ(s->commit("src/theirs.c", theirs, 0).error().errnum(), EACCES);
   EXPECT_EQ(s->tree().find("src/theirs.c"), nullptr);
+}
+
+TEST_F(SessionTest, MutationsFollowSymlinksAsTheSystemCallsDo) {
+  auto s = open();
+  ASSERT_TRUE(s->symlink("main.c", "src/link").ok());
+  ASSERT_TRUE(s->chmod("src/link", 0600).ok()); // chmod(2) follows
+  EXPECT_EQ(s->tree().find("src/main.c")->mode, 0600u);
+  ASSERT_TRUE(s->chmod("src/link", 0700, true).ok()); // fchmodat(AT_SYMLINK_NOFOLLOW)
+  EXPECT_EQ(s->tree().find("src/main.c")->mode, 0600u);
+  EXPECT_EQ(s->tree().find("src/link")->mode, 0700u);
+  ASSERT_TRUE(s->utimens("src/link", 12345).ok());
+  EXPECT_EQ(s->tree().find("src/main.c")->mtime_ns, 12345);
+  ASSERT_TRUE(s->truncate("src/link", 3).ok()); // truncate(2) follows
+  EXPECT_EQ(s->tree().find("src/main.c")->hash, blake3("int"));
+  EXPECT_EQ(s->tree().find("src/link")->type, EntryType::Symlink);
+  ASSERT_TRUE(s->link("src/link", "src/hard", true).ok()); // linkat(AT_SYMLINK_FOLLOW)
+  EXPECT_EQ(s->tree().find("src/hard")->type, EntryType::File);
+  ASSERT_TRUE(s->link("src/link", "src/hard2").ok()); // link(2): the symlink itself
+  EXPECT_EQ(s->tree().find("src/hard2")->type, EntryType::Symlink);
+  EXPECT_EQ(s->link("src", "src/hard").error().errnum(), EEXIST); // before EPERM, as Linux
+  EXPECT_EQ(s->unlink("src/main.c/x").error().errnum(), ENOTDIR);
+  ASSERT_TRUE(s->symlink("/elsewhere/f", "src/out").ok());
+  EXPECT_EQ(s->chmod("src/out", 0600).error().errnum(), EXDEV);
 }
 
 TEST_F(SessionTest, TruncateCutsOrExtendsWithZeros) {

@@ -472,7 +472,8 @@ bool Server::handle(Conn& c, const proto::Frame& fr) {
       if (LiveSession* ls = need(msg.session)) {
         if (msg.flags & proto::kRenameExchange) {
           reply_error(c, id, Error("RENAME_EXCHANGE is not supported in a projection", EINVAL));
-        } else if ((msg.flags & proto::kRenameNoReplace) && ls->session->tree().find(msg.to)) {
+        } else if ((msg.flags & proto::kRenameNoReplace) && ls->session->tree().find(msg.from) &&
+                   ls->session->tree().find(msg.to)) {
           reply_error(c, id, Error("'" + std::string(msg.to) + "' exists", EEXIST));
         } else {
           changed(*ls, ls->session->rename(std::string(msg.from), std::string(msg.to)));
@@ -480,14 +481,16 @@ bool Server::handle(Conn& c, const proto::Frame& fr) {
       }
     } else if constexpr (std::is_same_v<M, proto::Chmod>) {
       if (LiveSession* ls = need(msg.session))
-        changed(*ls, ls->session->chmod(std::string(msg.path), msg.mode));
+        changed(*ls, ls->session->chmod(std::string(msg.path), msg.mode,
+                                        (msg.flags & proto::kNoFollow) != 0));
     } else if constexpr (std::is_same_v<M, proto::Utimens>) {
       if (LiveSession* ls = need(msg.session)) {
         if (msg.mtime_ns == proto::kTimeOmit) {
           reply(c, id, proto::OkReply{});
         } else {
           int64_t t = msg.mtime_ns == proto::kTimeNow ? now_ns() : msg.mtime_ns;
-          changed(*ls, ls->session->utimens(std::string(msg.path), t));
+          changed(*ls, ls->session->utimens(std::string(msg.path), t,
+                                            (msg.flags & proto::kNoFollow) != 0));
         }
       }
     } else if constexpr (std::is_same_v<M, proto::Truncate>) {
@@ -499,7 +502,8 @@ bool Server::handle(Conn& c, const proto::Frame& fr) {
       }
     } else if constexpr (std::is_same_v<M, proto::Link>) {
       if (LiveSession* ls = need(msg.session))
-        changed(*ls, ls->session->link(std::string(msg.from), std::string(msg.to)));
+        changed(*ls, ls->session->link(std::string(msg.from), std::string(msg.to),
+                                       (msg.flags & proto::kLinkFollow) != 0));
     } else {
       (void)proto::send_error(c.fd.get(), id, proto::ErrorKind::UnknownRequest,
                               std::string("not a request: ") + proto::type_name(fr.type));

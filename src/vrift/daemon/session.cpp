@@ -222,7 +222,8 @@ Status Session::rename(const std::string& from, const std::string& to) {
   return maybe_checkpoint();
 }
 
-Status Session::chmod(const std::string& rel, uint32_t mode) {
+Status Session::chmod(const std::string& path, uint32_t mode, bool no_follow) {
+  VRIFT_ASSIGN(const std::string rel, m_tree.resolve(path, !no_follow, m_root));
   VRIFT_TRY(m_tree.chmod(rel, mode));
   const ManifestEntry* e = m_tree.find(rel);
   VRIFT_TRY(record(JournalRecord{JournalOp::Chmod, *e, {}}));
@@ -230,7 +231,8 @@ Status Session::chmod(const std::string& rel, uint32_t mode) {
   return maybe_checkpoint();
 }
 
-Status Session::utimens(const std::string& rel, int64_t mtime_ns) {
+Status Session::utimens(const std::string& path, int64_t mtime_ns, bool no_follow) {
+  VRIFT_ASSIGN(const std::string rel, m_tree.resolve(path, !no_follow, m_root));
   VRIFT_TRY(m_tree.set_mtime(rel, mtime_ns));
   const ManifestEntry* e = m_tree.find(rel);
   VRIFT_TRY(record(JournalRecord{JournalOp::Mtime, *e, {}}));
@@ -238,9 +240,10 @@ Status Session::utimens(const std::string& rel, int64_t mtime_ns) {
   return maybe_checkpoint();
 }
 
-Status Session::truncate(const std::string& rel, uint64_t length) {
+Status Session::truncate(const std::string& path, uint64_t length) {
+  VRIFT_ASSIGN(const std::string rel, m_tree.resolve(path, true, m_root));
   const ManifestEntry* old = m_tree.find(rel);
-  if (!old) return fail(errno_error(ENOENT, "'" + rel + "'"));
+  if (!old) return fail(errno_error(m_tree.missing_errno(rel), "'" + rel + "'"));
   if (old->type != EntryType::File) return fail(errno_error(EISDIR, "'" + rel + "'"));
   // The new content is built in a temp file of the store (the old bytes cut, or extended with a
   // hole) and hashed: never in memory, and never more than the daemon can hash without keeping
@@ -316,11 +319,12 @@ Status Session::symlink(const std::string& target, const std::string& rel) {
   return maybe_checkpoint();
 }
 
-Status Session::link(const std::string& from, const std::string& to) {
+Status Session::link(const std::string& path, const std::string& to, bool follow) {
+  VRIFT_ASSIGN(const std::string from, m_tree.resolve(path, follow, m_root));
   const ManifestEntry* src = m_tree.find(from);
-  if (!src) return fail(errno_error(ENOENT, "'" + from + "'"));
+  if (!src) return fail(errno_error(m_tree.missing_errno(from), "'" + from + "'"));
+  if (m_tree.find(to)) return fail(errno_error(EEXIST, "'" + to + "'")); // before EPERM: Linux
   if (src->type == EntryType::Dir) return fail(errno_error(EPERM, "'" + from + "' is a directory"));
-  if (m_tree.find(to)) return fail(errno_error(EEXIST, "'" + to + "'"));
   ManifestEntry e = *src;
   e.path = to;
   VRIFT_TRY(m_tree.put(e));

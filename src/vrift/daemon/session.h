@@ -70,11 +70,14 @@ public:
   Status mkdir(const std::string& rel, uint32_t mode);
   Status rmdir(const std::string& rel);
   Status rename(const std::string& from, const std::string& to);
-  Status chmod(const std::string& rel, uint32_t mode);
-  Status utimens(const std::string& rel, int64_t mtime_ns);
+  /// CHMOD and UTIMENS act on what a final symlink points to unless NO_FOLLOW, as chmod(2) and
+  /// utimensat(2) do; TRUNCATE always follows; LINK follows a final symlink of FROM only when
+  /// FOLLOW (linkat's AT_SYMLINK_FOLLOW). Links inside the tree only (Tree::resolve).
+  Status chmod(const std::string& rel, uint32_t mode, bool no_follow = false);
+  Status utimens(const std::string& rel, int64_t mtime_ns, bool no_follow = false);
   Status truncate(const std::string& rel, uint64_t length);
   Status symlink(const std::string& target, const std::string& rel);
-  Status link(const std::string& from, const std::string& to);
+  Status link(const std::string& from, const std::string& to, bool follow = false);
 
   /// Writes the tree as the manifest (atomically), registers it, starts a new journal.
   Status checkpoint();

@@ -75,7 +75,7 @@ Status Tree::mkdir(const std::string& path, uint32_t mode, int64_t mtime_ns) {
 
 Status Tree::rmdir(const std::string& path) {
   auto it = m_entries.find(path);
-  if (it == m_entries.end()) return fail(err(ENOENT, "'" + path + "'"));
+  if (it == m_entries.end()) return fail(err(missing_errno(path), "'" + path + "'"));
   if (it->second.type != EntryType::Dir) return fail(err(ENOTDIR, "'" + path + "'"));
   if (has_children(path)) return fail(err(ENOTEMPTY, "'" + path + "'"));
   m_entries.erase(it);
@@ -84,7 +84,7 @@ Status Tree::rmdir(const std::string& path) {
 
 Status Tree::unlink(const std::string& path) {
   auto it = m_entries.find(path);
-  if (it == m_entries.end()) return fail(err(ENOENT, "'" + path + "'"));
+  if (it == m_entries.end()) return fail(err(missing_errno(path), "'" + path + "'"));
   if (it->second.type == EntryType::Dir) return fail(err(EISDIR, "'" + path + "'"));
   m_entries.erase(it);
   return {};
@@ -93,7 +93,7 @@ Status Tree::unlink(const std::string& path) {
 Status Tree::rename(const std::string& from, const std::string& to,
                     std::vector<std::pair<std::string, std::string>>* moved) {
   auto src = m_entries.find(from);
-  if (src == m_entries.end()) return fail(err(ENOENT, "'" + from + "'"));
+  if (src == m_entries.end()) return fail(err(missing_errno(from), "'" + from + "'"));
   VRIFT_TRY(check_parent(to));
   if (from == to) return {};
   bool is_dir = src->second.type == EntryType::Dir;
@@ -157,6 +157,88 @@ Status Tree::set_mtime(const std::string& path, int64_t mtime_ns) {
   if (it == m_entries.end()) return fail(err(ENOENT, "'" + path + "'"));
   it->second.mtime_ns = mtime_ns;
   return {};
+}
+
+int Tree::missing_errno(std::string_view path) const {
+  for (std::string_view p = parent_path(path); !p.empty(); p = parent_path(p)) {
+    if (const ManifestEntry* e = find(p)) return e->type == EntryType::Dir ? ENOENT : ENOTDIR;
+  }
+  return ENOENT;
+}
+
+namespace {
+
+// Joins DIR (relative, "" for the root) and the relative TARGET, resolving "." and "..";
+// false when ".." climbs above the root.
+bool join_relative(std::string_view dir, std::string_view target, std::string* out) {
+  std::vector<std::string_view> parts;
+  auto push = [&](std::string_view s) {
+    for (size_t i = 0; i <= s.size();) {
+      size_t j = s.find('/', i);
+      if (j == std::string_view::npos) j = s.size();
+      const std::string_view c = s.substr(i, j - i);
+      if (c == "..") {
+        if (parts.empty()) return false;
+        parts.pop_back();
+      } else if (!c.empty() && c != ".") {
+        parts.push_back(c);
+      }
+      i = j + 1;
+    }
+    return true;
+  };
+  if (!push(dir) || !push(target)) return false;
+  out->clear();
+  for (std::string_view c : parts) {
+    if (!out->empty()) *out += '/';
+    out->append(c);
+  }
+  return true;
+}
+
+} // namespace
+
+Result<std::string> Tree::resolve(const std::string& path, bool follow_last,
+                                  const std::string& root) const {
+  std::string cur = path;
+  for (int hops = 0;;) {
+    bool spliced = false;
+    for (size_t end = cur.find('/');; end = cur.find('/', end + 1)) {
+      const bool last = end == std::string::npos;
+      const std::string prefix = cur.substr(0, last ? cur.size() : end);
+      const ManifestEntry* e = find(prefix);
+      if (!e) return cur; // a missing component: the operation will say so
+      if (e->type == EntryType::Symlink && (!last || follow_last)) {
+        if (++hops > 40) return fail(err(ELOOP, "'" + path + "'"));
+        std::string_view target = e->target;
+        std::string_view base = parent_path(prefix);
+        if (!target.empty() && target[0] == '/') {
+          if (target == root) {
+            target = "";
+          } else if (target.size() > root.size() && target.compare(0, root.size(), root) == 0 &&
+                     target[root.size()] == '/') {
+            target = target.substr(root.size() + 1);
+          } else {
+            return fail(err(EXDEV, "'" + prefix + "' points outside the projection"));
+          }
+          base = "";
+        }
+        std::string next;
+        if (!join_relative(base, target, &next))
+          return fail(err(EXDEV, "'" + prefix + "' points outside the projection"));
+        if (!last) {
+          if (!next.empty()) next += '/';
+          next += cur.substr(end + 1);
+        }
+        if (next.empty()) return fail(err(EISDIR, "'" + path + "' is the projection's root"));
+        cur = std::move(next);
+        spliced = true;
+        break;
+      }
+      if (last) break;
+    }
+    if (!spliced) return cur;
+  }
 }
 
 } // namespace vrift

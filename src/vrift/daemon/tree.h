@@ -39,6 +39,16 @@ public:
                 std::vector<std::pair<std::string, std::string>>* moved = nullptr);
   Status chmod(const std::string& path, uint32_t mode);
   Status set_mtime(const std::string& path, int64_t mtime_ns);
+  /// PATH with the symlinks among its components followed inside the tree (the final one only
+  /// when FOLLOW_LAST), as the kernel would: at most 40 links (ELOOP). ROOT is the projection's
+  /// absolute root, for absolute targets; a link that leaves the projection is EXDEV (the
+  /// daemon cannot change a file it does not hold). A missing component ends the resolution:
+  /// the caller's operation then reports it.
+  Result<std::string> resolve(const std::string& path, bool follow_last,
+                              const std::string& root) const;
+  /// The errno for a PATH that is not in the tree: ENOTDIR when an existing ancestor is not a
+  /// directory (as the kernel reports "file/x"), else ENOENT.
+  int missing_errno(std::string_view path) const;
 
 private:
   Status check_parent(const std::string& path) const;
