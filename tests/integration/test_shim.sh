@@ -161,6 +161,10 @@ in_both "$PY" -c 'import subprocess; print(subprocess.run(["cat", "docs/a.txt"],
 in_both "$PR" vforkclose docs/deep/er/b.txt
 in_both "$PR" rewind docs
 in_both "$PY" -c 'import ctypes; print(ctypes.CDLL("./lib/libanswer.so").vr_answer())'
+# File system questions about a projected file (df, stat -f, a file watcher)
+in_both stat -f -c '%T %S %l' docs/a.txt docs/link deeplink/er/b.txt docs
+in_both "$PY" -c 'import os; print(os.statvfs("docs/a.txt").f_namemax, os.pathconf("docs/a.txt", "PC_NAME_MAX"))'
+in_both "$PR" inotify docs/a.txt docs/link docs docs/missing
 in_both "$PY" -c 'import ctypes, os; print(ctypes.CDLL(os.path.abspath("lib/libanswer.so")).vr_answer())'
 in_both "$PR" rewindnew docs/deep
 # A projected file's descriptor is its blob's, shared by every file with that content: metadata

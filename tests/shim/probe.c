@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <sys/syscall.h>
@@ -243,6 +244,12 @@ int main(int argc, char** argv) {
     fstat(fd, &st);
     printf("fchmod=%d fchown=%d futimens=%d fsetxattr=%d syscall=%d utimensat=%d mode=%o\n", a, b,
            c, d, e, f, (unsigned)(st.st_mode & 07777));
+    return 0;
+  }
+  if (!strcmp(mode, "inotify") && argc > 2) { // a watch on each path: ok or the errno
+    int in = inotify_init1(IN_CLOEXEC);
+    for (int i = 2; i < argc; ++i)
+      printf("%s: %s\n", argv[i], inotify_add_watch(in, argv[i], IN_MODIFY | IN_ATTRIB) >= 0 ? "ok" : strerror(errno));
     return 0;
   }
   if (!strcmp(mode, "errno")) {
