@@ -165,6 +165,11 @@ in_both "$PY" -c 'import ctypes; print(ctypes.CDLL("./lib/libanswer.so").vr_answ
 in_both stat -f -c '%T %S %l' docs/a.txt docs/link deeplink/er/b.txt docs
 in_both "$PY" -c 'import os; print(os.statvfs("docs/a.txt").f_namemax, os.pathconf("docs/a.txt", "PC_NAME_MAX"))'
 in_both "$PR" inotify docs/a.txt docs/link docs docs/missing
+# glibc's own directory readers: glob(3) and scandirat (nftw and fts are not covered: docs/shim.md)
+in_both "$PR" glob 'docs/*' 'docs/*/*/*' '*/a.txt'
+in_both sh -c '"$1" glob "$PWD/docs/d*/e?/*.txt"' _ "$PR"
+in_both "$PR" scandirat docs deep/er
+in_both "$PR" scandirat . docs
 in_both "$PY" -c 'import ctypes, os; print(ctypes.CDLL(os.path.abspath("lib/libanswer.so")).vr_answer())'
 in_both "$PR" rewindnew docs/deep
 # A projected file's descriptor is its blob's, shared by every file with that content: metadata

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <glob.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -244,6 +245,28 @@ int main(int argc, char** argv) {
     fstat(fd, &st);
     printf("fchmod=%d fchown=%d futimens=%d fsetxattr=%d syscall=%d utimensat=%d mode=%o\n", a, b,
            c, d, e, f, (unsigned)(st.st_mode & 07777));
+    return 0;
+  }
+  if (!strcmp(mode, "glob") && argc > 2) { // glob(3) of each pattern, one match per line
+    for (int i = 2; i < argc; ++i) {
+      glob_t g;
+      int rc = glob(argv[i], GLOB_MARK, NULL, &g);
+      printf("%s: rc=%d\n", argv[i], rc);
+      for (size_t k = 0; rc == 0 && k < g.gl_pathc; ++k) printf("  %s\n", g.gl_pathv[k]);
+      if (rc == 0) globfree(&g);
+    }
+    return 0;
+  }
+  if (!strcmp(mode, "scandirat") && argc > 3) { // scandirat(open(ARGV[2]), ARGV[3]), sorted
+    int dfd = open(argv[2], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    struct dirent** list;
+    int n = scandirat(dfd, argv[3], &list, NULL, alphasort);
+    printf("scandirat %s %s: %d\n", argv[2], argv[3], n);
+    for (int i = 0; i < n; ++i) {
+      printf("  %s\n", list[i]->d_name);
+      free(list[i]);
+    }
+    if (n >= 0) free(list);
     return 0;
   }
   if (!strcmp(mode, "inotify") && argc > 2) { // a watch on each path: ok or the errno

@@ -2,6 +2,7 @@
 // shim's own streams (dirstream.h); every other dir function checks for those first and hands
 // anything else to libc untouched, so a synthetic DIR* never reaches libc.
 #include <dirent.h>
+#include <glob.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 
@@ -49,6 +50,17 @@ VRIFT_REAL(seekdir, SeekdirFn);
 VRIFT_REAL(dirfd, DirfdFn);
 VRIFT_REAL(scandir, ScandirFn);
 VRIFT_REAL(scandir64, Scandir64Fn);
+using ScandiratFn = int(int, const char*, struct dirent***, int (*)(const struct dirent*),
+                        int (*)(const struct dirent**, const struct dirent**));
+using Scandirat64Fn = int(int, const char*, struct dirent64***, int (*)(const struct dirent64*),
+                          int (*)(const struct dirent64**, const struct dirent64**));
+using GlobErr = int (*)(const char*, int);
+using GlobFn = int(const char*, int, GlobErr, glob_t*);
+using Glob64Fn = int(const char*, int, GlobErr, glob64_t*);
+VRIFT_REAL(scandirat, ScandiratFn);
+VRIFT_REAL(scandirat64, Scandirat64Fn);
+VRIFT_REAL(glob, GlobFn);
+VRIFT_REAL(glob64, Glob64Fn);
 
 // A synthetic stream over the projected directory found by L (a hit), whose path is S->a.
 DIR* open_projected(const Lookup& l, Scratch* s) {
@@ -153,13 +165,15 @@ void close_stream(int idx) {
   sys::call6(SYS_close, fd);
 }
 
+// REAL(dirfd, path, out, filter, compar) is libc's scandirat (or scandir, for AT_FDCWD).
 template <typename Ent, typename F, typename C, typename Real>
-int scandir_common(const char* path, Ent*** out, F filter, C compar, Real real) {
-  if (!path || !active() || surely_outside(AT_FDCWD, path)) return real(path, out, filter, compar);
+int scandir_common(int dirfd, const char* path, Ent*** out, F filter, C compar, Real real) {
+  if (!path || !active() || surely_outside(dirfd, path))
+    return real(dirfd, path, out, filter, compar);
   const int saved = errno;
   Scratch s;
-  const Lookup l = lookup(AT_FDCWD, path, true, &s);
-  if (l.res == Res::kReal) return real(l.real_path, out, filter, compar);
+  const Lookup l = lookup(dirfd, path, true, &s);
+  if (l.res == Res::kReal) return real(l.real_dirfd, l.real_path, out, filter, compar);
   if (l.res == Res::kError) return fail(l.err);
   DIR* d = open_projected(l, &s);
   if (!d) return -1;
@@ -299,10 +313,68 @@ VRIFT_EXPORT int dirfd(DIR* d) {
   return dirstream_fd(idx);
 }
 VRIFT_EXPORT int scandir(const char* path, struct dirent*** out, Filter filter, Compar compar) {
-  return scandir_common<struct dirent>(path, out, filter, compar, real_scandir.get());
+  return scandir_common<struct dirent>(
+      AT_FDCWD, path, out, filter, compar, [](int dfd, const char* p, auto o, auto f, auto c) {
+        return dfd == AT_FDCWD ? real_scandir.get()(p, o, f, c)
+                               : real_scandirat.get()(dfd, p, o, f, c);
+      });
 }
 VRIFT_EXPORT int scandir64(const char* path, struct dirent64*** out, Filter64 filter,
                            Compar64 compar) {
-  return scandir_common<struct dirent64>(path, out, filter, compar, real_scandir64.get());
+  return scandir_common<struct dirent64>(
+      AT_FDCWD, path, out, filter, compar, [](int dfd, const char* p, auto o, auto f, auto c) {
+        return dfd == AT_FDCWD ? real_scandir64.get()(p, o, f, c)
+                               : real_scandirat64.get()(dfd, p, o, f, c);
+      });
+}
+VRIFT_EXPORT int scandirat(int dirfd, const char* path, struct dirent*** out, Filter filter,
+                           Compar compar) {
+  return scandir_common<struct dirent>(dirfd, path, out, filter, compar,
+                                       [](int dfd, const char* p, auto o, auto f, auto c) {
+                                         return real_scandirat.get()(dfd, p, o, f, c);
+                                       });
+}
+VRIFT_EXPORT int scandirat64(int dirfd, const char* path, struct dirent64*** out, Filter64 filter,
+                             Compar64 compar) {
+  return scandir_common<struct dirent64>(dirfd, path, out, filter, compar,
+                                         [](int dfd, const char* p, auto o, auto f, auto c) {
+                                           return real_scandirat64.get()(dfd, p, o, f, c);
+                                         });
+}
+// glob(3) lists directories with glibc's internal opendir, past the shim: unless the program
+// brought its own (GLOB_ALTDIRFUNC), it gets the shim's, which pass everything outside the
+// projections through to libc.
+namespace {
+void* glob_opendir(const char* p) { return opendir(p); }
+void glob_closedir(void* d) { closedir(static_cast<DIR*>(d)); }
+struct dirent* glob_readdir(void* d) {
+  return readdir(static_cast<DIR*>(d));
+}
+struct dirent64* glob_readdir64(void* d) {
+  return readdir64(static_cast<DIR*>(d));
+}
+template <typename G, typename R> void use_shim_dirs(G* g, R rd) {
+  g->gl_opendir = glob_opendir;
+  g->gl_closedir = glob_closedir;
+  g->gl_readdir = rd;
+}
+} // namespace
+VRIFT_EXPORT int glob(const char* pattern, int flags, GlobErr errfunc, glob_t* pglob) {
+  if (active() && pglob && !(flags & GLOB_ALTDIRFUNC)) {
+    use_shim_dirs(pglob, glob_readdir);
+    pglob->gl_lstat = lstat;
+    pglob->gl_stat = stat;
+    flags |= GLOB_ALTDIRFUNC;
+  }
+  return real_glob.get()(pattern, flags, errfunc, pglob);
+}
+VRIFT_EXPORT int glob64(const char* pattern, int flags, GlobErr errfunc, glob64_t* pglob) {
+  if (active() && pglob && !(flags & GLOB_ALTDIRFUNC)) {
+    use_shim_dirs(pglob, glob_readdir64);
+    pglob->gl_lstat = lstat64;
+    pglob->gl_stat = stat64;
+    flags |= GLOB_ALTDIRFUNC;
+  }
+  return real_glob64.get()(pattern, flags, errfunc, pglob);
 }
 VRIFT_EXPORT ssize_t getdents64(int fd, void* buf, size_t n) { return op_getdents64(fd, buf, n); }
