@@ -47,8 +47,17 @@ __attribute__((noinline)) const char* physical_path(const char* path, Scratch* s
   return s->a.s;
 }
 
-bool maybe_projected(const char* path) {
-  return path && active() && !surely_outside(AT_FDCWD, path);
+// REAL(path) on the path the kernel should be asked about instead of PATH.
+template <typename F>
+auto on_physical(const char* path, bool follow, F real) -> decltype(real(path)) {
+  path = opaque(path); // glibc declares it nonnull: keep the compiler from dropping the test
+  if (!path || !active() || surely_outside(AT_FDCWD, path)) return real(path);
+  const int saved = errno;
+  Scratch s;
+  const char* p = physical_path(path, &s, follow);
+  if (!p) return -1;
+  errno = saved;
+  return real(p);
 }
 
 } // namespace
@@ -58,52 +67,25 @@ using namespace vrift::shim;
 namespace sys = vrift::sys;
 
 VRIFT_EXPORT int statfs(const char* path, struct statfs* buf) {
-  path = opaque(path);
-  if (!maybe_projected(path))
-    return static_cast<int>(from_sys(sys::call6(SYS_statfs, sys::arg(path), sys::arg(buf))));
-  const int saved = errno;
-  Scratch s;
-  const char* p = physical_path(path, &s);
-  if (!p) return -1;
-  errno = saved;
-  return static_cast<int>(from_sys(sys::call6(SYS_statfs, sys::arg(p), sys::arg(buf))));
+  return on_physical(path, true, [buf](const char* p) {
+    return static_cast<int>(from_sys(sys::call6(SYS_statfs, sys::arg(p), sys::arg(buf))));
+  });
 }
 VRIFT_EXPORT int statfs64(const char* path, struct statfs64* buf) {
   return statfs(path, reinterpret_cast<struct statfs*>(buf)); // one layout on 64-bit Linux
 }
 VRIFT_EXPORT int statvfs(const char* path, struct statvfs* buf) {
-  path = opaque(path);
-  if (!maybe_projected(path)) return real_statvfs.get()(path, buf);
-  const int saved = errno;
-  Scratch s;
-  const char* p = physical_path(path, &s);
-  if (!p) return -1;
-  errno = saved;
-  return real_statvfs.get()(p, buf);
+  return on_physical(path, true, [buf](const char* p) { return real_statvfs.get()(p, buf); });
 }
 VRIFT_EXPORT int statvfs64(const char* path, struct statvfs64* buf) {
   return statvfs(path, reinterpret_cast<struct statvfs*>(buf));
 }
 VRIFT_EXPORT long pathconf(const char* path, int name) {
-  path = opaque(path);
-  if (!maybe_projected(path)) return real_pathconf.get()(path, name);
-  const int saved = errno;
-  Scratch s;
-  const char* p = physical_path(path, &s);
-  if (!p) return -1;
-  errno = saved;
-  return real_pathconf.get()(p, name);
+  return on_physical(path, true, [name](const char* p) { return real_pathconf.get()(p, name); });
 }
 VRIFT_EXPORT int inotify_add_watch(int fd, const char* path, uint32_t mask) {
-  path = opaque(path);
-  if (!maybe_projected(path))
+  return on_physical(path, !(mask & IN_DONT_FOLLOW), [fd, mask](const char* p) {
     return static_cast<int>(
-        from_sys(sys::call6(SYS_inotify_add_watch, fd, sys::arg(path), static_cast<long>(mask))));
-  const int saved = errno;
-  Scratch s;
-  const char* p = physical_path(path, &s, !(mask & IN_DONT_FOLLOW));
-  if (!p) return -1;
-  errno = saved;
-  return static_cast<int>(
-      from_sys(sys::call6(SYS_inotify_add_watch, fd, sys::arg(p), static_cast<long>(mask))));
+        from_sys(sys::call6(SYS_inotify_add_watch, fd, sys::arg(p), static_cast<long>(mask))));
+  });
 }
