@@ -84,6 +84,30 @@ static void* smallstack_exec(void* arg) {
 }
 
 static long long g_nftw_total;
+static int g_walk_chdir;
+static const char* walk_type(int t) {
+  switch (t) {
+  case FTW_F: return "F";
+  case FTW_D: return "D";
+  case FTW_DNR: return "DNR";
+  case FTW_DP: return "DP";
+  case FTW_NS: return "NS";
+  case FTW_SL: return "SL";
+  case FTW_SLN: return "SLN";
+  }
+  return "?";
+}
+static int walk_cb(const char* path, const struct stat* sb, int type, struct FTW* f) {
+  long long size = type == FTW_F ? (long long)sb->st_size : -1;
+  struct stat rel;
+  int rel_ok = g_walk_chdir ? lstat(path + f->base, &rel) == 0 : 1; // cwd is the parent
+  printf("%s %d %d %s size=%lld rel=%d\n", walk_type(type), f->level, f->base, path, size, rel_ok);
+  return 0;
+}
+static int ftw_cb(const char* path, const struct stat* sb, int type) {
+  printf("ftw %s %s %lld\n", walk_type(type), path, type == FTW_F ? (long long)sb->st_size : -1LL);
+  return 0;
+}
 static int nftw_cb(const char* path, const struct stat* sb, int type, struct FTW* ftw) {
   (void)sb;
   struct stat st;
@@ -230,6 +254,22 @@ int main(int argc, char** argv) {
     g_nftw_total = 0;
     nftw(argv[3], nftw_cb, 8, FTW_CHDIR | FTW_PHYS);
     printf("nftw bytes=%lld\n", g_nftw_total);
+    return 0;
+  }
+  if (!strcmp(mode, "walk") && argc > 3) { // walk DIR FLAGS: nftw's callbacks (sort them)
+    int flags = 0;
+    if (strstr(argv[3], "phys")) flags |= FTW_PHYS;
+    if (strstr(argv[3], "depth")) flags |= FTW_DEPTH;
+    if (strstr(argv[3], "chdir")) flags |= FTW_CHDIR;
+    if (strstr(argv[3], "mount")) flags |= FTW_MOUNT;
+    g_walk_chdir = (flags & FTW_CHDIR) != 0;
+    char before[4096], after[4096];
+    if (!getcwd(before, sizeof before)) return 1;
+    int rc = nftw(argv[2], walk_cb, 4, flags);
+    if (!getcwd(after, sizeof after)) return 1;
+    printf("~ rc=%d same_cwd=%d\n", rc, strcmp(before, after) == 0);
+    rc = ftw(argv[2], ftw_cb, 4);
+    printf("~ ftw rc=%d\n", rc);
     return 0;
   }
   if (!strcmp(mode, "fdmeta") && argc > 2) { // metadata changes through a read-only descriptor
