@@ -166,7 +166,7 @@ in_both stat -f -c '%T %S %l' docs/a.txt docs/link deeplink/er/b.txt docs
 in_both "$PY" -c 'import os; print(os.statvfs("docs/a.txt").f_namemax, os.pathconf("docs/a.txt", "PC_NAME_MAX"))'
 in_both "$PR" inotify docs/a.txt docs/link docs docs/missing
 # glibc's own directory readers: nftw/ftw, glob(3) and scandirat (fts is not covered: docs/shim.md)
-for flags in none phys depth,chdir phys,depth,chdir,mount; do
+for flags in none phys depth,chdir phys,depth,chdir,mount action,chdir; do
   in_both sh -c 'for d in docs deeplink src include empty; do "$1" walk "$d" "$2"; done | sort' _ "$PR" "$flags"
 done
 in_both sh -c '"$1" walk "$PWD/docs" phys | sort' _ "$PR"

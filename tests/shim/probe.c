@@ -84,7 +84,7 @@ static void* smallstack_exec(void* arg) {
 }
 
 static long long g_nftw_total;
-static int g_walk_chdir;
+static int g_walk_chdir, g_walk_action;
 static const char* walk_type(int t) {
   switch (t) {
   case FTW_F: return "F";
@@ -102,7 +102,8 @@ static int walk_cb(const char* path, const struct stat* sb, int type, struct FTW
   struct stat rel;
   int rel_ok = g_walk_chdir ? lstat(path + f->base, &rel) == 0 : 1; // cwd is the parent
   printf("%s %d %d %s size=%lld rel=%d\n", walk_type(type), f->level, f->base, path, size, rel_ok);
-  return 0;
+  // FTW_ACTIONRETVAL: a directory named "deep" is not entered (order-independent)
+  return g_walk_action && type == FTW_D && !strcmp(path + f->base, "deep") ? FTW_SKIP_SUBTREE : 0;
 }
 static int ftw_cb(const char* path, const struct stat* sb, int type) {
   printf("ftw %s %s %lld\n", walk_type(type), path, type == FTW_F ? (long long)sb->st_size : -1LL);
@@ -262,6 +263,8 @@ int main(int argc, char** argv) {
     if (strstr(argv[3], "depth")) flags |= FTW_DEPTH;
     if (strstr(argv[3], "chdir")) flags |= FTW_CHDIR;
     if (strstr(argv[3], "mount")) flags |= FTW_MOUNT;
+    if (strstr(argv[3], "action")) flags |= FTW_ACTIONRETVAL;
+    g_walk_action = (flags & FTW_ACTIONRETVAL) != 0;
     g_walk_chdir = (flags & FTW_CHDIR) != 0;
     char before[4096], after[4096];
     if (!getcwd(before, sizeof before)) return 1;
