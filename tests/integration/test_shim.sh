@@ -170,6 +170,8 @@ for flags in none phys depth,chdir phys,depth,chdir,mount action,chdir; do
   in_both sh -c 'for d in docs deeplink src include empty; do "$1" walk "$d" "$2"; done | sort' _ "$PR" "$flags"
 done
 in_both sh -c '"$1" walk "$PWD/docs" phys | sort' _ "$PR"
+# followed links: a directory reached twice (docs/deep and deeplink) is walked once
+in_both sh -c '"$1" walk . none | grep -c "^D .*/er "' _ "$PR"
 in_both sh -c 'cd docs && "$1" walk ../src chdir | sort' _ "$PR"
 in_both "$PR" glob 'docs/*' 'docs/*/*/*' '*/a.txt'
 in_both sh -c '"$1" glob "$PWD/docs/d*/e?/*.txt"' _ "$PR"

@@ -30,14 +30,33 @@ using FtwFn = int(const char*, FtwCb, int);
 VRIFT_REAL(nftw, NftwFn);
 VRIFT_REAL(ftw, FtwFn);
 
+// Directories already walked, when links are followed: glibc's walker skips a directory it
+// has seen (a symlink loop, or two links to one directory). A fixed table: past its size,
+// directories are still walked, and a loop ends at the path length limit.
+constexpr int kSeenMax = 1024;
+
 struct Walk {
   NftwCb nftw_cb; // one of the two
   FtwCb ftw_cb;
   int flags;
   dev_t dev; // FTW_MOUNT: the start's file system
   int result = 0;
+  int nseen = 0;
+  struct {
+    dev_t dev;
+    ino_t ino;
+  } seen[kSeenMax];
   char path[kPathMax];
 };
+
+// Records directory ST; false when it was walked already.
+bool first_visit(Walk* w, const struct stat& st) {
+  if (w->flags & FTW_PHYS) return true; // no links followed: no directory twice
+  for (int i = 0; i < w->nseen; ++i)
+    if (w->seen[i].dev == st.st_dev && w->seen[i].ino == st.st_ino) return false;
+  if (w->nseen < kSeenMax) w->seen[w->nseen++] = {st.st_dev, st.st_ino};
+  return true;
+}
 
 enum class Next { kGo, kSkipSubtree, kSkipSiblings, kStop };
 
@@ -95,6 +114,7 @@ Next visit(Walk* w, size_t len, size_t base, int level, int parent_fd, const str
   }
   if (type != FTW_D) return call(w, &st, type, base, level);
   if ((w->flags & FTW_MOUNT) && st.st_dev != w->dev) return Next::kGo;
+  if (!first_visit(w, st)) return Next::kGo;
   DIR* d = opendir(*at ? at : ".");
   if (!d) return call(w, &st, FTW_DNR, base, level);
   if (!(w->flags & FTW_DEPTH)) {
@@ -152,7 +172,7 @@ bool reaches_projection(const char* path) {
 }
 
 int walk(const char* dir, NftwCb ncb, FtwCb cb, int flags) {
-  Walk w{ncb, cb, flags, 0, 0, {}};
+  Walk w{ncb, cb, flags, 0, 0, 0, {}, {}};
   const size_t len = std::strlen(dir);
   if (len == 0 || len >= kPathMax) return fail(len == 0 ? ENOENT : ENAMETOOLONG);
   std::memcpy(w.path, dir, len + 1);
