@@ -164,7 +164,10 @@ in_both "$PY" -c 'import ctypes; print(ctypes.CDLL("./lib/libanswer.so").vr_answ
 # File system questions about a projected file (df, stat -f, a file watcher)
 in_both stat -f -c '%T %S %l' docs/a.txt docs/link deeplink/er/b.txt docs
 in_both "$PY" -c 'import os; print(os.statvfs("docs/a.txt").f_namemax, os.pathconf("docs/a.txt", "PC_NAME_MAX"))'
-in_both "$PR" inotify docs/a.txt docs/link docs docs/missing
+in_both "$PR" inotify docs deeplink deeplink/er docs/missing
+out=$(cd "$J" && "${R[@]}" "$PR" inotify docs/a.txt docs/link 2>&1)
+check_eq "a watch on a phantom file is ENOENT, never on its shared blob" \
+  "$(printf 'docs/a.txt: No such file or directory\ndocs/link: No such file or directory')" "$out"
 # glibc's own directory readers: nftw/ftw, glob(3) and scandirat (fts is not covered: docs/shim.md)
 for flags in none phys depth,chdir phys,depth,chdir,mount action,chdir; do
   in_both sh -c 'for d in docs deeplink src include empty; do "$1" walk "$d" "$2"; done | sort' _ "$PR" "$flags"
@@ -179,6 +182,7 @@ in_both "$PR" scandirat docs deep/er
 in_both "$PR" scandirat . docs
 in_both "$PY" -c 'import ctypes, os; print(ctypes.CDLL(os.path.abspath("lib/libanswer.so")).vr_answer())'
 in_both "$PR" rewindnew docs/deep
+in_both "$PR" rewindkeep docs
 # A projected file's descriptor is its blob's, shared by every file with that content: metadata
 # changes through it must not reach the store (EROFS until the write path exists).
 out=$(cd "$J" && "${R[@]}" "$PR" fdmeta docs/a.txt 2>&1)
@@ -209,6 +213,20 @@ in_outside "$PR" execvp ns.sh ../outside
 in_outside sh -c "stat -c %F '$T/../${T##*/}/outside/ns.sh/' 2>&1; stat -c %F '$O/../outside/tree/' 2>&1"
 in_outside "$PR" stalefd docs "$O/tree" a.txt
 in_outside "$PR" nftw docs "$O/tree"
+# dlopen still sees the program as its caller: "$ORIGIN" in the name is the program's directory
+cat >"$T/dl.c" <<'EOF'
+#include <dlfcn.h>
+#include <stdio.h>
+int main(int argc, char** argv) {
+  void* h = argc > 1 ? dlopen(argv[1], RTLD_NOW) : 0;
+  int (*f)(void) = h ? (int (*)(void))dlsym(h, "vr_answer") : 0;
+  printf("%s\n", f ? (f() == 42 ? "ok" : "wrong") : dlerror());
+  return 0;
+}
+EOF
+{ gcc -o "$O/dl" "$T/dl.c" -ldl && gcc -shared -fPIC -o "$O/libplug.so" "$T/answer.c"; } || not_ok "building dl"
+in_outside "$O/dl" '$ORIGIN/libplug.so'
+in_outside "$O/dl" "$O/libplug.so"
 in_both sh -c 'cat docs/a.txt | sh -c "cat - docs/link"'
 # Executing a projected script: its interpreter gets the projected path (execve, PATH search).
 in_both ./src/run.sh

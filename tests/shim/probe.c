@@ -210,6 +210,18 @@ int main(int argc, char** argv) {
            (long long)b.st_size);
     return 0;
   }
+  if (!strcmp(mode, "rewindkeep")) { // a dirent read before rewinddir is still readable after it
+    DIR* d = opendir(argv[2]);
+    struct dirent* e = NULL;
+    for (int i = 0; i < 3; ++i) e = readdir(d);
+    if (!e) return 1;
+    char name[256];
+    snprintf(name, sizeof name, "%s", e->d_name);
+    rewinddir(d);
+    printf("rewindkeep %s\n", strcmp(name, e->d_name) == 0 ? "same" : "changed");
+    closedir(d);
+    return 0;
+  }
   if (!strcmp(mode, "rewindnew")) { // a file made after opendir shows after rewinddir (POSIX),
     // and after lseek(fd, 0) for getdents64
     char p[4096];

@@ -93,6 +93,20 @@ TEST(Tree, ResolveFollowsSymlinksInsideTheTreeOnly) {
   EXPECT_EQ(t.resolve("loop1", true, root).error().errnum(), ELOOP);
   EXPECT_EQ(t.resolve("loop1", false, root).value(), "loop1");
   EXPECT_EQ(t.resolve("nope/x", true, root).value(), "nope/x");
+  // ".." after a link applies to where the link led (as the kernel walks), not to its text
+  ASSERT_TRUE(t.put(file("f", "top")).ok());
+  ASSERT_TRUE(t.put(link_to("s", "a/b")).ok());
+  ASSERT_TRUE(t.put(link_to("dotdot", "s/../b/f")).ok());
+  EXPECT_EQ(t.resolve("dotdot", true, root).value(), "a/b/f");
+  ASSERT_TRUE(t.put(link_to("up2", "s/../../f")).ok());
+  EXPECT_EQ(t.resolve("up2", true, root).value(), "f");
+  // a target with a trailing '/' must be a directory
+  ASSERT_TRUE(t.put(link_to("tf", "f/")).ok());
+  EXPECT_EQ(t.resolve("tf", true, root).error().errnum(), ENOTDIR);
+  ASSERT_TRUE(t.put(link_to("td", "a/b/")).ok());
+  EXPECT_EQ(t.resolve("td/f", true, root).value(), "a/b/f");
+  ASSERT_TRUE(t.put(link_to("toroot", "/root/")).ok());
+  EXPECT_EQ(t.resolve("toroot/f", true, root).value(), "f");
   EXPECT_EQ(t.missing_errno("a/b/f/x"), ENOTDIR);
   EXPECT_EQ(t.missing_errno("a/nope/x"), ENOENT);
   EXPECT_EQ(t.unlink("a/b/f/x").error().errnum(), ENOTDIR);

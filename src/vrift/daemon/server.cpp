@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -48,6 +49,13 @@ constexpr auto kSpinAfterRequest = std::chrono::microseconds(200);
 // it the same way).
 std::string listing_path(const std::string& vdir_path) {
   return vdir_path.substr(0, vdir_path.size() - 5) + ".listing";
+}
+
+uint64_t first_session_id() {
+  uint64_t r = 0;
+  if (::getrandom(&r, sizeof r, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof r))
+    r = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  return (r >> 16) | 1; // below 2^48, never 0
 }
 
 volatile sig_atomic_t g_stop = 0;
@@ -108,6 +116,7 @@ struct Conn {
   UniqueFd fd;
   std::vector<uint8_t> in; // received bytes not yet served: at most the start of one frame
   bool greeted = false;    // its HELLO was answered
+  bool broken = false;     // a reply could not be sent: the connection goes
   // Since when the greeting, or the rest of a started frame, has been awaited (unset: nothing
   // is): timers() drops a connection that keeps the daemon waiting too long.
   Clock::time_point waiting_since{};
@@ -145,11 +154,16 @@ private:
                                   const std::string& key);
   LiveSession* find(uint64_t id);
   template <class M> void reply(Conn& c, uint32_t id, const M& m) {
-    (void)proto::send_msg(c.fd.get(), id, m, proto::kServerFrameTimeoutMs);
+    if (!proto::send_msg(c.fd.get(), id, m, proto::kServerFrameTimeoutMs)) c.broken = true;
+  }
+  // A client that does not take its replies (its socket full for kServerFrameTimeoutMs) is cut
+  // off after the first one it misses, not waited for once per pipelined request.
+  void send_error(Conn& c, uint32_t id, proto::ErrorKind kind, const std::string& msg) {
+    if (!proto::send_error(c.fd.get(), id, kind, msg)) c.broken = true;
   }
   void reply_error(Conn& c, uint32_t id, const Error& e) {
     int en = e.errnum() ? e.errnum() : EIO;
-    (void)proto::send_error(c.fd.get(), id, proto::kind_of_errno(en), e.message());
+    send_error(c, id, proto::kind_of_errno(en), e.message());
   }
   void reply_status(Conn& c, uint32_t id, const Status& s) {
     if (s.ok()) {
@@ -168,7 +182,9 @@ private:
   std::map<std::string, uint64_t> m_by_key;
   std::set<uint64_t> m_arm_pending; // sessions whose skeleton is watched after this round
   std::map<int, Lease> m_leases;    // by pidfd
-  uint64_t m_next_session = 1;
+  // Session ids start at a random point: any connection may name a live session, and a process
+  // that outlived a daemon must not reach another project's session through its old id.
+  uint64_t m_next_session = first_session_id();
   uint64_t m_commits = 0, m_mutations = 0;
   bool m_stop = false;
   Clock::time_point m_spin_until{};  ///< poll without sleeping until then (kSpinAfterRequest)
@@ -332,7 +348,7 @@ bool Server::serve(Conn& c) {
   }
   size_t off = 0;
   bool keep = true;
-  while (keep) {
+  while (keep && !c.broken) {
     proto::Frame f;
     size_t used = 0;
     const proto::Err e =
@@ -342,7 +358,7 @@ bool Server::serve(Conn& c) {
       uint32_t id = 0;
       if (e != proto::Err::BadMagic && c.in.size() - off >= 12)
         std::memcpy(&id, c.in.data() + off + 8, sizeof id);
-      (void)proto::send_error(c.fd.get(), id, proto::kind_for(e), proto::err_name(e));
+      send_error(c, id, proto::kind_for(e), proto::err_name(e));
       return false;
     }
     keep = c.greeted ? handle(c, f) : greet(c, f);
@@ -354,7 +370,7 @@ bool Server::serve(Conn& c) {
   } else if (c.greeted) {
     c.waiting_since = {};
   }
-  return keep && !eof;
+  return keep && !eof && !c.broken;
 }
 
 bool Server::greet(Conn& c, const proto::Frame& f) {
@@ -373,16 +389,14 @@ bool Server::greet(Conn& c, const proto::Frame& f) {
 bool Server::handle(Conn& c, const proto::Frame& fr) {
   m_last_activity = Clock::now();
   if (fr.type == proto::MsgType::Hello) { // one greeting per connection (protocol 3.4)
-    (void)proto::send_error(c.fd.get(), fr.id, proto::ErrorKind::OutOfSequence,
-                            "HELLO after the greeting");
+    send_error(c, fr.id, proto::ErrorKind::OutOfSequence, "HELLO after the greeting");
     return false;
   }
   uint32_t id = fr.id;
   auto need = [&](uint64_t sid) -> LiveSession* {
     LiveSession* ls = find(sid);
     if (!ls) {
-      (void)proto::send_error(c.fd.get(), id, proto::ErrorKind::UnknownSession,
-                              "no such session " + std::to_string(sid));
+      send_error(c, id, proto::ErrorKind::UnknownSession, "no such session " + std::to_string(sid));
     }
     return ls;
   };
@@ -505,12 +519,12 @@ bool Server::handle(Conn& c, const proto::Frame& fr) {
         changed(*ls, ls->session->link(std::string(msg.from), std::string(msg.to),
                                        (msg.flags & proto::kLinkFollow) != 0));
     } else {
-      (void)proto::send_error(c.fd.get(), id, proto::ErrorKind::UnknownRequest,
-                              std::string("not a request: ") + proto::type_name(fr.type));
+      send_error(c, id, proto::ErrorKind::UnknownRequest,
+                 std::string("not a request: ") + proto::type_name(fr.type));
     }
   });
   if (e != proto::Err::Ok) {
-    (void)proto::send_error(c.fd.get(), id, proto::kind_for(e), proto::err_name(e));
+    send_error(c, id, proto::kind_for(e), proto::err_name(e));
     return !proto::is_fatal(e);
   }
   return true;

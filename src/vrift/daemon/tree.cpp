@@ -168,77 +168,85 @@ int Tree::missing_errno(std::string_view path) const {
 
 namespace {
 
-// Joins DIR (relative, "" for the root) and the relative TARGET, resolving "." and "..";
-// false when ".." climbs above the root.
-bool join_relative(std::string_view dir, std::string_view target, std::string* out) {
-  std::vector<std::string_view> parts;
-  auto push = [&](std::string_view s) {
-    for (size_t i = 0; i <= s.size();) {
-      size_t j = s.find('/', i);
-      if (j == std::string_view::npos) j = s.size();
-      const std::string_view c = s.substr(i, j - i);
-      if (c == "..") {
-        if (parts.empty()) return false;
-        parts.pop_back();
-      } else if (!c.empty() && c != ".") {
-        parts.push_back(c);
-      }
-      i = j + 1;
-    }
-    return true;
-  };
-  if (!push(dir) || !push(target)) return false;
-  out->clear();
-  for (std::string_view c : parts) {
-    if (!out->empty()) *out += '/';
-    out->append(c);
+// Appends the components of S to PENDING (before what is there): a trailing '/' becomes an
+// empty last component, which asks for a directory.
+void push_front_components(std::string_view s, std::vector<std::string>* pending) {
+  std::vector<std::string> parts;
+  for (size_t i = 0; i <= s.size();) {
+    size_t j = s.find('/', i);
+    if (j == std::string_view::npos) j = s.size();
+    std::string_view c = s.substr(i, j - i);
+    if (!c.empty() || (j == s.size() && i > 0 && i == s.size())) parts.emplace_back(c);
+    i = j + 1;
   }
-  return true;
+  // PENDING is consumed from the back: push in reverse.
+  pending->insert(pending->end(), parts.rbegin(), parts.rend());
+}
+
+std::string joined(const std::vector<std::string>& parts) {
+  std::string out;
+  for (const auto& c : parts) {
+    if (!out.empty()) out += '/';
+    out += c;
+  }
+  return out;
 }
 
 } // namespace
 
 Result<std::string> Tree::resolve(const std::string& path, bool follow_last,
                                   const std::string& root) const {
-  std::string cur = path;
-  for (int hops = 0;;) {
-    bool spliced = false;
-    for (size_t end = cur.find('/');; end = cur.find('/', end + 1)) {
-      const bool last = end == std::string::npos;
-      const std::string prefix = cur.substr(0, last ? cur.size() : end);
-      const ManifestEntry* e = find(prefix);
-      if (!e) return cur; // a missing component: the operation will say so
-      if (e->type == EntryType::Symlink && (!last || follow_last)) {
-        if (++hops > 40) return fail(err(ELOOP, "'" + path + "'"));
-        std::string_view target = e->target;
-        std::string_view base = parent_path(prefix);
-        if (!target.empty() && target[0] == '/') {
-          if (target == root) {
-            target = "";
-          } else if (target.size() > root.size() && target.compare(0, root.size(), root) == 0 &&
-                     target[root.size()] == '/') {
-            target = target.substr(root.size() + 1);
-          } else {
-            return fail(err(EXDEV, "'" + prefix + "' points outside the projection"));
-          }
-          base = "";
-        }
-        std::string next;
-        if (!join_relative(base, target, &next))
-          return fail(err(EXDEV, "'" + prefix + "' points outside the projection"));
-        if (!last) {
-          if (!next.empty()) next += '/';
-          next += cur.substr(end + 1);
-        }
-        if (next.empty()) return fail(err(EISDIR, "'" + path + "' is the projection's root"));
-        cur = std::move(next);
-        spliced = true;
-        break;
-      }
-      if (last) break;
+  // Component by component, as the kernel walks: DONE is the resolved prefix, PENDING what is
+  // left (back first). A symlink's target is spliced in unresolved, so a ".." after it applies
+  // to where the link led, not to the link's text.
+  std::vector<std::string> done, pending;
+  push_front_components(path, &pending);
+  int hops = 0;
+  while (!pending.empty()) {
+    std::string c = std::move(pending.back());
+    pending.pop_back();
+    if (c.empty()) { // a trailing '/': what is resolved so far must be a directory
+      if (done.empty()) continue;
+      const ManifestEntry* e = find(joined(done));
+      if (e && e->type != EntryType::Dir) return fail(err(ENOTDIR, "'" + path + "'"));
+      continue;
     }
-    if (!spliced) return cur;
+    if (c == ".") continue;
+    if (c == "..") {
+      if (done.empty()) return fail(err(EXDEV, "'" + path + "' leads outside the projection"));
+      done.pop_back();
+      continue;
+    }
+    done.push_back(std::move(c));
+    const std::string here = joined(done);
+    const ManifestEntry* e = find(here);
+    if (!e) { // a missing component: the operation will say so
+      while (!pending.empty()) {
+        if (!pending.back().empty()) done.push_back(std::move(pending.back()));
+        pending.pop_back();
+      }
+      return joined(done);
+    }
+    const bool last = pending.empty();
+    if (e->type != EntryType::Symlink || (last && !follow_last)) continue;
+    if (++hops > 40) return fail(err(ELOOP, "'" + path + "'"));
+    done.pop_back();
+    std::string_view target = e->target;
+    if (!target.empty() && target[0] == '/') {
+      if (target == root || target == root + "/") {
+        target = target.substr(root.size());
+      } else if (target.size() > root.size() && target.compare(0, root.size(), root) == 0 &&
+                 target[root.size()] == '/') {
+        target = target.substr(root.size() + 1);
+      } else {
+        return fail(err(EXDEV, "'" + here + "' points outside the projection"));
+      }
+      done.clear();
+    }
+    push_front_components(target, &pending);
   }
+  if (done.empty()) return fail(err(EISDIR, "'" + path + "' is the projection's root"));
+  return joined(done);
 }
 
 } // namespace vrift

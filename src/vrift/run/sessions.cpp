@@ -21,23 +21,14 @@ Result<Sessions> Sessions::open(const Paths& paths, const std::string& exe,
   s.m_pid = static_cast<int>(c.daemon().pid);
   s.m_client.emplace(std::move(c));
   // The shim reads blobs from VRIFT_STORE and the daemon commits into its own store: they must
-  // be one store (a daemon started with another VR_THE_SOURCE would be a different one). The
-  // status query and every session open go out together (one round trip, not 1 + N); sessions
-  // a wrong daemon opened meanwhile end with this connection.
+  // be one store (a daemon started with another VR_THE_SOURCE would be a different one). That is
+  // checked before any session is opened (opening one has effects: stale staging files go, an
+  // earlier journal is folded); then every open goes out together, one round trip for all.
   constexpr int kTimeout = proto::kCliRequestTimeoutMs;
-  VRIFT_TRY(s.m_client->send(proto::StatusQuery{}, kTimeout)
-                .context("asking the vrift daemon for its status"));
-  for (const Projection& p : ps) {
-    proto::SessionOpen req;
-    req.root = p.root;
-    req.manifest = p.manifest_path;
-    VRIFT_TRY(s.m_client->send(req, kTimeout)
-                  .context("opening a session for '" + p.manifest_path + "' at '" + p.root + "'"));
-  }
-  auto ours = fs::canonical(paths.store_root); // while the daemon answers
+  auto ours = fs::canonical(paths.store_root);
   s.m_store = ours.ok() ? *ours : paths.store_root;
-  VRIFT_ASSIGN(auto st, s.m_client->receive<proto::StatusReply>(kTimeout).context(
-                            "asking the vrift daemon for its status"));
+  VRIFT_ASSIGN(auto st, s.m_client->call<proto::StatusReply>(proto::StatusQuery{}, kTimeout)
+                            .context("asking the vrift daemon for its status"));
   std::string daemon_store(st.store_root);
   // The daemon reports the store it resolved, usually the very same string: no realpath then.
   auto served =
@@ -46,6 +37,13 @@ Result<Sessions> Sessions::open(const Paths& paths, const std::string& exe,
     return fail("the running vrift daemon (pid " + std::to_string(s.m_pid) +
                     ") serves the store '" + daemon_store + "', not '" + s.m_store + "'",
                 EXDEV);
+  }
+  for (const Projection& p : ps) {
+    proto::SessionOpen req;
+    req.root = p.root;
+    req.manifest = p.manifest_path;
+    VRIFT_TRY(s.m_client->send(req, kTimeout)
+                  .context("opening a session for '" + p.manifest_path + "' at '" + p.root + "'"));
   }
   for (Projection& p : ps) {
     VRIFT_ASSIGN(auto r,

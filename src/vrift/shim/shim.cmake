@@ -22,6 +22,10 @@ else()
   list(APPEND VRIFT_SHIM_FLAGS -Wno-pointer-bool-conversion)
 endif()
 
+# dlopen must reach glibc's by a tail call in every build (glibc takes the caller from its
+# return address: "$ORIGIN" and RPATH would be the shim's), and -O0 makes no tail calls.
+set_source_files_properties(shim/entry/entry_dl.cpp PROPERTIES COMPILE_OPTIONS "-O2")
+
 add_library(vrift_shim_core STATIC ${VRIFT_SHIM_CORE_SOURCES})
 target_include_directories(vrift_shim_core PUBLIC ${PROJECT_SOURCE_DIR}/src)
 target_compile_options(vrift_shim_core PRIVATE ${VRIFT_WARNINGS} -fno-exceptions -fno-rtti)

@@ -22,6 +22,10 @@ struct DirStream {
   size_t len;
   size_t map_len;
   size_t pos; // byte offset of the next record; accessed atomically
+  // A listing outgrown by a rewind: kept mapped until the stream is released, because a dirent
+  // that readdir returned before the rewind may still be read (glibc keeps its buffer too).
+  char* retired;
+  size_t retired_map;
 };
 constinit DirStream g_dirs[kMaxDirStreams]{};
 
@@ -321,14 +325,16 @@ namespace {
 
 // The listing of directory FD (REL in projection PROJ, whose own entry is SELF) into a new
 // anonymous mapping: *BUF, *LEN bytes used of *MAP_LEN. Returns 0 or -errno.
+// A listing into *BUF_OUT (of *MAP_LEN_OUT bytes) when it fits there, else a new mapping.
 int make_listing(int fd, int proj, const char* rel, uint32_t rel_len, const vdir::VdirStat& self,
                  char** buf_out, size_t* len_out, size_t* map_len_out) {
   char* phys = nullptr;
   size_t phys_len = 0, phys_map = 0;
   if (const int e = read_physical(fd, &phys, &phys_len, &phys_map); e != 0) return e;
   const size_t need = bound(&g_state.proj[proj], rel, rel_len, phys_len);
-  const size_t map_len = (need + 4095) & ~size_t{4095};
-  char* buf = map_anon(map_len);
+  const bool fits = *buf_out != nullptr && need <= *map_len_out;
+  const size_t map_len = fits ? *map_len_out : (need + 4095) & ~size_t{4095};
+  char* buf = fits ? *buf_out : map_anon(map_len);
   if (!buf) {
     sys::call6(SYS_munmap, sys::arg(phys), static_cast<long>(phys_map));
     return -ENOMEM;
@@ -364,6 +370,8 @@ int dirstream_open(int fd, int proj, const char* rel, uint32_t rel_len,
     __atomic_store_n(&d->in_use, 0, __ATOMIC_RELEASE);
     return e;
   }
+  d->retired = nullptr;
+  d->retired_map = 0;
   d->fd = fd;
   d->buf = buf;
   d->len = len;
@@ -376,17 +384,21 @@ int dirstream_refill(int idx, int proj, const char* rel, uint32_t rel_len,
                      const vdir::VdirStat& self) {
   DirStream* d = at(idx);
   if (!d || !__atomic_load_n(&d->in_use, __ATOMIC_ACQUIRE)) return -EBADF;
-  char* buf = nullptr;
-  size_t len = 0, map_len = 0;
+  // Rebuilt in place when it fits (a dirent from before stays readable memory); otherwise in a
+  // new mapping, the old one retired until the stream is released.
+  char* buf = d->buf;
+  size_t len = 0, map_len = d->map_len;
   if (const int e = make_listing(d->fd, proj, rel, rel_len, self, &buf, &len, &map_len); e != 0)
     return e;
-  char* old = d->buf;
-  const size_t old_map = d->map_len;
-  __atomic_store_n(&d->pos, size_t{0}, __ATOMIC_RELEASE);
-  d->buf = buf;
+  if (buf != d->buf) {
+    if (d->retired) sys::call6(SYS_munmap, sys::arg(d->retired), static_cast<long>(d->retired_map));
+    d->retired = d->buf;
+    d->retired_map = d->map_len;
+    d->buf = buf;
+    d->map_len = map_len;
+  }
   d->len = len;
-  d->map_len = map_len;
-  if (old) sys::call6(SYS_munmap, sys::arg(old), static_cast<long>(old_map));
+  __atomic_store_n(&d->pos, size_t{0}, __ATOMIC_RELEASE);
   return 0;
 }
 
@@ -453,6 +465,9 @@ void dirstream_release_index(int idx) {
   DirStream* d = at(idx);
   if (!d || !__atomic_load_n(&d->in_use, __ATOMIC_ACQUIRE)) return;
   if (d->buf) sys::call6(SYS_munmap, sys::arg(d->buf), static_cast<long>(d->map_len));
+  if (d->retired) sys::call6(SYS_munmap, sys::arg(d->retired), static_cast<long>(d->retired_map));
+  d->retired = nullptr;
+  d->retired_map = 0;
   d->buf = nullptr;
   d->len = d->map_len = 0;
   d->fd = -1;

@@ -28,17 +28,22 @@ bool has_slash(const char* s) {
   return false;
 }
 
-__attribute__((noinline)) void* dlopen_projected(const char* file, int mode) {
+// The blob of a projected regular file at FILE, in this thread's buffer (it must outlive the
+// shim's frame: the real dlopen is reached by a tail call), or nullptr.
+__thread char tls_blob[kPathMax] __attribute__((tls_model("initial-exec")));
+
+__attribute__((noinline)) const char* projected_blob(const char* file) {
   const int saved = errno;
   Scratch s;
   const Lookup l = lookup(AT_FDCWD, file, true, &s);
   const bool reg = l.res == Res::kHit && (l.st.mode & vdir::kModeTypeMask) == vdir::kModeReg;
+  const char* out = nullptr;
   if (reg && blob_path(l.st.blob_hash, l.st.size, &s.b)) {
-    errno = saved;
-    return real_dlopen.get()(s.b.s, mode);
+    __builtin_memcpy(tls_blob, s.b.s, s.b.len + 1);
+    out = tls_blob;
   }
   errno = saved;
-  return real_dlopen.get()(file, mode);
+  return out;
 }
 
 } // namespace
@@ -46,9 +51,12 @@ __attribute__((noinline)) void* dlopen_projected(const char* file, int mode) {
 
 using namespace vrift::shim;
 
+// Both calls of the real dlopen are tail calls (no frame of the shim's is left), so glibc sees
+// the program as the caller: "$ORIGIN" in the name, and the caller's RPATH/RUNPATH, are its.
 VRIFT_EXPORT void* dlopen(const char* file, int mode) {
   file = opaque(file);
-  if (file && active() && has_slash(file) && !surely_outside(AT_FDCWD, file))
-    return dlopen_projected(file, mode);
+  if (file && active() && has_slash(file) && !surely_outside(AT_FDCWD, file)) {
+    if (const char* blob = projected_blob(file)) return real_dlopen.get()(blob, mode);
+  }
   return real_dlopen.get()(file, mode);
 }

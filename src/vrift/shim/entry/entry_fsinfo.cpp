@@ -29,15 +29,18 @@ VRIFT_REAL(pathconf, PathconfFn);
 // The path the kernel should be asked about for PATH (followed): PATH itself when it is not
 // projected, a projected file's blob, a projected directory's skeleton. nullptr with errno set
 // when PATH is projected and missing.
-__attribute__((noinline)) const char* physical_path(const char* path, Scratch* s,
-                                                    bool follow = true) {
+// BLOB: a projected file is asked about through its blob (statfs: the store's file system);
+// otherwise through its physical path (inotify: a blob is shared by every file with the same
+// content, so a watch on it would be shared too; a phantom file has no physical path: ENOENT).
+__attribute__((noinline)) const char* physical_path(const char* path, Scratch* s, bool follow,
+                                                    bool blob) {
   const Lookup l = lookup(AT_FDCWD, path, follow, s);
   if (l.res == Res::kReal) return l.real_path;
   if (l.res == Res::kError) {
     errno = l.err;
     return nullptr;
   }
-  if ((l.st.mode & vdir::kModeTypeMask) == vdir::kModeReg) {
+  if (blob && (l.st.mode & vdir::kModeTypeMask) == vdir::kModeReg) {
     if (!blob_path(l.st.blob_hash, l.st.size, &s->b)) {
       errno = ENAMETOOLONG;
       return nullptr;
@@ -49,12 +52,12 @@ __attribute__((noinline)) const char* physical_path(const char* path, Scratch* s
 
 // REAL(path) on the path the kernel should be asked about instead of PATH.
 template <typename F>
-auto on_physical(const char* path, bool follow, F real) -> decltype(real(path)) {
+auto on_physical(const char* path, bool follow, bool blob, F real) -> decltype(real(path)) {
   path = opaque(path); // glibc declares it nonnull: keep the compiler from dropping the test
   if (!path || !active() || surely_outside(AT_FDCWD, path)) return real(path);
   const int saved = errno;
   Scratch s;
-  const char* p = physical_path(path, &s, follow);
+  const char* p = physical_path(path, &s, follow, blob);
   if (!p) return -1;
   errno = saved;
   return real(p);
@@ -67,7 +70,7 @@ using namespace vrift::shim;
 namespace sys = vrift::sys;
 
 VRIFT_EXPORT int statfs(const char* path, struct statfs* buf) {
-  return on_physical(path, true, [buf](const char* p) {
+  return on_physical(path, true, true, [buf](const char* p) {
     return static_cast<int>(from_sys(sys::call6(SYS_statfs, sys::arg(p), sys::arg(buf))));
   });
 }
@@ -75,16 +78,17 @@ VRIFT_EXPORT int statfs64(const char* path, struct statfs64* buf) {
   return statfs(path, reinterpret_cast<struct statfs*>(buf)); // one layout on 64-bit Linux
 }
 VRIFT_EXPORT int statvfs(const char* path, struct statvfs* buf) {
-  return on_physical(path, true, [buf](const char* p) { return real_statvfs.get()(p, buf); });
+  return on_physical(path, true, true, [buf](const char* p) { return real_statvfs.get()(p, buf); });
 }
 VRIFT_EXPORT int statvfs64(const char* path, struct statvfs64* buf) {
   return statvfs(path, reinterpret_cast<struct statvfs*>(buf));
 }
 VRIFT_EXPORT long pathconf(const char* path, int name) {
-  return on_physical(path, true, [name](const char* p) { return real_pathconf.get()(p, name); });
+  return on_physical(path, true, true,
+                     [name](const char* p) { return real_pathconf.get()(p, name); });
 }
 VRIFT_EXPORT int inotify_add_watch(int fd, const char* path, uint32_t mask) {
-  return on_physical(path, !(mask & IN_DONT_FOLLOW), [fd, mask](const char* p) {
+  return on_physical(path, !(mask & IN_DONT_FOLLOW), false, [fd, mask](const char* p) {
     return static_cast<int>(
         from_sys(sys::call6(SYS_inotify_add_watch, fd, sys::arg(p), static_cast<long>(mask))));
   });
