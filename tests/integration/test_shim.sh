@@ -183,6 +183,18 @@ in_both "$PR" scandirat . docs
 in_both "$PY" -c 'import ctypes, os; print(ctypes.CDLL(os.path.abspath("lib/libanswer.so")).vr_answer())'
 in_both "$PR" rewindnew docs/deep
 in_both "$PR" rewindkeep docs
+# Symlinks the program makes in a projected directory to projected files: in a phantom
+# projection the kernel finds their targets missing; the shim follows them
+for t in "$P" "$J"; do
+  ln -s a.txt "$t/docs/made-link"
+  ln -s "$t/docs/deep/er/b.txt" "$t/docs/made-abs"
+  ln -s made-link "$t/docs/made-chain"
+done
+in_both cat docs/made-link docs/made-abs docs/made-chain
+in_both stat -L -c '%n %s %F %Y' docs/made-link docs/made-abs docs/made-chain
+in_both stat -c '%n %F' docs/made-link
+in_both "$PY" -c 'import os; print(open("docs/made-chain").read(), os.path.getsize("docs/made-abs"), os.path.isfile("docs/made-link"))'
+rm -f "$P"/docs/made-* "$J"/docs/made-*
 # A projected file's descriptor is its blob's, shared by every file with that content: metadata
 # changes through it must not reach the store (EROFS until the write path exists).
 out=$(cd "$J" && "${R[@]}" "$PR" fdmeta docs/a.txt 2>&1)

@@ -1,12 +1,14 @@
 #include "vrift/shim/core/lookup.h"
 
 #include <fcntl.h>
+#include <sys/syscall.h>
 
 #include <cerrno>
 #include <cstring>
 
 #include "vrift/shim/core/realpath.h"
 #include "vrift/shim/core/str.h"
+#include "vrift/util/raw_syscall.h"
 
 namespace vrift::shim {
 namespace {
@@ -98,6 +100,22 @@ bool blob_path(const uint8_t* hash, uint64_t size, PathBuf* buf) {
          append(buf->s, &buf->len, kPathMax, ".bin", 4);
 }
 
+bool link_in_projection(const Scratch* s, PathBuf* out) {
+  const PathBuf& a = s->a;
+  char target[kPathMax];
+  const long n = sys::call6(SYS_readlinkat, AT_FDCWD, sys::arg(a.s), sys::arg(target), kPathMax);
+  if (sys::failed(n) || n == 0 || n >= kPathMax) return false;
+  const uint32_t tlen = static_cast<uint32_t>(n);
+  out->len = 0;
+  if (target[0] != '/') { // relative to the link's directory
+    uint32_t dir = a.len;
+    while (dir > 0 && a.s[dir - 1] != '/')
+      --dir;
+    if (!append(out->s, &out->len, kPathMax, a.s, dir)) return false;
+  }
+  return append(out->s, &out->len, kPathMax, target, tlen);
+}
+
 bool lookup_direct(const char* path, const Quick& q, bool follow, Lookup* out) {
   const char* rel = path + q.rel_off;
   const uint32_t rlen = q.len - q.rel_off;
@@ -128,6 +146,7 @@ Lookup lookup(int dirfd, const char* path, bool follow, Scratch* s, char* target
   out.real_path = path;
   out.rel = nullptr;
   out.rel_len = 0;
+  out.inside_miss = false;
   const Quick quick = q ? *q : quick_classify(dirfd, path);
   if (quick.where == Where::kOutside) return out;
   Located l;
@@ -238,7 +257,10 @@ Lookup lookup(int dirfd, const char* path, bool follow, Scratch* s, char* target
       spliced = true;
       break;
     }
-    if (!spliced) return real();
+    if (!spliced) {
+      out.inside_miss = true;
+      return real();
+    }
     rewritten = true;
     l = classify(&s->a);
   }

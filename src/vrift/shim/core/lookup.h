@@ -33,6 +33,10 @@ struct Lookup {
   const char* real_path; ///< (the caller's own, or scratch.a.s after a rewrite)
   const char* rel;       ///< kHit: the entry's path inside the projection (in scratch.a)
   uint32_t rel_len;
+  /// kReal: the path lies in a projected directory but is not projected (a file the program
+  /// made there, or nothing); scratch.a then holds its absolute path. Such a path may be a
+  /// symlink the program made, whose target the kernel cannot see: see link_in_projection().
+  bool inside_miss;
 };
 
 /// Resolves (DIRFD, PATH). FOLLOW: follow a final symlink (stat) or not (lstat). TARGET, when
@@ -49,5 +53,14 @@ bool lookup_direct(const char* path, const Quick& q, bool follow, Lookup* out);
 
 /// Builds the store path of a blob (HASH, SIZE) into BUF; false if it does not fit.
 bool blob_path(const uint8_t* hash, uint64_t size, PathBuf* buf);
+
+/// For a kReal lookup with inside_miss whose path turned out to be a symlink (physical, made by
+/// the program in a projected directory): its target, absolute, into *OUT. The caller then
+/// resolves that path again, so a link to a projected file reaches it. False when it is not a
+/// link (or cannot be read).
+bool link_in_projection(const Scratch* s, PathBuf* out);
+
+/// Most links a caller follows through link_in_projection() before it lets the kernel answer.
+inline constexpr int kMaxPhysicalHops = 40;
 
 } // namespace vrift::shim

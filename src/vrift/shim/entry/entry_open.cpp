@@ -77,12 +77,35 @@ Plan plan_open(const Lookup& l, int flags, int* err) {
   return Plan::kBlob;
 }
 
+// A path in a projected directory that is not projected is opened without following a final
+// symlink (the same answer for anything else, in the same one system call): a symlink there is
+// one the program made, and its target may be projected, which the kernel cannot see; the shim
+// follows it (link_in_projection) and opens the target through the projection.
 __attribute__((noinline)) int open_slow(int dirfd, const char* path, int flags, mode_t mode) {
   const int saved = errno;
   Scratch s;
+  PathBuf hop;
   // O_CREAT|O_EXCL never follows a final symlink: an existing (even dangling) one is EEXIST.
   const bool excl = (flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL);
-  const Lookup l = lookup(dirfd, path, !(flags & O_NOFOLLOW) && !excl, &s);
+  const bool follow = !(flags & O_NOFOLLOW) && !excl;
+  Lookup l = lookup(dirfd, path, follow, &s);
+  for (int hops = 0; l.res == Res::kReal && l.inside_miss && follow && !(flags & O_PATH) &&
+                     hops < kMaxPhysicalHops;
+       ++hops) {
+    const int fd = real_openat.get()(l.real_dirfd, l.real_path, flags | O_NOFOLLOW, mode);
+    if (fd >= 0) {
+      errno = saved;
+      return fd;
+    }
+    if (errno != ELOOP || !link_in_projection(&s, &hop)) {
+      // Not a final symlink (the ELOOP came from a link on the way): the kernel's own answer.
+      if (errno != ELOOP) return -1;
+      errno = saved;
+      return real_openat.get()(l.real_dirfd, l.real_path, flags, mode);
+    }
+    errno = saved;
+    l = lookup(AT_FDCWD, hop.s, follow, &s);
+  }
   int err = 0;
   switch (plan_open(l, flags, &err)) {
   case Plan::kReal:

@@ -28,18 +28,33 @@ const FdEntry* tracked(int fd, uint64_t dev, uint64_t ino) {
   return e;
 }
 
+// A path that is in a projected directory but not projected is asked of the kernel without
+// following a final symlink, which for anything but a symlink is the same answer in the same one
+// system call. A symlink there is one the program made; its target may be projected, which the
+// kernel cannot see, so the shim follows it (link_in_projection) and resolves the target.
 __attribute__((noinline)) int fstatat_general(int dirfd, const char* path, struct stat* buf,
                                               int flags, const Quick& q, int saved) {
   Scratch s;
-  const Lookup l = lookup(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), &s, nullptr, 0, &q);
-  if (l.res == Res::kHit) {
-    fill_stat(g_state.proj[l.proj], l.st, buf);
-    errno = saved;
-    return 0;
+  PathBuf hop;
+  const bool follow = !(flags & AT_SYMLINK_NOFOLLOW);
+  for (int hops = 0;; ++hops) {
+    const Lookup l = lookup(dirfd, path, follow, &s, nullptr, 0, hops == 0 ? &q : nullptr);
+    if (l.res == Res::kHit) {
+      fill_stat(g_state.proj[l.proj], l.st, buf);
+      errno = saved;
+      return 0;
+    }
+    if (l.res == Res::kError) return fail(l.err);
+    if (!follow || !l.inside_miss || hops >= kMaxPhysicalHops)
+      return static_cast<int>(from_sys(
+          sys::call6(SYS_newfstatat, l.real_dirfd, sys::arg(l.real_path), sys::arg(buf), flags)));
+    const long r = sys::call6(SYS_newfstatat, l.real_dirfd, sys::arg(l.real_path), sys::arg(buf),
+                              flags | AT_SYMLINK_NOFOLLOW);
+    if (sys::failed(r) || !S_ISLNK(buf->st_mode) || !link_in_projection(&s, &hop))
+      return static_cast<int>(from_sys(r));
+    dirfd = AT_FDCWD;
+    path = hop.s;
   }
-  if (l.res == Res::kError) return fail(l.err);
-  return static_cast<int>(from_sys(
-      sys::call6(SYS_newfstatat, l.real_dirfd, sys::arg(l.real_path), sys::arg(buf), flags)));
 }
 
 __attribute__((noinline)) int fstatat_slow(int dirfd, const char* path, struct stat* buf, int flags,
@@ -59,15 +74,26 @@ __attribute__((noinline)) int fstatat_slow(int dirfd, const char* path, struct s
 __attribute__((noinline)) int statx_general(int dirfd, const char* path, int flags, unsigned mask,
                                             struct statx* buf, const Quick& q, int saved) {
   Scratch s;
-  const Lookup l = lookup(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), &s, nullptr, 0, &q);
-  if (l.res == Res::kHit) {
-    fill_statx(g_state.proj[l.proj], l.st, buf);
-    errno = saved;
-    return 0;
+  PathBuf hop;
+  const bool follow = !(flags & AT_SYMLINK_NOFOLLOW);
+  for (int hops = 0;; ++hops) { // as fstatat_general
+    const Lookup l = lookup(dirfd, path, follow, &s, nullptr, 0, hops == 0 ? &q : nullptr);
+    if (l.res == Res::kHit) {
+      fill_statx(g_state.proj[l.proj], l.st, buf);
+      errno = saved;
+      return 0;
+    }
+    if (l.res == Res::kError) return fail(l.err);
+    if (!follow || !l.inside_miss || hops >= kMaxPhysicalHops)
+      return static_cast<int>(from_sys(
+          sys::call6(SYS_statx, l.real_dirfd, sys::arg(l.real_path), flags, mask, sys::arg(buf))));
+    const long r = sys::call6(SYS_statx, l.real_dirfd, sys::arg(l.real_path),
+                              flags | AT_SYMLINK_NOFOLLOW, mask | STATX_TYPE, sys::arg(buf));
+    if (sys::failed(r) || (buf->stx_mode & S_IFMT) != S_IFLNK || !link_in_projection(&s, &hop))
+      return static_cast<int>(from_sys(r));
+    dirfd = AT_FDCWD;
+    path = hop.s;
   }
-  if (l.res == Res::kError) return fail(l.err);
-  return static_cast<int>(from_sys(
-      sys::call6(SYS_statx, l.real_dirfd, sys::arg(l.real_path), flags, mask, sys::arg(buf))));
 }
 
 __attribute__((noinline)) int statx_slow(int dirfd, const char* path, int flags, unsigned mask,
