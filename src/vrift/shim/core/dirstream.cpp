@@ -22,11 +22,20 @@ struct DirStream {
   size_t len;
   size_t map_len;
   size_t pos; // byte offset of the next record; accessed atomically
-  // A listing outgrown by a rewind: kept mapped until the stream is released, because a dirent
-  // that readdir returned before the rewind may still be read (glibc keeps its buffer too).
-  char* retired;
-  size_t retired_map;
+  // Listings outgrown by rewinds: kept mapped until the stream is released, because a dirent
+  // that readdir returned before a rewind may still be read (glibc keeps its buffer too). The
+  // oldest goes when more are retired than this holds.
+  static constexpr int kRetired = 4;
+  char* retired[kRetired];
+  size_t retired_map[kRetired];
 };
+
+void unmap_retired(DirStream* d, int i) {
+  if (d->retired[i])
+    sys::call6(SYS_munmap, sys::arg(d->retired[i]), static_cast<long>(d->retired_map[i]));
+  d->retired[i] = nullptr;
+  d->retired_map[i] = 0;
+}
 constinit DirStream g_dirs[kMaxDirStreams]{};
 
 // The manifest layout the listing file uses (docs/manifest-format.md); a unit test checks these
@@ -370,8 +379,10 @@ int dirstream_open(int fd, int proj, const char* rel, uint32_t rel_len,
     __atomic_store_n(&d->in_use, 0, __ATOMIC_RELEASE);
     return e;
   }
-  d->retired = nullptr;
-  d->retired_map = 0;
+  for (int i = 0; i < DirStream::kRetired; ++i) {
+    d->retired[i] = nullptr;
+    d->retired_map[i] = 0;
+  }
   d->fd = fd;
   d->buf = buf;
   d->len = len;
@@ -391,9 +402,13 @@ int dirstream_refill(int idx, int proj, const char* rel, uint32_t rel_len,
   if (const int e = make_listing(d->fd, proj, rel, rel_len, self, &buf, &len, &map_len); e != 0)
     return e;
   if (buf != d->buf) {
-    if (d->retired) sys::call6(SYS_munmap, sys::arg(d->retired), static_cast<long>(d->retired_map));
-    d->retired = d->buf;
-    d->retired_map = d->map_len;
+    unmap_retired(d, DirStream::kRetired - 1);
+    for (int i = DirStream::kRetired - 1; i > 0; --i) {
+      d->retired[i] = d->retired[i - 1];
+      d->retired_map[i] = d->retired_map[i - 1];
+    }
+    d->retired[0] = d->buf;
+    d->retired_map[0] = d->map_len;
     d->buf = buf;
     d->map_len = map_len;
   }
@@ -465,9 +480,8 @@ void dirstream_release_index(int idx) {
   DirStream* d = at(idx);
   if (!d || !__atomic_load_n(&d->in_use, __ATOMIC_ACQUIRE)) return;
   if (d->buf) sys::call6(SYS_munmap, sys::arg(d->buf), static_cast<long>(d->map_len));
-  if (d->retired) sys::call6(SYS_munmap, sys::arg(d->retired), static_cast<long>(d->retired_map));
-  d->retired = nullptr;
-  d->retired_map = 0;
+  for (int i = 0; i < DirStream::kRetired; ++i)
+    unmap_retired(d, i);
   d->buf = nullptr;
   d->len = d->map_len = 0;
   d->fd = -1;

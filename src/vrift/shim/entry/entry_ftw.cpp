@@ -8,15 +8,19 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstring>
 
 #include "vrift/shim/core/path.h"
 #include "vrift/shim/core/state.h"
 #include "vrift/shim/entry/ops.h"
 #include "vrift/shim/entry/real.h"
+#include "vrift/util/raw_syscall.h"
 
 #define VRIFT_EXPORT extern "C" __attribute__((visibility("default")))
 
@@ -31,9 +35,53 @@ VRIFT_REAL(nftw, NftwFn);
 VRIFT_REAL(ftw, FtwFn);
 
 // Directories already walked, when links are followed: glibc's walker skips a directory it
-// has seen (a symlink loop, or two links to one directory). A fixed table: past its size,
-// directories are still walked, and a loop ends at the path length limit.
-constexpr int kSeenMax = 1024;
+// has seen (a symlink loop, or two links to one directory). An open-addressing set of (dev, ino)
+// in an anonymous mapping, doubled when it is 70% full (not the stack: nftw runs on threads'
+// stacks too; not malloc: the shim allocates nothing of its own).
+struct Seen {
+  struct Slot {
+    uint64_t dev, ino; // ino 0: empty (no directory has inode 0)
+  };
+  Slot* slots = nullptr;
+  size_t cap = 0, used = 0;
+  ~Seen() {
+    if (slots) sys::call6(SYS_munmap, sys::arg(slots), static_cast<long>(cap * sizeof(Slot)));
+  }
+  static Slot* map(size_t n) {
+    const long r = sys::call6(SYS_mmap, 0, static_cast<long>(n * sizeof(Slot)),
+                              PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return sys::failed(r) ? nullptr : reinterpret_cast<Slot*>(r);
+  }
+  static size_t slot_of(uint64_t dev, uint64_t ino, size_t cap) {
+    uint64_t h = (ino ^ (dev * 0x9e3779b97f4a7c15)) * 0xbf58476d1ce4e5b9;
+    return static_cast<size_t>(h ^ (h >> 31)) & (cap - 1);
+  }
+  // Adds (DEV, INO); false when it was there. True (walk it) when memory runs out.
+  bool insert(uint64_t dev, uint64_t ino) {
+    if (ino == 0) return true;
+    if (cap == 0 || (used + 1) * 10 > cap * 7) {
+      const size_t ncap = cap ? cap * 2 : 4096;
+      Slot* n = map(ncap);
+      if (!n) return true;
+      for (size_t k = 0; k < cap; ++k) {
+        if (slots[k].ino == 0) continue;
+        size_t i = slot_of(slots[k].dev, slots[k].ino, ncap);
+        while (n[i].ino != 0)
+          i = (i + 1) & (ncap - 1);
+        n[i] = slots[k];
+      }
+      if (slots) sys::call6(SYS_munmap, sys::arg(slots), static_cast<long>(cap * sizeof(Slot)));
+      slots = n;
+      cap = ncap;
+    }
+    size_t i = slot_of(dev, ino, cap);
+    for (; slots[i].ino != 0; i = (i + 1) & (cap - 1))
+      if (slots[i].dev == dev && slots[i].ino == ino) return false;
+    slots[i] = {dev, ino};
+    ++used;
+    return true;
+  }
+};
 
 struct Walk {
   NftwCb nftw_cb; // one of the two
@@ -41,22 +89,9 @@ struct Walk {
   int flags;
   dev_t dev; // FTW_MOUNT: the start's file system
   int result = 0;
-  int nseen = 0;
-  struct {
-    dev_t dev;
-    ino_t ino;
-  } seen[kSeenMax];
+  Seen seen;
   char path[kPathMax];
 };
-
-// Records directory ST; false when it was walked already.
-bool first_visit(Walk* w, const struct stat& st) {
-  if (w->flags & FTW_PHYS) return true; // no links followed: no directory twice
-  for (int i = 0; i < w->nseen; ++i)
-    if (w->seen[i].dev == st.st_dev && w->seen[i].ino == st.st_ino) return false;
-  if (w->nseen < kSeenMax) w->seen[w->nseen++] = {st.st_dev, st.st_ino};
-  return true;
-}
 
 enum class Next { kGo, kSkipSubtree, kSkipSiblings, kStop };
 
@@ -70,33 +105,24 @@ Next call(Walk* w, const struct stat* st, int type, size_t base, int level) {
     };
     rc = w->nftw_cb(w->path, st, type, &f);
   }
+  if (rc == 0) return Next::kGo;
   if (w->flags & FTW_ACTIONRETVAL) {
-    switch (rc) {
-    case FTW_STOP:
-      w->result = FTW_STOP;
-      return Next::kStop;
-    case FTW_SKIP_SUBTREE:
-      return Next::kSkipSubtree;
-    case FTW_SKIP_SIBLINGS:
-      return Next::kSkipSiblings;
-    default:
-      return Next::kGo;
-    }
+    if (rc == FTW_SKIP_SUBTREE) return Next::kSkipSubtree;
+    if (rc == FTW_SKIP_SIBLINGS) return Next::kSkipSiblings;
   }
-  if (rc != 0) {
-    w->result = rc;
-    return Next::kStop;
-  }
-  return Next::kGo;
+  w->result = rc; // FTW_STOP, or any other value: the walk ends and returns it
+  return Next::kStop;
 }
 
-// The type of the entry at PATH, its stat in *ST: FTW_NS when it cannot be read (FTW_SLN for a
-// dangling symlink when links are followed).
+// The type of the entry at PATH, its stat in *ST: FTW_NS when it cannot be stat'ed for want of
+// permission or because it is gone (FTW_SLN then for a dangling symlink when links are
+// followed); -1 for any other error, which ends the walk (errno set), as glibc's does.
 int stat_type(const char* path, int flags, struct stat* st) {
   const bool phys = (flags & FTW_PHYS) != 0;
-  if ((phys ? lstat(path, st) : stat(path, st)) != 0)
-    return !phys && errno == ENOENT && lstat(path, st) == 0 && S_ISLNK(st->st_mode) ? FTW_SLN
-                                                                                    : FTW_NS;
+  if ((phys ? lstat(path, st) : stat(path, st)) != 0) {
+    if (errno != ENOENT && errno != EACCES) return -1;
+    return !phys && lstat(path, st) == 0 && S_ISLNK(st->st_mode) ? FTW_SLN : FTW_NS;
+  }
   return S_ISDIR(st->st_mode) ? FTW_D : S_ISLNK(st->st_mode) ? FTW_SL : FTW_F;
 }
 
@@ -110,11 +136,16 @@ Next visit(Walk* w, size_t len, size_t base, int level, int parent_fd, const str
   if (known) {
     st = *known;
   } else {
-    type = stat_type(at, w->flags, &st);
+    type = stat_type(*at ? at : ".", w->flags, &st);
+    if (type < 0) {
+      w->result = -1;
+      return Next::kStop;
+    }
   }
+  // FTW_MOUNT: nothing on another file system is reported (what could not be stat'ed is).
+  if ((w->flags & FTW_MOUNT) && type != FTW_NS && st.st_dev != w->dev) return Next::kGo;
   if (type != FTW_D) return call(w, &st, type, base, level);
-  if ((w->flags & FTW_MOUNT) && st.st_dev != w->dev) return Next::kGo;
-  if (!first_visit(w, st)) return Next::kGo;
+  if (!(w->flags & FTW_PHYS) && !w->seen.insert(st.st_dev, st.st_ino)) return Next::kGo;
   DIR* d = opendir(*at ? at : ".");
   if (!d) return call(w, &st, FTW_DNR, base, level);
   if (!(w->flags & FTW_DEPTH)) {
@@ -159,7 +190,8 @@ Next visit(Walk* w, size_t len, size_t base, int level, int parent_fd, const str
     w->result = -1;
     out = Next::kStop;
   }
-  return out == Next::kStop ? out : Next::kGo;
+  if (out == Next::kSkipSubtree) out = Next::kGo;
+  return out;
 }
 
 // Whether a walk from PATH may reach a projection (else glibc's walker is exact).
@@ -172,18 +204,20 @@ bool reaches_projection(const char* path) {
 }
 
 int walk(const char* dir, NftwCb ncb, FtwCb cb, int flags) {
-  Walk w{ncb, cb, flags, 0, 0, 0, {}, {}};
-  const size_t len = std::strlen(dir);
+  if (flags & ~(FTW_PHYS | FTW_MOUNT | FTW_CHDIR | FTW_DEPTH | FTW_ACTIONRETVAL))
+    return fail(EINVAL);
+  Walk w{ncb, cb, flags, 0, 0, {}, {}};
+  size_t len = std::strlen(dir);
   if (len == 0 || len >= kPathMax) return fail(len == 0 ? ENOENT : ENAMETOOLONG);
   std::memcpy(w.path, dir, len + 1);
+  while (len > 1 && w.path[len - 1] == '/') // "a/b/" is walked as "a/b", as glibc does
+    w.path[--len] = '\0';
   size_t base = len;
-  while (base > 0 && w.path[base - 1] == '/')
-    --base; // "a/b/" names b
   while (base > 0 && w.path[base - 1] != '/')
     --base;
   struct stat st;
-  const int type = stat_type(dir, flags, &st);
-  if (type == FTW_NS) return -1; // the start must exist (a dangling symlink is reported)
+  const int type = stat_type(w.path, flags, &st);
+  if (type < 0 || type == FTW_NS) return -1; // the start must exist (a dangling link is reported)
   w.dev = st.st_dev;
   // With FTW_CHDIR the walk starts in the start's directory and ends where it started.
   int start = -1;
