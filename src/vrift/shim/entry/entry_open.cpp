@@ -97,9 +97,9 @@ __attribute__((noinline)) int open_slow(int dirfd, const char* path, int flags, 
       errno = saved;
       return fd;
     }
-    if (errno != ELOOP || !link_in_projection(&s, &hop)) {
+    if (errno != ELOOP) return -1;
+    if (!link_in_projection(&s, &hop)) {
       // Not a final symlink (the ELOOP came from a link on the way): the kernel's own answer.
-      if (errno != ELOOP) return -1;
       errno = saved;
       return real_openat.get()(l.real_dirfd, l.real_path, flags, mode);
     }

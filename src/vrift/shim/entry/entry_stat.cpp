@@ -50,8 +50,10 @@ __attribute__((noinline)) int fstatat_general(int dirfd, const char* path, struc
           sys::call6(SYS_newfstatat, l.real_dirfd, sys::arg(l.real_path), sys::arg(buf), flags)));
     const long r = sys::call6(SYS_newfstatat, l.real_dirfd, sys::arg(l.real_path), sys::arg(buf),
                               flags | AT_SYMLINK_NOFOLLOW);
-    if (sys::failed(r) || !S_ISLNK(buf->st_mode) || !link_in_projection(&s, &hop))
-      return static_cast<int>(from_sys(r));
+    if (sys::failed(r) || !S_ISLNK(buf->st_mode)) return static_cast<int>(from_sys(r));
+    if (!link_in_projection(&s, &hop)) // unreadable: the kernel follows it as it can
+      return static_cast<int>(from_sys(
+          sys::call6(SYS_newfstatat, l.real_dirfd, sys::arg(l.real_path), sys::arg(buf), flags)));
     dirfd = AT_FDCWD;
     path = hop.s;
   }
@@ -89,8 +91,10 @@ __attribute__((noinline)) int statx_general(int dirfd, const char* path, int fla
           sys::call6(SYS_statx, l.real_dirfd, sys::arg(l.real_path), flags, mask, sys::arg(buf))));
     const long r = sys::call6(SYS_statx, l.real_dirfd, sys::arg(l.real_path),
                               flags | AT_SYMLINK_NOFOLLOW, mask | STATX_TYPE, sys::arg(buf));
-    if (sys::failed(r) || (buf->stx_mode & S_IFMT) != S_IFLNK || !link_in_projection(&s, &hop))
-      return static_cast<int>(from_sys(r));
+    if (sys::failed(r) || (buf->stx_mode & S_IFMT) != S_IFLNK) return static_cast<int>(from_sys(r));
+    if (!link_in_projection(&s, &hop)) // unreadable: the kernel follows it as it can
+      return static_cast<int>(from_sys(
+          sys::call6(SYS_statx, l.real_dirfd, sys::arg(l.real_path), flags, mask, sys::arg(buf))));
     dirfd = AT_FDCWD;
     path = hop.s;
   }
