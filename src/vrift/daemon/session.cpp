@@ -167,7 +167,6 @@ Result<CommitResult> Session::commit(const std::string& rel, const std::string& 
   ManifestEntry e;
   e.path = rel;
   e.type = EntryType::File;
-  const ManifestEntry* old = m_tree.find(rel);
   e.mode = (mode ? mode : st.st_mode) & 07777;
   e.size = n;
   e.mtime_ns = fs::ns(st.st_mtim);
