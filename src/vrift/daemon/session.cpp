@@ -262,19 +262,10 @@ Status Session::truncate(const std::string& path, uint64_t length) {
   if (const uint64_t keep = std::min(length, old->size); keep > 0) {
     UniqueFd in(::open(m_store.blob_path(old->hash, old->size).c_str(), O_RDONLY | O_CLOEXEC));
     if (!in.valid()) return fail_os("opening the blob of '" + rel + "'");
-    uint8_t* buf = scratch_buffer<struct CommitTag>();
-    for (uint64_t off = 0; off < keep;) {
-      const size_t want = static_cast<size_t>(std::min<uint64_t>(kScratchSize, keep - off));
-      const ssize_t n = ::pread(in.get(), buf, want, static_cast<off_t>(off));
-      if (n <= 0) return fail_os("reading the blob of '" + rel + "'");
-      for (ssize_t w = 0; w < n;) {
-        const ssize_t k = ::write(out.get(), buf + w, static_cast<size_t>(n - w));
-        if (k < 0 && errno == EINTR) continue;
-        if (k <= 0) return fail_os("writing '" + tmp + "'");
-        w += k;
-      }
-      off += static_cast<uint64_t>(n);
-    }
+    VRIFT_ASSIGN(
+        const uint64_t copied,
+        fs::copy_fd(in.get(), out.get(), keep).context("copying the blob of '" + rel + "'"));
+    if (copied != keep) return fail(errno_error(EIO, "the blob of '" + rel + "' is short"));
   }
   if (::ftruncate(out.get(), static_cast<off_t>(length)) != 0 ||
       ::lseek(out.get(), 0, SEEK_SET) != 0)

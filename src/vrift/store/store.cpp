@@ -49,43 +49,6 @@ bool is_reflink_unsupported(int e) {
   return e == EOPNOTSUPP || e == EXDEV || e == EINVAL || e == ENOTTY || e == ENOSYS || e == EPERM;
 }
 
-// Copies SRC (from offset 0) into DST; returns bytes copied.
-Result<uint64_t> copy_fd(int src, int dst) {
-  uint64_t total = 0;
-  loff_t in_off = 0;
-  for (;;) {
-    ssize_t n = ::copy_file_range(src, &in_off, dst, nullptr, 1 << 30, 0);
-    if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP))
-      break;
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return fail_os("copying");
-    }
-    if (n == 0) return total;
-    total += static_cast<uint64_t>(n);
-  }
-  // Fallback: pread/write.
-  auto* buf = scratch_buffer<struct CopyFdTag>();
-  for (;;) {
-    ssize_t n = ::pread(src, buf, kScratchSize, in_off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return fail_os("reading");
-    }
-    if (n == 0) return total;
-    in_off += n;
-    for (ssize_t off = 0; off < n;) {
-      ssize_t w = ::write(dst, buf + off, static_cast<size_t>(n - off));
-      if (w < 0) {
-        if (errno == EINTR) continue;
-        return fail_os("writing");
-      }
-      off += w;
-    }
-    total += static_cast<uint64_t>(n);
-  }
-}
-
 } // namespace
 
 const char* placement_name(Placement p) {
@@ -359,7 +322,7 @@ Result<Placement> Store::place_private(int fd, const Hash& h, uint64_t size) {
     }
   }
   if (!cloned) {
-    auto copied = copy_fd(fd, out.get());
+    auto copied = fs::copy_fd(fd, out.get());
     if (!copied.ok()) {
       ::unlink(tmp.c_str());
       return fail(std::move(copied).error());
@@ -617,7 +580,7 @@ Status Store::make_owned(const Hash& h, uint64_t size, const std::string& src_pa
   {
     UniqueFd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444));
     if (!out.valid()) return fail_os("creating temp file '" + tmp + "'");
-    auto c = copy_fd(in.get(), out.get());
+    auto c = fs::copy_fd(in.get(), out.get());
     if (!c.ok()) {
       ::unlink(tmp.c_str());
       return fail(std::move(c).error());

@@ -3,11 +3,14 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <climits>
 #include <cstdlib>
 #include <random>
 
 #include "vrift/util/fd.h"
+#include "vrift/util/scratch.h"
 
 namespace vrift::fs {
 
@@ -80,6 +83,45 @@ Status write_file_atomic(const std::string& path, std::string_view data, mode_t 
   if (::rename(tmp.c_str(), path.c_str()) != 0)
     return cleanup(os_error("renaming into '" + path + "'"));
   return durable ? fsync_dir(dir) : Status{};
+}
+
+Result<uint64_t> copy_fd(int src, int dst, uint64_t max) {
+  uint64_t total = 0;
+  loff_t in_off = 0;
+  while (total < max) {
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(max - total, 1 << 30));
+    ssize_t n = ::copy_file_range(src, &in_off, dst, nullptr, want, 0);
+    if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP))
+      break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail_os("copying");
+    }
+    if (n == 0) return total;
+    total += static_cast<uint64_t>(n);
+  }
+  // Fallback: pread/write.
+  auto* buf = scratch_buffer<struct CopyFdTag>();
+  while (total < max) {
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(max - total, kScratchSize));
+    ssize_t n = ::pread(src, buf, want, in_off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail_os("reading");
+    }
+    if (n == 0) return total;
+    in_off += n;
+    for (ssize_t off = 0; off < n;) {
+      ssize_t w = ::write(dst, buf + off, static_cast<size_t>(n - off));
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        return fail_os("writing");
+      }
+      off += w;
+    }
+    total += static_cast<uint64_t>(n);
+  }
+  return total;
 }
 
 std::string dirname(const std::string& path) {

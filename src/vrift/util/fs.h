@@ -26,6 +26,10 @@ Result<std::string> read_file(const std::string& path);
 Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode = 0644,
                          bool durable = true, struct stat* written = nullptr);
 
+/// Copies SRC from offset 0 into DST (at its offset), at most MAX bytes: copy_file_range, or
+/// pread/write where the file systems cannot. Returns the bytes copied (fewer at SRC's end).
+Result<uint64_t> copy_fd(int src, int dst, uint64_t max = UINT64_MAX);
+
 /// fsync of a directory, so that a rename or link inside it is durable.
 Status fsync_dir(const std::string& dir);
 

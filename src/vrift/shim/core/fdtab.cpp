@@ -87,9 +87,11 @@ void fd_set_outside_dir(int fd) {
   __atomic_store_n(&e->kind, kFdOutsideDir, __ATOMIC_RELEASE);
 }
 
-FdEntry* fd_projected_dir(int fd) {
+FdEntry* fd_projected_dir(int fd) { return fd_checked(fd, kFdDir); }
+
+FdEntry* fd_checked(int fd, FdKind kind) {
   FdEntry* e = fd_entry(fd);
-  if (!e || __atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) != kFdDir) return nullptr;
+  if (!e || __atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) != kind) return nullptr;
   struct stat st;
   if (sys::failed(sys::call6(SYS_fstat, fd, sys::arg(&st))) ||
       static_cast<uint64_t>(st.st_dev) != e->real_dev ||

@@ -46,6 +46,9 @@ void fd_set_outside_dir(int fd);
 /// nullptr; a stale entry (FD closed behind the shim's back and reused) is forgotten. Its rel
 /// may be null (the arena was full): fd_dir_rel() finds the path then.
 FdEntry* fd_projected_dir(int fd);
+/// The same for any KIND: FD's entry if it is of KIND and FD still refers to the inode it was
+/// tracked for, else nullptr (a stale entry is forgotten).
+FdEntry* fd_checked(int fd, FdKind kind);
 /// Forgets FD (releasing a getdents64 stream it had).
 void fd_clear(int fd);
 /// NEWFD becomes what OLDFD is (dup, dup2, dup3); a getdents64 stream is not shared.

@@ -20,17 +20,9 @@
 
 namespace vrift::shim {
 
-bool is_blob_fd(int fd) {
-  if (fd_kind(fd) != kFdFile || !active()) return false;
-  struct stat rs;
-  if (sys::failed(sys::call6(SYS_fstat, fd, sys::arg(&rs)))) return false;
-  const FdEntry* e = fd_entry(fd);
-  // The entry counts only while FD still is that inode (it may have been closed behind the
-  // shim's back and reused).
-  return e != nullptr && __atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) == kFdFile &&
-         e->real_dev == static_cast<uint64_t>(rs.st_dev) &&
-         e->real_ino == static_cast<uint64_t>(rs.st_ino);
-}
+// The entry counts only while FD still is that inode (it may have been closed behind the
+// shim's back and reused).
+bool is_blob_fd(int fd) { return active() && fd_checked(fd, kFdFile) != nullptr; }
 
 long op_fd_meta(int fd, long nr, long a1, long a2, long a3, long a4, long a5) {
   if (is_blob_fd(fd)) return fail(EROFS);

@@ -45,17 +45,19 @@ __attribute__((noinline)) int fstatat_general(int dirfd, const char* path, struc
       return 0;
     }
     if (l.res == Res::kError) return fail(l.err);
-    if (!follow || !l.inside_miss || hops >= kMaxPhysicalHops)
-      return static_cast<int>(from_sys(
-          sys::call6(SYS_newfstatat, l.real_dirfd, sys::arg(l.real_path), sys::arg(buf), flags)));
-    const long r = sys::call6(SYS_newfstatat, l.real_dirfd, sys::arg(l.real_path), sys::arg(buf),
-                              flags | AT_SYMLINK_NOFOLLOW);
-    if (sys::failed(r) || !S_ISLNK(buf->st_mode)) return static_cast<int>(from_sys(r));
-    if (!link_in_projection(&s, &hop)) // unreadable: the kernel follows it as it can
-      return static_cast<int>(from_sys(
-          sys::call6(SYS_newfstatat, l.real_dirfd, sys::arg(l.real_path), sys::arg(buf), flags)));
-    dirfd = AT_FDCWD;
-    path = hop.s;
+    if (follow && l.inside_miss && hops < kMaxPhysicalHops) {
+      const long r = sys::call6(SYS_newfstatat, l.real_dirfd, sys::arg(l.real_path), sys::arg(buf),
+                                flags | AT_SYMLINK_NOFOLLOW);
+      if (sys::failed(r) || !S_ISLNK(buf->st_mode)) return static_cast<int>(from_sys(r));
+      if (link_in_projection(&s, &hop)) {
+        dirfd = AT_FDCWD;
+        path = hop.s;
+        continue;
+      }
+      // unreadable: the kernel follows it as it can
+    }
+    return static_cast<int>(from_sys(
+        sys::call6(SYS_newfstatat, l.real_dirfd, sys::arg(l.real_path), sys::arg(buf), flags)));
   }
 }
 
@@ -86,17 +88,20 @@ __attribute__((noinline)) int statx_general(int dirfd, const char* path, int fla
       return 0;
     }
     if (l.res == Res::kError) return fail(l.err);
-    if (!follow || !l.inside_miss || hops >= kMaxPhysicalHops)
-      return static_cast<int>(from_sys(
-          sys::call6(SYS_statx, l.real_dirfd, sys::arg(l.real_path), flags, mask, sys::arg(buf))));
-    const long r = sys::call6(SYS_statx, l.real_dirfd, sys::arg(l.real_path),
-                              flags | AT_SYMLINK_NOFOLLOW, mask | STATX_TYPE, sys::arg(buf));
-    if (sys::failed(r) || (buf->stx_mode & S_IFMT) != S_IFLNK) return static_cast<int>(from_sys(r));
-    if (!link_in_projection(&s, &hop)) // unreadable: the kernel follows it as it can
-      return static_cast<int>(from_sys(
-          sys::call6(SYS_statx, l.real_dirfd, sys::arg(l.real_path), flags, mask, sys::arg(buf))));
-    dirfd = AT_FDCWD;
-    path = hop.s;
+    if (follow && l.inside_miss && hops < kMaxPhysicalHops) {
+      const long r = sys::call6(SYS_statx, l.real_dirfd, sys::arg(l.real_path),
+                                flags | AT_SYMLINK_NOFOLLOW, mask | STATX_TYPE, sys::arg(buf));
+      if (sys::failed(r) || (buf->stx_mode & S_IFMT) != S_IFLNK)
+        return static_cast<int>(from_sys(r));
+      if (link_in_projection(&s, &hop)) {
+        dirfd = AT_FDCWD;
+        path = hop.s;
+        continue;
+      }
+      // unreadable: the kernel follows it as it can
+    }
+    return static_cast<int>(from_sys(
+        sys::call6(SYS_statx, l.real_dirfd, sys::arg(l.real_path), flags, mask, sys::arg(buf))));
   }
 }
 
@@ -141,9 +146,9 @@ int op_fstatat(int dirfd, const char* path, struct stat* buf, int flags) {
 }
 
 int op_statx(int dirfd, const char* path, int flags, unsigned mask, struct statx* buf) {
-  if (path && path[0] == '\0' && (flags & AT_EMPTY_PATH) && dirfd == AT_FDCWD)
-    return op_statx(AT_FDCWD, ".", flags & ~AT_EMPTY_PATH, mask, buf);
-  if (path && path[0] == '\0' && (flags & AT_EMPTY_PATH) && dirfd != AT_FDCWD) {
+  if (path && path[0] == '\0' && (flags & AT_EMPTY_PATH)) {
+    // The current directory: answered like "." (it may be a projected directory).
+    if (dirfd == AT_FDCWD) return op_statx(AT_FDCWD, ".", flags & ~AT_EMPTY_PATH, mask, buf);
     const long r = sys::call6(SYS_statx, dirfd, sys::arg(path), flags, mask, sys::arg(buf));
     if (sys::failed(r)) return fail(static_cast<int>(-r));
     if (active()) {
