@@ -17,7 +17,7 @@ set(VRIFT_SHIM_ENTRY_SOURCES
 set(VRIFT_SHIM_FLAGS -fno-exceptions -fno-rtti -fno-threadsafe-statics -fvisibility=hidden
     -fno-asynchronous-unwind-tables -fno-delete-null-pointer-checks)
 if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
-  list(APPEND VRIFT_SHIM_FLAGS -Wno-nonnull-compare)
+  list(APPEND VRIFT_SHIM_FLAGS -Wno-nonnull-compare ${VRIFT_GCC_STRINGOP_FLAGS})
 else()
   list(APPEND VRIFT_SHIM_FLAGS -Wno-pointer-bool-conversion)
 endif()

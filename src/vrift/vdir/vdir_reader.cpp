@@ -41,6 +41,36 @@ inline void fence_acquire() { __atomic_thread_fence(__ATOMIC_ACQUIRE); }
 
 inline bool is_pow2(uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
 
+// A record read a word at a time, as the writer stores it: the index of each field's word, and
+// the halves of a word that holds two 32-bit fields (the file is little-endian, vdir.md).
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "VDir words hold little-endian halves");
+constexpr size_t kWordFlagsMode = offsetof(Record, flags) / 8;
+constexpr size_t kWordSize = offsetof(Record, size) / 8;
+constexpr size_t kWordMtime = offsetof(Record, mtime_ns) / 8;
+constexpr size_t kWordCtime = offsetof(Record, ctime_ns) / 8;
+constexpr size_t kWordIno = offsetof(Record, ino) / 8;
+constexpr size_t kWordUidGid = offsetof(Record, uid) / 8;
+constexpr size_t kWordNlinkPathLen = offsetof(Record, nlink) / 8;
+constexpr size_t kWordBlobHash = offsetof(Record, blob_hash) / 8;
+constexpr size_t kWordAtime = offsetof(Record, atime_ns) / 8;
+constexpr size_t kWordTargetOff = offsetof(Record, target_off) / 8;
+constexpr size_t kWordTargetLen = offsetof(Record, target_len) / 8;
+static_assert(offsetof(Record, mode) == offsetof(Record, flags) + 4 &&
+              offsetof(Record, gid) == offsetof(Record, uid) + 4 &&
+              offsetof(Record, path_len) == offsetof(Record, nlink) + 4 &&
+              offsetof(Record, flags) % 8 == 0 && offsetof(Record, uid) % 8 == 0 &&
+              offsetof(Record, nlink) % 8 == 0 && offsetof(Record, target_len) % 8 == 0);
+// The path's key, out of line: inlined into lookup(), GCC 12 keeps the multiply's 128-bit result
+// on the stack in every round of the hash loop for want of registers (a store and a reload on
+// the loop's critical path); on its own the loop stays in registers.
+__attribute__((noinline)) uint64_t key_of(uint32_t hash_fn, uint64_t seed, const char* path,
+                                          size_t len) {
+  return path_key(hash_fn, seed, path, len);
+}
+
+inline uint32_t lo32(uint64_t w) { return static_cast<uint32_t>(w); }
+inline uint32_t hi32(uint64_t w) { return static_cast<uint32_t>(w >> 32); }
+
 } // namespace
 
 const char* to_string(VdirResult r) {
@@ -127,7 +157,7 @@ VdirResult VdirReader::lookup(const char* path, size_t len, VdirStat* out, char*
   if (len == 1 && path[0] == '.') len = 0; // the root's other spelling
   if (len > kMaxPath) return VdirResult::kMiss;
   const auto* h = static_cast<const Header*>(static_cast<const void*>(m_base));
-  const uint64_t key = path_key(m_hash_fn, m_seed, path, len);
+  const uint64_t key = key_of(m_hash_fn, m_seed, path, len);
   for (int attempt = 0; attempt < kTableRetries; ++attempt) {
     const uint64_t seq = load_acquire(&h->table_seq);
     if (seq & 1) {
@@ -161,57 +191,68 @@ VdirResult VdirReader::probe(uint64_t table_off, uint64_t cap, uint64_t key, con
     if (w >> 32 != tag) continue;
     const uint64_t roff = m_arena_begin + slot_index(w) * kRecordAlign; // < 2^39: no overflow
     if (roff >= m_arena_end || m_arena_end - roff < kRecordSize) return VdirResult::kCorrupt;
-    __builtin_prefetch(m_base + roff + kRecordSize); // the path, while the record loads
-    Record rec;
-    if (!read_record(roff, &rec)) return VdirResult::kBusy;
-    if (rec.seq == 0 || rec.path_len > kMaxPath || m_arena_end - roff - kRecordSize < rec.path_len)
+    const auto* rec = static_cast<const Record*>(static_cast<const void*>(m_base + roff));
+    // path_len never changes once the record is published (the slot's acquire load made it
+    // visible), so the path is matched before the seqlocked copy: a record whose key merely
+    // shares the tag costs no copy.
+    const uint32_t path_len = hi32(load_relaxed(&record_words(rec)[kWordNlinkPathLen]));
+    if (path_len > kMaxPath || m_arena_end - roff - kRecordSize < path_len)
       return VdirResult::kCorrupt;
-    if (rec.path_len != len) continue;
-    // The path is immutable and was published before the record (see the top of the file).
+    if (path_len != len) continue;
+    __builtin_prefetch(m_base + roff + 64); // the record's second line, read after the compare
     if (len != 0 && __builtin_memcmp(m_base + roff + kRecordSize, path, len) != 0) continue;
-    out->flags = rec.flags;
-    if (rec.flags & kFlagDeleted) return VdirResult::kDeleted;
-    out->size = rec.size;
-    out->mtime_ns = rec.mtime_ns;
-    out->ctime_ns = rec.ctime_ns;
-    out->atime_ns = rec.atime_ns;
-    out->ino = rec.ino;
-    out->mode = rec.mode;
-    out->uid = rec.uid;
-    out->gid = rec.gid;
-    out->nlink = rec.nlink;
-    out->target_len = rec.target_len;
-    __builtin_memcpy(out->blob_hash, rec.blob_hash, sizeof out->blob_hash);
-    if (target != nullptr && rec.target_len != 0) {
-      if (rec.target_off < m_arena_begin || rec.target_off >= m_arena_end ||
-          rec.target_len > m_arena_end - rec.target_off)
-        return VdirResult::kCorrupt;
-      const size_t copy = rec.target_len < target_cap ? rec.target_len : target_cap;
-      __builtin_memcpy(target, m_base + rec.target_off, copy);
-    }
-    return VdirResult::kHit;
+    return read_record(rec, out, target, target_cap);
   }
   return VdirResult::kMiss;
 }
 
-bool VdirReader::read_record(uint64_t off, Record* copy) const {
-  const uint64_t* w =
-      record_words(static_cast<const Record*>(static_cast<const void*>(m_base + off)));
-  uint64_t* dst = record_words(copy);
-  for (int spin = 0; spin < kRecordSpins; ++spin) {
+// Copies record REC's fields straight into *OUT under its seqlock, a word at a time (the writer
+// stores whole words), with no intermediate copy: this runs once per stat the shim answers.
+VdirResult VdirReader::read_record(const Record* rec, VdirStat* out, char* target,
+                                   size_t target_cap) const {
+  const uint64_t* w = record_words(rec);
+  uint64_t target_off = 0;
+  uint32_t target_len = 0;
+  for (int spin = 0;; ++spin) {
+    if (spin == kRecordSpins) return VdirResult::kBusy;
     const uint64_t s1 = load_acquire(&w[0]);
+    if (s1 == 0) return VdirResult::kCorrupt; // never published, yet a slot points at it
     if (s1 & 1) {
       cpu_relax();
       continue;
     }
-    dst[0] = s1;
-#pragma GCC unroll 16
-    for (size_t j = 1; j < kRecordSize / 8; ++j)
-      dst[j] = load_relaxed(&w[j]);
+    const uint64_t flags_mode = load_relaxed(&w[kWordFlagsMode]);
+    const uint64_t uid_gid = load_relaxed(&w[kWordUidGid]);
+    const uint64_t target_len_word = load_relaxed(&w[kWordTargetLen]);
+    out->flags = lo32(flags_mode);
+    out->mode = hi32(flags_mode);
+    out->size = load_relaxed(&w[kWordSize]);
+    out->mtime_ns = static_cast<int64_t>(load_relaxed(&w[kWordMtime]));
+    out->ctime_ns = static_cast<int64_t>(load_relaxed(&w[kWordCtime]));
+    out->atime_ns = static_cast<int64_t>(load_relaxed(&w[kWordAtime]));
+    out->ino = load_relaxed(&w[kWordIno]);
+    out->uid = lo32(uid_gid);
+    out->gid = hi32(uid_gid);
+    out->nlink = lo32(load_relaxed(&w[kWordNlinkPathLen]));
+    for (size_t j = 0; j < sizeof out->blob_hash / 8; ++j) {
+      const uint64_t v = load_relaxed(&w[kWordBlobHash + j]);
+      __builtin_memcpy(out->blob_hash + 8 * j, &v, 8);
+    }
+    target_off = load_relaxed(&w[kWordTargetOff]);
+    target_len = lo32(target_len_word);
     fence_acquire();
-    if (load_relaxed(&w[0]) == s1) return true;
+    if (load_relaxed(&w[0]) == s1) break;
   }
-  return false;
+  out->target_len = target_len;
+  if (out->flags & kFlagDeleted) return VdirResult::kDeleted;
+  if (target != nullptr && target_len != 0) {
+    if (target_off < m_arena_begin || target_off >= m_arena_end ||
+        target_len > m_arena_end - target_off)
+      return VdirResult::kCorrupt;
+    const size_t copy = target_len < target_cap ? target_len : target_cap;
+    __builtin_memcpy(target, m_base + target_off, copy);
+  }
+  return VdirResult::kHit;
 }
 
 } // namespace vrift::vdir

@@ -63,7 +63,7 @@ public:
 private:
   VdirResult probe(uint64_t table_off, uint64_t cap, uint64_t key, const char* path, size_t len,
                    VdirStat* out, char* target, size_t target_cap) const;
-  bool read_record(uint64_t off, Record* copy) const;
+  VdirResult read_record(const Record* rec, VdirStat* out, char* target, size_t target_cap) const;
 
   const unsigned char* m_base = nullptr;
   uint64_t m_len = 0;

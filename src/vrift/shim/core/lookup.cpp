@@ -116,26 +116,6 @@ bool link_in_projection(const Scratch* s, PathBuf* out) {
   return append(out->s, &out->len, kPathMax, target, tlen);
 }
 
-bool lookup_direct(const char* path, const Quick& q, bool follow, Lookup* out) {
-  const char* rel = path + q.rel_off;
-  const uint32_t rlen = q.len - q.rel_off;
-  const vdir::VdirResult r = g_state.proj[q.proj].reader.lookup(rel, rlen, &out->st);
-  if (r == vdir::VdirResult::kHit && !(follow && is_link(out->st))) {
-    out->res = Res::kHit;
-    out->err = 0;
-    out->proj = q.proj;
-    out->rel = rel;
-    out->rel_len = rlen;
-    return true;
-  }
-  if (r == vdir::VdirResult::kDeleted) {
-    out->res = Res::kError;
-    out->err = ENOENT;
-    return true;
-  }
-  return false;
-}
-
 Lookup lookup(int dirfd, const char* path, bool follow, Scratch* s, char* target,
               uint32_t target_cap, const Quick* q) {
   Lookup out;

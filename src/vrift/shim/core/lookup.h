@@ -5,6 +5,7 @@
 // goes to the real system call, with the path rewritten when a projected symlink was followed.
 #pragma once
 
+#include <cerrno>
 #include <cstdint>
 
 #include "vrift/shim/core/path.h"
@@ -49,7 +50,27 @@ Lookup lookup(int dirfd, const char* path, bool follow, Scratch* s, char* target
 /// The fast road for an absolute, normal path inside a projection (Q.where == kInside): one
 /// VDir probe, no copy, a small stack frame. Returns true when that settled it (*OUT is a hit,
 /// or ENOENT for a deleted entry); false when lookup() must go on (a miss, a symlink to follow).
-bool lookup_direct(const char* path, const Quick& q, bool follow, Lookup* out);
+/// Inline: the stat family calls it on every path it answers.
+inline bool lookup_direct(const char* path, const Quick& q, bool follow, Lookup* out) {
+  const char* rel = path + q.rel_off;
+  const uint32_t rlen = q.len - q.rel_off;
+  const vdir::VdirResult r = g_state.proj[q.proj].reader.lookup(rel, rlen, &out->st);
+  if (r == vdir::VdirResult::kHit &&
+      !(follow && (out->st.mode & vdir::kModeTypeMask) == vdir::kModeLink)) {
+    out->res = Res::kHit;
+    out->err = 0;
+    out->proj = q.proj;
+    out->rel = rel;
+    out->rel_len = rlen;
+    return true;
+  }
+  if (r == vdir::VdirResult::kDeleted) {
+    out->res = Res::kError;
+    out->err = ENOENT;
+    return true;
+  }
+  return false;
+}
 
 /// Builds the store path of a blob (HASH, SIZE) into BUF; false if it does not fit.
 bool blob_path(const uint8_t* hash, uint64_t size, PathBuf* buf);

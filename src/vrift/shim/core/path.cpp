@@ -3,8 +3,9 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <immintrin.h>
 #endif
 
 #include <cstring>
@@ -32,55 +33,118 @@ bool has_root_below(const char* path, size_t len);
 
 // Scans PATH once: its length, whether it has a ".." component, and whether it has anything
 // normalisation would change (an empty, "." or ".." component, a trailing '/'). This runs on
-// every path the program names, so it looks at 16 bytes per step (SSE2; aligned loads never
-// cross a page): a '/' followed by '.' or '/' marks the path "unnormal". A component that merely
+// every path the program names, so it looks at 32 bytes per step (AVX2; 16 with SSE2 on CPUs
+// without it): a '/' followed by '.' or '/' marks the path "unnormal". A component that merely
 // starts with '.' (".bin") counts too: that only sends it down the slower, exact road.
 struct Scan {
   uint32_t len;
   bool dotdot;
   bool unnormal;
 };
-// The aligned 16-byte loads read past the NUL (within the same aligned block): fine for the
-// hardware, not for ASan, which would see a read past the string.
-__attribute__((no_sanitize_address)) inline Scan scan(const char* p) {
-  Scan r{0, false, false};
+// A path's bytes as three bit masks over one block (bit i: byte i): its NUL, its '/', and its '/'
+// or '.'. ScanState::step folds one block into the running state; the vector loops below only make
+// masks. The aligned loads read past the NUL (within the same aligned block, which never crosses
+// a page): fine for the hardware, not for ASan, which would see a read past the string.
+struct ScanState {
   uint32_t odd = 0;
-#if defined(__SSE2__)
-  const uintptr_t addr = reinterpret_cast<uintptr_t>(p);
-  const char* a = reinterpret_cast<const char*>(addr & ~uintptr_t{15});
-  uint32_t shift = static_cast<uint32_t>(addr & 15);
-  uint32_t carry = p[0] == '/' ? 0 : 1; // a relative path starts as if after a '/'
+  uint32_t carry; // the previous block ended in '/' (a relative path starts as if after one)
   uint32_t consumed = 0;
-  const __m128i zero = _mm_setzero_si128(), slash = _mm_set1_epi8('/'), dot = _mm_set1_epi8('.');
-  for (;;) {
-    const __m128i v = _mm_load_si128(reinterpret_cast<const __m128i*>(a));
-    uint32_t z = static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, zero))) >> shift;
-    uint32_t sl = static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, slash))) >> shift;
-    uint32_t dt = static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, dot))) >> shift;
-    const uint32_t nbits = 16 - shift;
-    shift = 0;
+  // Folds masks Z, SL, DS of NBITS bytes; true when the NUL was in this block (then *R is set).
+  bool step(uint32_t z, uint32_t sl, uint32_t ds, uint32_t nbits, Scan* r) {
     if (z) {
       const uint32_t k = static_cast<uint32_t>(__builtin_ctz(z)); // the NUL
       const uint32_t valid = (1u << k) - 1;
       sl &= valid;
-      dt &= valid;
-      const uint32_t ds = sl | dt;
-      odd |= sl & (ds >> 1);
+      ds &= valid;
+      odd |= (sl & (ds >> 1)) != 0;
       odd |= carry & ds & 1u;
-      r.len = consumed + k;
+      r->len = consumed + k;
       const bool trailing = k ? (sl >> (k - 1)) & 1u : carry && consumed > 0;
-      if (trailing && r.len > 1) odd |= 1;
-      break;
+      if (trailing && r->len > 1) odd |= 1;
+      return true;
     }
-    const uint32_t ds = sl | dt;
-    odd |= sl & (ds >> 1);
+    odd |= (sl & (ds >> 1)) != 0;
     odd |= carry & ds & 1u;
     carry = (sl >> (nbits - 1)) & 1u;
     consumed += nbits;
-    a += 16;
+    return false;
   }
+};
+
+void finish_scan(const char* p, uint32_t odd, Scan* r) {
+  r->unnormal = odd != 0;
+  if (odd) { // rare: look for a real ".." component
+    for (const char* q = p; *q; ++q)
+      if ((q == p || q[-1] == '/') && q[0] == '.' && q[1] == '.' && (q[2] == '\0' || q[2] == '/'))
+        r->dotdot = true;
+  }
+}
+
+#if defined(__x86_64__)
+__attribute__((no_sanitize_address)) Scan scan_sse2(const char* p) {
+  Scan r{0, false, false};
+  ScanState st;
+  st.carry = p[0] == '/' ? 0 : 1;
+  const uintptr_t addr = reinterpret_cast<uintptr_t>(p);
+  const char* a = reinterpret_cast<const char*>(addr & ~uintptr_t{15});
+  uint32_t shift = static_cast<uint32_t>(addr & 15);
+  const __m128i zero = _mm_setzero_si128(), slash = _mm_set1_epi8('/'), dot = _mm_set1_epi8('.');
+  for (;; a += 16, shift = 0) {
+    const __m128i v = _mm_load_si128(reinterpret_cast<const __m128i*>(a));
+    const __m128i sv = _mm_cmpeq_epi8(v, slash);
+    const __m128i dv = _mm_or_si128(sv, _mm_cmpeq_epi8(v, dot));
+    const uint32_t z = static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, zero)));
+    const uint32_t sl = static_cast<uint32_t>(_mm_movemask_epi8(sv));
+    const uint32_t ds = static_cast<uint32_t>(_mm_movemask_epi8(dv));
+    if (st.step(z >> shift, sl >> shift, ds >> shift, 16 - shift, &r)) break;
+  }
+  finish_scan(p, st.odd, &r);
+  return r;
+}
+
+// 32 bytes a step: half the steps of the SSE2 loop on a typical 60-120 byte path. Chosen at
+// start-up when the CPU and the kernel support AVX2 (cpu_has_avx2).
+__attribute__((target("avx2"), no_sanitize_address)) Scan scan_avx2(const char* p) {
+  Scan r{0, false, false};
+  ScanState st;
+  st.carry = p[0] == '/' ? 0 : 1;
+  const uintptr_t addr = reinterpret_cast<uintptr_t>(p);
+  const char* a = reinterpret_cast<const char*>(addr & ~uintptr_t{31});
+  uint32_t shift = static_cast<uint32_t>(addr & 31);
+  const __m256i zero = _mm256_setzero_si256(), slash = _mm256_set1_epi8('/'),
+                dot = _mm256_set1_epi8('.');
+  for (;; a += 32, shift = 0) {
+    const __m256i v = _mm256_load_si256(reinterpret_cast<const __m256i*>(a));
+    const __m256i sv = _mm256_cmpeq_epi8(v, slash);
+    const __m256i dv = _mm256_or_si256(sv, _mm256_cmpeq_epi8(v, dot));
+    const uint32_t z = static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, zero)));
+    const uint32_t sl = static_cast<uint32_t>(_mm256_movemask_epi8(sv));
+    const uint32_t ds = static_cast<uint32_t>(_mm256_movemask_epi8(dv));
+    if (st.step(z >> shift, sl >> shift, ds >> shift, 32 - shift, &r)) break;
+  }
+  finish_scan(p, st.odd, &r);
+  return r;
+}
+
+bool cpu_has_avx2() {
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE)) return false;
+  unsigned lo, hi;
+  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  if ((lo & 6) != 6) return false; // the kernel saves XMM and YMM state
+  return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & bit_AVX2);
+}
+
+bool g_avx2; // set by path_init(); until then (and on other CPUs) the SSE2 loop runs
+
+inline Scan scan(const char* p) {
+  return __atomic_load_n(&g_avx2, __ATOMIC_RELAXED) ? scan_avx2(p) : scan_sse2(p);
+}
 #else
+Scan scan(const char* p) {
+  Scan r{0, false, false};
   const unsigned char* c = reinterpret_cast<const unsigned char*>(p);
+  uint32_t odd = 0;
   unsigned prev = p[0] == '/' ? 0 : '/';
   for (; *c; ++c) {
     odd |= (prev == '/') & ((*c == '.') | (*c == '/'));
@@ -88,14 +152,28 @@ __attribute__((no_sanitize_address)) inline Scan scan(const char* p) {
   }
   r.len = static_cast<uint32_t>(c - reinterpret_cast<const unsigned char*>(p));
   if (prev == '/' && r.len > 1) odd = 1;
-#endif
-  r.unnormal = odd != 0;
-  if (odd) { // rare: look for a real ".." component
-    for (const char* q = p; *q; ++q)
-      if ((q == p || q[-1] == '/') && q[0] == '.' && q[1] == '.' && (q[2] == '\0' || q[2] == '/'))
-        r.dotdot = true;
-  }
+  finish_scan(p, odd, &r);
   return r;
+}
+#endif
+
+// Whether the N bytes at A and B are equal: a projection root against a path at least as long,
+// compared inline 8 bytes at a time (memcmp would be a call through the PLT on every path the
+// program names, and most differ in their first word).
+inline bool same_bytes(const char* a, const char* b, size_t n) {
+  const auto word = [](const char* q) {
+    uint64_t v;
+    __builtin_memcpy(&v, q, 8);
+    return v;
+  };
+  if (n < 8) {
+    for (size_t i = 0; i < n; ++i)
+      if (a[i] != b[i]) return false;
+    return true;
+  }
+  for (size_t i = 0; i + 8 < n; i += 8)
+    if (word(a + i) != word(b + i)) return false;
+  return word(a + n - 8) == word(b + n - 8);
 }
 
 // -1: cwd outside every projection with none below it; >= 0: inside that one; -3: a projection
@@ -175,7 +253,7 @@ bool has_root_below(const char* path, size_t len) {
 int root_of(const char* path, size_t len, uint32_t* rel_off) {
   for (int i = 0; i < g_state.nproj; ++i) {
     const Projection& p = g_state.proj[i];
-    if (len < p.root_len || std::memcmp(path, p.root, p.root_len) != 0) continue;
+    if (len < p.root_len || !same_bytes(path, p.root, p.root_len)) continue;
     if (len == p.root_len) {
       *rel_off = p.root_len;
       return i;
@@ -212,6 +290,16 @@ bool dirfd_path(int dirfd, PathBuf* buf) {
 }
 
 } // namespace
+
+bool path_init(bool allow_avx2) {
+#if defined(__x86_64__)
+  __atomic_store_n(&g_avx2, allow_avx2 && cpu_has_avx2(), __ATOMIC_RELAXED);
+  return __atomic_load_n(&g_avx2, __ATOMIC_RELAXED);
+#else
+  (void)allow_avx2;
+  return false;
+#endif
+}
 
 void cwd_invalidate() { __atomic_fetch_add(&g_cwd_gen, 1, __ATOMIC_ACQ_REL); }
 

@@ -72,6 +72,10 @@ Located classify(const PathBuf* buf);
 /// '/' (except "/" itself). Sets dir_only when the input ended in a way that requires a directory.
 void normalize(PathBuf* buf);
 
+/// Picks the widest path scan the CPU supports (ALLOW_AVX2 false: the 16-byte one, for tests
+/// that compare the two); called once by init_from_env(). Returns whether AVX2 is used.
+bool path_init(bool allow_avx2 = true);
+
 /// The cwd cache: the shim's chdir/fchdir hooks call cwd_invalidate() after the real call.
 void cwd_invalidate();
 /// In a forked child: a thread of the parent may have been filling the cache at the fork; the

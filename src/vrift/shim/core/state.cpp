@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
+#include "vrift/shim/core/path.h"
 #include "vrift/shim/core/str.h"
 #include "vrift/util/raw_syscall.h"
 
@@ -130,6 +131,7 @@ void attach_projections(State* st) {
 
 void init_from_env(char** envp) {
   State* st = &g_state;
+  path_init();
   const char* log = env_value(envp, "VRIFT_LOG");
   st->log = log && *log && !(log[0] == '0' && log[1] == '\0');
   st->pid = static_cast<int>(sys::call6(SYS_getpid));

@@ -24,10 +24,41 @@ uint64_t size_of(const vdir::VdirStat& v) {
   return (v.mode & vdir::kModeTypeMask) == vdir::kModeDir ? 4096 : v.size;
 }
 
+// Nanoseconds since the epoch as (seconds, nanoseconds in [0, 1e9)), the kernel's form for
+// times before 1970 too. Unsigned division by a constant is a multiply and a shift; the signed
+// one, taken only for negative times, needs the floor correction.
+struct SecNsec {
+  int64_t sec;
+  int64_t nsec;
+};
+inline SecNsec split_ns(int64_t ns) {
+  constexpr int64_t kBillion = 1000000000;
+  if (ns >= 0) {
+    const uint64_t u = static_cast<uint64_t>(ns);
+    const uint64_t sec = u / kBillion;
+    return SecNsec{static_cast<int64_t>(sec), static_cast<int64_t>(u - sec * kBillion)};
+  }
+  int64_t sec = ns / kBillion;
+  int64_t nsec = ns % kBillion;
+  if (nsec < 0) {
+    nsec += kBillion;
+    --sec;
+  }
+  return SecNsec{sec, nsec};
+}
+
 } // namespace
 
 void fill_stat(const Projection& p, const vdir::VdirStat& v, struct stat* out) {
+#if defined(__x86_64__)
+  // Every member written once, the padding ones by name, instead of a memset and then again.
+  out->__pad0 = 0;
+  out->st_rdev = 0;
+  for (auto& r : out->__glibc_reserved)
+    r = 0;
+#else
   std::memset(out, 0, sizeof *out);
+#endif
   out->st_dev = p.dev;
   out->st_ino = projected_ino(v);
   out->st_mode = v.mode;
@@ -37,12 +68,13 @@ void fill_stat(const Projection& p, const vdir::VdirStat& v, struct stat* out) {
   out->st_size = static_cast<off_t>(size_of(v));
   out->st_blksize = 4096;
   out->st_blocks = static_cast<blkcnt_t>(blocks_of(v));
-  out->st_atim.tv_sec = v.atime_ns / 1000000000;
-  out->st_atim.tv_nsec = v.atime_ns % 1000000000;
-  out->st_mtim.tv_sec = v.mtime_ns / 1000000000;
-  out->st_mtim.tv_nsec = v.mtime_ns % 1000000000;
-  out->st_ctim.tv_sec = v.ctime_ns / 1000000000;
-  out->st_ctim.tv_nsec = v.ctime_ns % 1000000000;
+  const SecNsec a = split_ns(v.atime_ns), m = split_ns(v.mtime_ns), c = split_ns(v.ctime_ns);
+  out->st_atim.tv_sec = a.sec;
+  out->st_atim.tv_nsec = a.nsec;
+  out->st_mtim.tv_sec = m.sec;
+  out->st_mtim.tv_nsec = m.nsec;
+  out->st_ctim.tv_sec = c.sec;
+  out->st_ctim.tv_nsec = c.nsec;
 }
 
 void fill_statx(const Projection& p, const vdir::VdirStat& v, struct statx* out) {
@@ -56,12 +88,13 @@ void fill_statx(const Projection& p, const vdir::VdirStat& v, struct statx* out)
   out->stx_ino = projected_ino(v);
   out->stx_size = size_of(v);
   out->stx_blocks = blocks_of(v);
-  out->stx_atime.tv_sec = v.atime_ns / 1000000000;
-  out->stx_atime.tv_nsec = static_cast<uint32_t>(v.atime_ns % 1000000000);
-  out->stx_mtime.tv_sec = v.mtime_ns / 1000000000;
-  out->stx_mtime.tv_nsec = static_cast<uint32_t>(v.mtime_ns % 1000000000);
-  out->stx_ctime.tv_sec = v.ctime_ns / 1000000000;
-  out->stx_ctime.tv_nsec = static_cast<uint32_t>(v.ctime_ns % 1000000000);
+  const SecNsec a = split_ns(v.atime_ns), m = split_ns(v.mtime_ns), c = split_ns(v.ctime_ns);
+  out->stx_atime.tv_sec = a.sec;
+  out->stx_atime.tv_nsec = static_cast<uint32_t>(a.nsec);
+  out->stx_mtime.tv_sec = m.sec;
+  out->stx_mtime.tv_nsec = static_cast<uint32_t>(m.nsec);
+  out->stx_ctime.tv_sec = c.sec;
+  out->stx_ctime.tv_nsec = static_cast<uint32_t>(c.nsec);
   out->stx_dev_major = major(p.dev);
   out->stx_dev_minor = minor(p.dev);
 }

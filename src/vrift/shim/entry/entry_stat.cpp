@@ -61,20 +61,6 @@ __attribute__((noinline)) int fstatat_general(int dirfd, const char* path, struc
   }
 }
 
-__attribute__((noinline)) int fstatat_slow(int dirfd, const char* path, struct stat* buf, int flags,
-                                           const Quick& q) {
-  const int saved = errno;
-  if (q.where == Where::kInside) {
-    Lookup d;
-    if (lookup_direct(path, q, !(flags & AT_SYMLINK_NOFOLLOW), &d)) {
-      if (d.res == Res::kError) return fail(d.err);
-      fill_stat(g_state.proj[d.proj], d.st, buf);
-      return 0;
-    }
-  }
-  return fstatat_general(dirfd, path, buf, flags, q, saved);
-}
-
 __attribute__((noinline)) int statx_general(int dirfd, const char* path, int flags, unsigned mask,
                                             struct statx* buf, const Quick& q, int saved) {
   Scratch s;
@@ -105,20 +91,6 @@ __attribute__((noinline)) int statx_general(int dirfd, const char* path, int fla
   }
 }
 
-__attribute__((noinline)) int statx_slow(int dirfd, const char* path, int flags, unsigned mask,
-                                         struct statx* buf, const Quick& q) {
-  const int saved = errno;
-  if (q.where == Where::kInside) {
-    Lookup d;
-    if (lookup_direct(path, q, !(flags & AT_SYMLINK_NOFOLLOW), &d)) {
-      if (d.res == Res::kError) return fail(d.err);
-      fill_statx(g_state.proj[d.proj], d.st, buf);
-      return 0;
-    }
-  }
-  return statx_general(dirfd, path, flags, mask, buf, q, saved);
-}
-
 } // namespace
 
 int op_fstat(int fd, struct stat* buf) {
@@ -139,7 +111,15 @@ int op_fstatat(int dirfd, const char* path, struct stat* buf, int flags) {
   }
   if (path && active()) {
     const Quick q = quick_classify(dirfd, path);
-    if (q.where != Where::kOutside) return fstatat_slow(dirfd, path, buf, flags, q);
+    if (q.where == Where::kInside) { // the common road: one probe, no errno to keep
+      Lookup d;
+      if (lookup_direct(path, q, !(flags & AT_SYMLINK_NOFOLLOW), &d)) {
+        if (d.res == Res::kError) return fail(d.err);
+        fill_stat(g_state.proj[d.proj], d.st, buf);
+        return 0;
+      }
+    }
+    if (q.where != Where::kOutside) return fstatat_general(dirfd, path, buf, flags, q, errno);
   }
   return static_cast<int>(
       from_sys(sys::call6(SYS_newfstatat, dirfd, sys::arg(path), sys::arg(buf), flags)));
@@ -160,7 +140,15 @@ int op_statx(int dirfd, const char* path, int flags, unsigned mask, struct statx
   }
   if (path && active()) {
     const Quick q = quick_classify(dirfd, path);
-    if (q.where != Where::kOutside) return statx_slow(dirfd, path, flags, mask, buf, q);
+    if (q.where == Where::kInside) { // as op_fstatat
+      Lookup d;
+      if (lookup_direct(path, q, !(flags & AT_SYMLINK_NOFOLLOW), &d)) {
+        if (d.res == Res::kError) return fail(d.err);
+        fill_statx(g_state.proj[d.proj], d.st, buf);
+        return 0;
+      }
+    }
+    if (q.where != Where::kOutside) return statx_general(dirfd, path, flags, mask, buf, q, errno);
   }
   return static_cast<int>(
       from_sys(sys::call6(SYS_statx, dirfd, sys::arg(path), flags, mask, sys::arg(buf))));
