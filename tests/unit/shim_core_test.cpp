@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -258,16 +259,17 @@ TEST_F(ShimProjection, OutsidePathsAreRecognisedCheaply) {
   EXPECT_EQ(look("/usr/lib").res, Res::kReal);
 }
 
-// The path scan (16 bytes a step with SSE2, 32 with AVX2) against a byte-by-byte reference, for
-// paths made of '/', '.' and letters at every alignment, with junk after the NUL in the same
-// block. An absolute path's quick_classify is kUnknown exactly when normalisation could change
-// it (an empty or dot-led component, a trailing '/'), else it reports the length.
+// The path scan (16 bytes a step with SSE2, 32 with AVX2) against byte-by-byte references, for
+// paths made of '/', '.' and letters (many of them the projection root with '/', '.' or ".."
+// spliced in) at every alignment, with junk after the NUL, and ending on the last byte before an
+// unmapped page. quick_classify says kUnknown exactly for a path normalisation changes, and
+// otherwise never calls a path outside that is inside, nor inside one that is not.
 TEST_F(ShimProjection, PathScanMatchesAByteByByteReference) {
   struct Ref {
-    bool unnormal, dotdot;
+    bool unnormal, dotdot, inside;
   };
-  const auto reference = [](const std::string& p) {
-    Ref r{false, false};
+  const auto reference = [&](const std::string& p) {
+    Ref r{false, false, false};
     for (size_t i = 0; i < p.size(); ++i) {
       const bool starts = i == 0 ? p[0] != '/' : p[i - 1] == '/';
       if (starts && (p[i] == '.' || p[i] == '/')) r.unnormal = true;
@@ -275,21 +277,50 @@ TEST_F(ShimProjection, PathScanMatchesAByteByByteReference) {
         r.dotdot = true;
     }
     if (p.size() > 1 && p.back() == '/') r.unnormal = true;
+    if (p[0] == '/') {
+      const std::string n = norm(p);
+      r.inside = n == m_root || n.rfind(m_root + "/", 0) == 0;
+    }
     return r;
   };
   const bool avx2 = path_init(true);
   std::mt19937 rng(7);
-  alignas(64) char buf[512];
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  void* mem = ::mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(mem, MAP_FAILED);
+  ASSERT_EQ(::mprotect(static_cast<char*>(mem) + page, page, PROT_NONE), 0);
+  char* buf = static_cast<char*>(mem);
   const char alphabet[] = {'/', '.', 'a', 'b', '/', 'c'};
-  for (int n = 0; n < 20000; ++n) {
-    std::string p = (n % 3 == 0) ? m_root + "/" : (n % 3 == 1 ? "/" : "");
+  // "zz/../" after a '/' leaves the path inside, yet it no longer starts with the root.
+  const char* splices[] = {"/", "//", "/./", "/../", ".", "..", "x", "/..", "/.", "zz/../"};
+  for (int n = 0; n < 30000; ++n) {
+    std::string p;
+    if (n % 3 == 0) {
+      p = m_root;
+      const int edits = static_cast<int>(rng() % 3);
+      for (int e = 0; e < edits; ++e) {
+        const size_t at = 1 + rng() % p.size();
+        p.insert(at, splices[rng() % (sizeof splices / sizeof *splices)]);
+      }
+      if (rng() % 2 == 0) { // a detour "zz/../" right after one of the root's '/'
+        size_t at = 0, k = rng() % 4;
+        for (size_t i = 0; i < p.size(); ++i)
+          if (p[i] == '/' && k-- == 0) at = i + 1;
+        if (at) p.insert(at, std::string(rng() % 40, 'q') + "zz/../");
+      }
+      if (rng() % 4 == 0) p.resize(1 + rng() % p.size());
+      p += "/";
+    } else if (n % 3 == 1) {
+      p = "/";
+    }
     const size_t extra = rng() % 140;
     for (size_t i = 0; i < extra; ++i)
       p += alphabet[rng() % sizeof alphabet];
-    if (p.empty()) continue;
-    const size_t off = rng() % 64;
-    for (char& c : buf)
-      c = alphabet[rng() % sizeof alphabet]; // junk around the string
+    if (p.empty() || p.size() + 1 > page) continue;
+    for (size_t i = 0; i < page; ++i)
+      buf[i] = alphabet[rng() % sizeof alphabet]; // junk around the string
+    // At a random offset, or ending right before the unmapped page.
+    const size_t off = n % 5 == 0 ? page - (p.size() + 1) : rng() % 64;
     std::memcpy(buf + off, p.c_str(), p.size() + 1);
     const char* at = buf + off;
     const Ref want = reference(p);
@@ -300,15 +331,20 @@ TEST_F(ShimProjection, PathScanMatchesAByteByByteReference) {
       EXPECT_EQ(has_dotdot(at), want.dotdot);
       if (p[0] != '/') continue;
       const Quick q = quick_classify(AT_FDCWD, at);
-      if (want.unnormal) {
-        EXPECT_EQ(q.where, Where::kUnknown);
-      } else {
-        EXPECT_NE(q.where, Where::kUnknown);
+      if (q.where == Where::kInside) {
+        EXPECT_TRUE(want.inside);
+        EXPECT_FALSE(want.unnormal);
         EXPECT_EQ(q.len, p.size());
+      } else if (q.where == Where::kOutside) {
+        EXPECT_FALSE(want.inside);
+      } else {
+        EXPECT_TRUE(want.unnormal);
       }
+      EXPECT_EQ(q.where == Where::kUnknown, want.unnormal);
     }
   }
   path_init(true);
+  ::munmap(mem, 2 * page);
   if (!avx2) std::printf("note: no AVX2 here; only the SSE2 scan was compared\n");
 }
 
