@@ -41,7 +41,7 @@ def model(root, prefix="", secret_filter=True, skip=()):
             st = os.lstat(full)
             e = {"path": rel, "mode": "%04o" % stat.S_IMODE(st.st_mode), "mtime_ns": st.st_mtime_ns}
             if stat.S_ISDIR(st.st_mode):
-                e.update(type="dir", size=0)
+                e.update(type="dir", size=st.st_size)
             elif stat.S_ISLNK(st.st_mode):
                 t = os.readlink(full)
                 e.update(type="symlink", size=len(t), target=t)

@@ -74,6 +74,10 @@ fi
 mkdir -p "$P/lib"
 printf 'int vr_answer(void) { return 42; }\n' >"$T/answer.c"
 gcc -shared -fPIC -o "$P/lib/libanswer.so" "$T/answer.c" || not_ok "building the shared object"
+# A directory with enough entries to outgrow one block: a projected directory reports the size
+# its original had (the manifest records it), not a constant.
+mkdir -p "$P/big"
+for i in $(seq 1 300); do : >"$P/big/an-entry-with-a-rather-long-name-to-grow-its-directory-$i"; done
 find "$P" -exec touch -h -d '2024-03-01 12:34:56.123456789' {} +
 cp -a "$P" "$T/proj"
 J="$T/proj"
@@ -109,6 +113,11 @@ in_both stat -L -c '%n %s %a %F' docs/link deeplink src/inc
 in_both readlink docs/link deeplink src/inc
 in_both readlink -f docs/link deeplink/er src/inc/sys
 in_both du -s --apparent-size --block-size=1 docs
+check "the big directory outgrew one block" test "$(stat -c %s "$P/big")" -gt 4096
+in_both stat -c '%n %s %b %h' big docs docs/deep
+in_both du -s --apparent-size --block-size=1 big
+in_both sh -c 'find . -path ./node_modules -prune -o -type d -size +4k -print | sort'
+in_both sh -c 'ls -la big | head -4'
 in_both sh -c 'test -e docs/a.txt && test -x src/run.sh && test ! -x docs/a.txt && test -d deeplink && test ! -e docs/nope && echo tests-ok'
 in_both sh -c 'cd deeplink/er && pwd -P && cat b.txt | wc -c && cd ../../src/inc && ls'
 in_both cmp docs/deep/er/b.txt deeplink/er/b.txt

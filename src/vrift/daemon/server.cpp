@@ -316,6 +316,7 @@ Result<uint64_t> Server::create_session(const std::string& root, const std::stri
   if (::stat(root.c_str(), &rst) == 0) {
     vroot.mode = rst.st_mode & 07777;
     vroot.mtime_ns = fs::ns(rst.st_mtim);
+    vroot.size = static_cast<uint64_t>(rst.st_size);
   }
   vroot.uid = ::getuid();
   vroot.gid = ::getgid();

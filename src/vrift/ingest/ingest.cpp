@@ -247,6 +247,7 @@ private:
       me.path = manifest_path_of(e.rel);
       me.type = EntryType::Dir;
       me.mode = st.st_mode & 07777;
+      me.size = static_cast<uint64_t>(st.st_size); // what stat says of it in a projection
       me.mtime_ns = fs::ns(st.st_mtim);
       w.entries.push_back(std::move(me));
       ++w.dirs;
@@ -707,6 +708,7 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
       me.path = acc;
       me.type = EntryType::Dir;
       me.mode = dst.st_mode & 07777;
+      me.size = static_cast<uint64_t>(dst.st_size);
       me.mtime_ns = fs::ns(dst.st_mtim);
       entries.push_back(std::move(me));
       pos = next == std::string::npos ? next : next + 1;

@@ -99,7 +99,6 @@ Status check_fields(std::string_view path, uint8_t type, uint32_t mode, uint64_t
     if (!target.empty()) return bad("a file has no symlink target");
     return {};
   case static_cast<uint8_t>(EntryType::Dir):
-    if (size != 0) return bad(fmt::format("a directory has size {} (must be 0)", size));
     if (!all_zero(hash, 32)) return bad("a directory has a content hash");
     if (!target.empty()) return bad("a directory has a symlink target");
     return {};

@@ -226,6 +226,7 @@ Status VdirWriter::fill_from_manifest(const Manifest& m, const VdirRoot& root) {
   st.uid = root.uid;
   st.gid = root.gid;
   st.mtime_ns = st.ctime_ns = st.atime_ns = root.mtime_ns;
+  st.size = root.size;
   st.nlink = nlink_of("");
   st.flags = kFlagFromManifest;
   VRIFT_TRY(upsert("", st).context(ctx));

@@ -41,6 +41,7 @@ struct VdirRoot {
   uint32_t uid = 0;
   uint32_t gid = 0;
   int64_t mtime_ns = 0;
+  uint64_t size = 0; ///< the directory's st_size (0: unknown; the shim then says 4096)
 };
 
 /// One child of a directory (list_children).

@@ -13,15 +13,15 @@
 namespace vrift::shim {
 namespace {
 
-uint64_t blocks_of(const vdir::VdirStat& v) {
-  const uint32_t type = v.mode & vdir::kModeTypeMask;
-  if (type == vdir::kModeDir) return 8;
-  if (type == vdir::kModeLink) return 0;
-  return (v.size + 4095) / 4096 * 8;
+// A directory's size is what the filesystem said when it was ingested (manifests record it);
+// one made through the daemon, or listed in a manifest written before they did, says 4096.
+uint64_t size_of(const vdir::VdirStat& v) {
+  return (v.mode & vdir::kModeTypeMask) == vdir::kModeDir && v.size == 0 ? 4096 : v.size;
 }
 
-uint64_t size_of(const vdir::VdirStat& v) {
-  return (v.mode & vdir::kModeTypeMask) == vdir::kModeDir ? 4096 : v.size;
+uint64_t blocks_of(const vdir::VdirStat& v) {
+  if ((v.mode & vdir::kModeTypeMask) == vdir::kModeLink) return 0;
+  return (size_of(v) + 4095) / 4096 * 8;
 }
 
 // Nanoseconds since the epoch as (seconds, nanoseconds in [0, 1e9)), the kernel's form for
