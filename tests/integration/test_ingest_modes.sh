@@ -111,6 +111,26 @@ show=$("$VRIFT" manifest show --json "$T/f.manifest")
 check_contains "phantom re-ingest keeps old entries" "lib/sub/own3.js" "$show"
 check_contains "phantom re-ingest adds new files" "lib/added.js" "$show"
 
+# A directory's recorded size survives a phantom re-ingest even where moving the files out
+# shrank it (tmpfs here; btrfs and xfs too): the projection still lists them all.
+dir_size() { # MANIFEST PATH
+  "$VRIFT" manifest show --json "$1" | python3 -c '
+import json, sys
+print(next(e["size"] for e in json.load(sys.stdin)["entries"] if e["path"] == sys.argv[1]))' "$2"
+}
+if shm=$(mktemp -d /dev/shm/vrift-test.XXXXXX 2>/dev/null); then
+  mkdir -p "$shm/p/d"
+  for i in $(seq 50); do echo "$i" >"$shm/p/d/a-file-with-a-longish-name-$i"; done
+  full=$(stat -c %s "$shm/p/d")
+  "$VRIFT" ingest "$shm/p" --mode phantom -o "$shm/p.manifest" >/dev/null 2>&1
+  check_eq "phantom ingest records the directory's size" "$full" "$(dir_size "$shm/p.manifest" d)"
+  check "moving the files out shrank the directory (tmpfs)" test "$(stat -c %s "$shm/p/d")" -lt "$full"
+  "$VRIFT" ingest "$shm/p" --mode phantom -o "$shm/p.manifest" >/dev/null 2>&1
+  check_eq "phantom re-ingest keeps the directory's size" "$full" "$(dir_size "$shm/p.manifest" d)"
+  chmod -R u+w "$shm"
+  rm -rf "$shm"
+fi
+
 # Phantom with a failure before the manifest is durable loses nothing: an output directory that
 # vanishes makes the ingest fail, and every file must still be there.
 mk_tree "$T/g" g

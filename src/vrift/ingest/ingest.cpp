@@ -25,6 +25,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "vrift/ingest/cache.h"
@@ -535,18 +536,25 @@ std::string filter_fingerprint(const IngestOptions& o) {
 // Phantom re-ingest: entries of the previous manifest whose files are gone (moved into the
 // store by the last phantom ingest) stay in the tree; what is physically present wins. Entries
 // the ignore patterns now leave out are not carried (PREFIX: where the tree sits in the manifest).
+// A directory keeps the larger of its recorded and its present size: moving the files out
+// shrinks it on tmpfs, btrfs and xfs (not on ext4), and the projection still lists them.
 uint64_t carry_phantom_entries(const std::string& copy_path, const std::string& prefix,
                                const PathPatterns& ignore, std::vector<ManifestEntry>& entries) {
   auto prev = Manifest::open(copy_path);
   if (!prev.ok()) return 0;
-  std::unordered_set<std::string_view> present;
+  std::unordered_map<std::string_view, size_t> present;
   present.reserve(entries.size() * 2);
-  for (const auto& e : entries)
-    present.insert(e.path);
+  for (size_t i = 0; i < entries.size(); ++i)
+    present.emplace(entries[i].path, i);
   std::vector<ManifestEntry> add;
   for (size_t i = 0; i < prev->size(); ++i) {
     EntryView v = prev->at(i);
-    if (present.count(v.path)) continue;
+    if (auto it = present.find(v.path); it != present.end()) {
+      ManifestEntry& now = entries[it->second];
+      if (now.type == EntryType::Dir && v.type == EntryType::Dir)
+        now.size = std::max(now.size, v.size);
+      continue;
+    }
     if (!ignore.empty()) {
       std::string_view rel = v.path;
       if (!prefix.empty() && rel.substr(0, prefix.size() + 1) == prefix + "/")
@@ -708,8 +716,7 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
       me.path = acc;
       me.type = EntryType::Dir;
       me.mode = dst.st_mode & 07777;
-      me.size = static_cast<uint64_t>(dst.st_size);
-      me.mtime_ns = fs::ns(dst.st_mtim);
+      me.mtime_ns = fs::ns(dst.st_mtim); // size 0: a prefix directory holds one entry
       entries.push_back(std::move(me));
       pos = next == std::string::npos ? next : next + 1;
     }

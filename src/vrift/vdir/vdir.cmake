@@ -5,11 +5,17 @@
 # `rep stosq`/`rep movsq`, which on the AMD EPYC machines this runs on takes ~15 ns to start:
 # more than the rest of fill_stat. 16-byte vector stores up to 256 bytes, libc's own routine
 # above. Used by the reader and the shim (shim.cmake), whose every call counts.
-if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
+# Asked of the compiler itself (GCC for x86 only; not clang, not a cross compiler for another
+# architecture whatever CMAKE_SYSTEM_PROCESSOR says).
+include(CheckCXXCompilerFlag)
+check_cxx_compiler_flag("-mmemset-strategy=vector_loop:256:noalign,libcall:-1:noalign"
+                        VRIFT_HAS_MEMSET_STRATEGY)
+check_cxx_compiler_flag("-mmemcpy-strategy=vector_loop:256:noalign,libcall:-1:noalign"
+                        VRIFT_HAS_MEMCPY_STRATEGY)
+set(VRIFT_GCC_STRINGOP_FLAGS)
+if(VRIFT_HAS_MEMSET_STRATEGY AND VRIFT_HAS_MEMCPY_STRATEGY)
   set(VRIFT_GCC_STRINGOP_FLAGS -mmemset-strategy=vector_loop:256:noalign,libcall:-1:noalign
       -mmemcpy-strategy=vector_loop:256:noalign,libcall:-1:noalign)
-else()
-  set(VRIFT_GCC_STRINGOP_FLAGS)
 endif()
 add_library(vrift_vdir_reader STATIC vdir/vdir_reader.cpp vdir/vdir_map.cpp)
 target_include_directories(vrift_vdir_reader PUBLIC ${PROJECT_SOURCE_DIR}/src)

@@ -192,8 +192,9 @@ VdirResult VdirReader::probe(uint64_t table_off, uint64_t cap, uint64_t key, con
     const uint64_t roff = m_arena_begin + slot_index(w) * kRecordAlign; // < 2^39: no overflow
     if (roff >= m_arena_end || m_arena_end - roff < kRecordSize) return VdirResult::kCorrupt;
     const auto* rec = static_cast<const Record*>(static_cast<const void*>(m_base + roff));
-    // path_len never changes once the record is published (the slot's acquire load made it
-    // visible), so the path is matched before the seqlocked copy: a record whose key merely
+    // path_len never changes once the record is published, and every slot word is stored with
+    // release after its record was (also by a growth), so the slot's acquire load makes both
+    // visible: the path is matched before the seqlocked copy, and a record whose key merely
     // shares the tag costs no copy.
     const uint32_t path_len = hi32(load_relaxed(&record_words(rec)[kWordNlinkPathLen]));
     if (path_len > kMaxPath || m_arena_end - roff - kRecordSize < path_len)

@@ -280,7 +280,10 @@ Status VdirWriter::grow_to(uint64_t cap) {
     uint64_t i = record_of(w)->key & mask;
     while (nt[i].word != 0)
       i = (i + 1) & mask;
-    store_relaxed(&nt[i].word, w);
+    // Release, like every slot store: a reader that reaches a record through this slot (even
+    // one that read the new table_off before the switch is validated) happens-after the
+    // record's publication, so its early read of path_len and the path is ordered.
+    store_release(&nt[i].word, w);
   }
   // Switch readers to it inside the table seqlock.
   Header* h = hdr();
