@@ -36,8 +36,10 @@ add_library(vrift_shim SHARED ${VRIFT_SHIM_CORE_SOURCES} ${VRIFT_SHIM_ENTRY_SOUR
             vdir/vdir_reader.cpp vdir/vdir_map.cpp)
 # Replace (not extend) the directory's options: no -fsanitize=... in the preloaded library.
 set_property(TARGET vrift_shim PROPERTY COMPILE_OPTIONS ${VRIFT_WARNINGS} ${VRIFT_SHIM_FLAGS})
+# --as-needed: CMake adds the C++ compiler's implicit libraries (-lstdc++ -lm) to a C-linked
+# target with C++ objects; Debian's GCC drops unused ones by default, clang does not.
 set_property(TARGET vrift_shim PROPERTY LINK_OPTIONS
-             -Wl,--no-undefined -Wl,-z,now -Wl,-z,noexecstack
+             -Wl,--as-needed -Wl,--no-undefined -Wl,-z,now -Wl,-z,noexecstack
              -Wl,--version-script=${CMAKE_CURRENT_SOURCE_DIR}/shim/exports.map)
 if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   target_compile_options(vrift_shim PRIVATE -Wno-tsan)
