@@ -27,6 +27,8 @@ step "clang++ build (-Werror)"
 cmake -S . -B build/clang -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_C_COMPILER=clang -DVRIFT_WERROR=ON -DVRIFT_FUZZ=ON >/dev/null
 cmake --build build/clang -j "$jobs"
+# The clang-built shim, too, exports only the interposed symbols and needs only libc.
+bash tests/shim/check_exports.sh build/clang/src/vrift/libvrift_shim.so src/vrift/shim/exports.map
 
 step "ASan+UBSan build and tests"
 cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DVRIFT_SANITIZE=ON -DVRIFT_BENCH=OFF >/dev/null
