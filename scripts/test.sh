@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs every dependency, then builds and runs all tests the way CI does:
 #   1. g++ build, warnings as errors: unit tests, integration suites, fuzz-corpus replay (ctest)
-#   2. clang++ build, warnings as errors (the code must build with both compilers)
+#   2. clang++ build, warnings as errors (the code must build with both compilers), and the
+#      clang-built shim's exports and dependencies
 #   3. ASan+UBSan build: unit tests, integration suites and fuzz replay again
 #   4. TSan build: the VDir, session and store unit tests
 #   5. formatting (clang-format) and shellcheck of the bash suites
