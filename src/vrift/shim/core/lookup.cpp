@@ -15,11 +15,6 @@ namespace {
 
 constexpr int kMaxHops = 40;
 
-bool is_dir(const vdir::VdirStat& st) { return (st.mode & vdir::kModeTypeMask) == vdir::kModeDir; }
-bool is_link(const vdir::VdirStat& st) {
-  return (st.mode & vdir::kModeTypeMask) == vdir::kModeLink;
-}
-
 // Replaces the first PREFIX_LEN bytes of the absolute path in A (a symlink's own path) by the
 // symlink's TARGET (resolved against the symlink's directory), keeping the rest, into B, then
 // normalises B and swaps it into A. False when the result does not fit.

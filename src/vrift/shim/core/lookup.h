@@ -40,6 +40,13 @@ struct Lookup {
   bool inside_miss;
 };
 
+inline bool is_dir(const vdir::VdirStat& st) {
+  return (st.mode & vdir::kModeTypeMask) == vdir::kModeDir;
+}
+inline bool is_link(const vdir::VdirStat& st) {
+  return (st.mode & vdir::kModeTypeMask) == vdir::kModeLink;
+}
+
 /// Resolves (DIRFD, PATH). FOLLOW: follow a final symlink (stat) or not (lstat). TARGET, when
 /// given, receives a final symlink's target (no NUL) up to TARGET_CAP bytes.
 /// Q: the caller's quick_classify of the same (DIRFD, PATH), if it has one. On kHit, S->a holds
@@ -55,8 +62,7 @@ inline bool lookup_direct(const char* path, const Quick& q, bool follow, Lookup*
   const char* rel = path + q.rel_off;
   const uint32_t rlen = q.len - q.rel_off;
   const vdir::VdirResult r = g_state.proj[q.proj].reader.lookup(rel, rlen, &out->st);
-  if (r == vdir::VdirResult::kHit &&
-      !(follow && (out->st.mode & vdir::kModeTypeMask) == vdir::kModeLink)) {
+  if (r == vdir::VdirResult::kHit && !(follow && is_link(out->st))) {
     out->res = Res::kHit;
     out->err = 0;
     out->proj = q.proj;
