@@ -6,7 +6,9 @@
 // one writer thread rewriting existing entries as fast as it can; and hits cycling over 1024
 // or 4096 entries of the 1M table that were filled together (a build's working set). The kernel
 // side stats 10k real files with the same shapes under /tmp (the work disk), round-robin, and their
-// ".mjs" misses.
+// ".mjs" misses. And the memory floor of a hit on each table: the same two dependent loads (a
+// random slot of a table as large as the VDir's, then the record it names in an arena as large as
+// the VDir's), with nothing else, on tmpfs pages like the VDir's.
 //
 //   vrift_vdir_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 // Instruction counts per lookup (no writer; valgrind serialises threads anyway):
@@ -16,6 +18,7 @@
 // (one command line; divide each function's Ir by the count)
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -193,6 +196,61 @@ void run_lookups(benchmark::State& state, bool hit, size_t hot = 0) {
       benchmark::Counter(static_cast<double>(writer.updates()), benchmark::Counter::kIsRate);
 }
 
+/// A shared mapping of a new, unlinked tmpfs file of BYTES (the VDir's kind of memory: no
+/// transparent huge pages unless tmpfs is mounted with them), filled by the kernel with zeros.
+struct ShmBuffer {
+  void* base = MAP_FAILED;
+  size_t len = 0;
+  explicit ShmBuffer(size_t bytes) : len(bytes) {
+    const std::string file = "/dev/shm/vrift-vdir-bench-chase-" + std::to_string(::getpid());
+    const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) die("cannot create " + file);
+    ::unlink(file.c_str());
+    if (::ftruncate(fd, static_cast<off_t>(len)) == 0)
+      base = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    ::close(fd);
+    if (base == MAP_FAILED) die("cannot map " + std::to_string(len) + " bytes of " + file);
+  }
+  ~ShmBuffer() { ::munmap(base, len); }
+  uint32_t* words() const { return static_cast<uint32_t*>(base); }
+};
+
+/// The memory floor of a hit on the N-entry table: entries are visited in a random cycle, and
+/// each step makes a hit's two dependent loads and nothing else: the entry's slot (at a random
+/// position of a slot array of the table's capacity) holds the entry's number, and the entry's
+/// record (one of N in an arena of the table's size, records as far apart as the table's)
+/// holds the slot position of the next entry. Per step: one slot access, then one record
+/// access, each missing the caches and TLBs as often as a random hit's do.
+void BM_MemoryFloor(benchmark::State& state) {
+  const Table& t = table(static_cast<uint64_t>(state.range(0)));
+  const auto* h = static_cast<const Header*>(t.map.base);
+  const uint64_t cap = h->table_cap, arena = h->arena_used;
+  const uint64_t stride = arena / t.n / sizeof(uint32_t); // words from one record to the next
+  ShmBuffer slots(cap * kSlotSize), records(arena);
+  std::mt19937_64 rng(4);
+  std::vector<uint64_t> pos(cap), order(t.n);
+  for (uint64_t i = 0; i < cap; ++i)
+    pos[i] = i;
+  std::shuffle(pos.begin(), pos.end(), rng); // entry e's slot: pos[e]
+  for (uint64_t e = 0; e < t.n; ++e)
+    order[e] = e;
+  std::shuffle(order.begin(), order.end(), rng); // the cycle: order[0] -> order[1] -> ...
+  uint32_t* s = slots.words();
+  uint32_t* r = records.words();
+  for (uint64_t k = 0; k < t.n; ++k) {
+    const uint64_t e = order[k], next = order[(k + 1) % t.n];
+    s[pos[e] * (kSlotSize / sizeof(uint32_t))] = static_cast<uint32_t>(e);
+    r[e * stride] = static_cast<uint32_t>(pos[next] * (kSlotSize / sizeof(uint32_t)));
+  }
+  uint32_t at = static_cast<uint32_t>(pos[order[0]] * (kSlotSize / sizeof(uint32_t)));
+  for (auto _ : state) {
+    at = r[s[at] * stride];
+    benchmark::DoNotOptimize(at);
+  }
+  state.counters["slot_bytes"] = static_cast<double>(cap * kSlotSize);
+  state.counters["arena_bytes"] = static_cast<double>(arena);
+}
+
 void BM_VdirHit(benchmark::State& state) { run_lookups(state, true); }
 void BM_VdirMiss(benchmark::State& state) { run_lookups(state, false); }
 void BM_VdirHitHot(benchmark::State& state) {
@@ -261,6 +319,7 @@ BENCHMARK(BM_VdirHitHot)
     ->Args({1000000, 4096, 1})
     ->ArgNames({"entries", "hot", "writer"})
     ->MinTime(0.2);
+BENCHMARK(BM_MemoryFloor)->Arg(10000)->Arg(100000)->Arg(1000000)->ArgName("entries")->MinTime(0.2);
 BENCHMARK(BM_KernelStatHit)->MinTime(0.2);
 BENCHMARK(BM_KernelStatMiss)->MinTime(0.2);
 
