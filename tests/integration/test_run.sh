@@ -302,6 +302,13 @@ printf '#!/bin/echo hello\n' > "$X/bin/tool"; printf '#!/bin/echo cli\n' > "$X/n
 chmod 755 "$X/bin/tool" "$X/node_modules/pkg/cli.js"
 ln -s ../pkg/cli.js "$X/node_modules/.bin/cli"
 printf 'data\n' > "$X/bin/data"; cp /bin/true "$X/bin/binary"
+# A virtualenv's shape: bin/python a link to an interpreter outside the project, found next to
+# its pyvenv.cfg from argv[0]; and a relative link climbing out of the project.
+mkdir -p "$X/venv/bin" "$T/outside"
+printf '#!/bin/sh\necho "outside $0 $*"\n' > "$T/outside/tool"; chmod 755 "$T/outside/tool"
+ln -s /usr/bin/python3 "$X/venv/bin/python"; ln -s python "$X/venv/bin/python3" # not pyenv's shim
+printf 'home = /usr/bin\ninclude-system-site-packages = false\n' > "$X/venv/pyvenv.cfg"
+ln -s ../../outside/tool "$X/bin/up"; ln -s /nonexistent-vrift/x "$X/venv/bin/gone"
 want=$(cd "$X" && ./bin/tool a b)
 "$VRIFT" ingest "$X" --mode phantom -o "$T/x.manifest" >/dev/null 2>&1
 check "phantom ingest took the files away" test ! -e "$X/bin/tool" -a ! -e "$X/node_modules/.bin/cli"
@@ -311,6 +318,14 @@ check_eq "also through a symlink of the manifest" "cli node_modules/.bin/cli x" 
   "$(cd "$X" && "$VRIFT" run -m "$T/x.manifest" -- node_modules/.bin/cli x 2>&1)"
 check_eq "and found through PATH in a projected directory" "cli $X/node_modules/.bin/cli y" \
   "$(cd / && PATH="$X/node_modules/.bin:$PATH" "$VRIFT" run -m "$T/x.manifest" -- cli y 2>&1)"
+# (with the real shim, found beside vrift: python reads pyvenv.cfg, sh its script through it)
+check_eq "a projected link to a program outside the projections runs that program" \
+  "$X/venv True" \
+  "$(cd "$X" && env -u VRIFT_SHIM "$VRIFT" run -m "$T/x.manifest" -- venv/bin/python3 -c 'import sys; print(sys.prefix, sys.prefix != sys.base_prefix)' 2>&1)"
+check_eq "a script there gets the name it was run by, as from the kernel" "outside bin/up a" \
+  "$(cd "$X" && env -u VRIFT_SHIM "$VRIFT" run -m "$T/x.manifest" -- bin/up a 2>&1)"
+expect_fail "a projected link to a missing program outside: 127" 127 "No such file" \
+  "$VRIFT" run -m "$T/x.manifest" -- "$X/venv/bin/gone"
 expect_fail "a projected binary cannot run from the store: 126" 126 "exists only in the store" \
   "$VRIFT" run -m "$T/x.manifest" -- "$X/bin/binary"
 expect_fail "a projected file without x permission: 126" 126 "Permission denied" \

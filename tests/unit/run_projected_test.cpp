@@ -39,12 +39,15 @@ constexpr const char* kB = "/nonexistent-vrift-test/a/sub/b";
 std::vector<PlannedProjection> two() {
   std::vector<PlannedProjection> ps;
   ps.push_back(projection(
-      kA, {dir_entry("bin"), file_entry("bin/tool", "#!/bin/sh\n", 0755),
-           file_entry("bin/data", "x", 0644), dir_entry("node_modules"),
-           dir_entry("node_modules/.bin"), link_entry("node_modules/.bin/cli", "../pkg/cli.js"),
-           dir_entry("node_modules/pkg"), file_entry("node_modules/pkg/cli.js", "#!x\n", 0755),
-           link_entry("abs", std::string(kB) + "/run"), link_entry("loop", "loop"),
-           link_entry("dirlink", "node_modules"), dir_entry("sub")}));
+      kA,
+      {dir_entry("bin"), file_entry("bin/tool", "#!/bin/sh\n", 0755),
+       file_entry("bin/data", "x", 0644), dir_entry("node_modules"), dir_entry("node_modules/.bin"),
+       link_entry("node_modules/.bin/cli", "../pkg/cli.js"), dir_entry("node_modules/pkg"),
+       file_entry("node_modules/pkg/cli.js", "#!x\n", 0755),
+       link_entry("abs", std::string(kB) + "/run"), link_entry("loop", "loop"),
+       link_entry("dirlink", "node_modules"), dir_entry("sub"),
+       link_entry("py", "/nonexistent-vrift-out/bin/python3"), link_entry("up", "../outside/tool"),
+       link_entry("outdir", "/opt/x"), link_entry("via", "py")}));
   ps.push_back(projection(kB, {file_entry("run", "#!/bin/sh\n", 0700)}));
   return ps;
 }
@@ -52,6 +55,7 @@ std::vector<PlannedProjection> two() {
 std::string path_of(const std::vector<PlannedProjection>& ps,
                     const std::optional<ProjectedFile>& f) {
   if (!f) return "(none)";
+  if (!f->outside.empty()) return "outside " + f->outside;
   return ps[f->projection].root + "/" + std::string(ps[f->projection].manifest.at(f->entry).path);
 }
 
@@ -75,6 +79,17 @@ TEST(RunProjected, ResolvesThroughTheManifests) {
   EXPECT_FALSE(resolve_projected(a, ps)) << "the root itself";
   EXPECT_FALSE(resolve_projected("/elsewhere/bin/tool", ps));
   EXPECT_FALSE(resolve_projected(a + "x/bin/tool", ps)) << "a sibling with the root as prefix";
+  // Links that lead out of every projection: the disk answers for where they end.
+  EXPECT_EQ(path_of(ps, resolve_projected(a + "/py", ps)),
+            "outside /nonexistent-vrift-out/bin/python3");
+  EXPECT_EQ(path_of(ps, resolve_projected(a + "/via", ps)),
+            "outside /nonexistent-vrift-out/bin/python3")
+      << "a link to a link that leaves";
+  EXPECT_EQ(path_of(ps, resolve_projected(a + "/up", ps)),
+            "outside /nonexistent-vrift-test/outside/tool")
+      << "a relative link climbing above the root";
+  EXPECT_EQ(path_of(ps, resolve_projected(a + "/outdir/tool", ps)), "outside /opt/x/tool")
+      << "the rest of the path follows a directory link that leaves";
 }
 
 // The PATH search's filter: one realpath of the candidate's directory, no manifest entry read.
@@ -125,20 +140,20 @@ protected:
 
 TEST_F(RunLaunch, ScriptRunsThroughItsInterpreter) {
   auto ps = with_blob("#! /usr/bin/env  node --x \nconsole.log(1)\n");
-  auto l = launch_projected("./f", {0, 0}, ps, m_store, {"./f", "a", "b"});
+  auto l = launch_projected("./f", ProjectedFile{0, 0, {}}, ps, m_store, {"./f", "a", "b"});
   ASSERT_TRUE(l.ok()) << l.error().message();
   EXPECT_EQ(l->path, "/usr/bin/env");
   EXPECT_EQ(l->argv, (std::vector<std::string>{"/usr/bin/env", "node --x", "./f", "a", "b"}));
   ASSERT_TRUE(l->shebang.has_value());
   ps = with_blob("#!/bin/sh\n");
-  l = launch_projected("/p/f", {0, 0}, ps, m_store, {"f"});
+  l = launch_projected("/p/f", ProjectedFile{0, 0, {}}, ps, m_store, {"f"});
   ASSERT_TRUE(l.ok());
   EXPECT_EQ(l->argv, (std::vector<std::string>{"/bin/sh", "/p/f"}));
 }
 
 TEST_F(RunLaunch, PlainFileRunsUnderShAndBinaryIsRefused) {
   auto ps = with_blob("echo hi\n");
-  auto l = launch_projected("./f", {0, 0}, ps, m_store, {"./f", "x"});
+  auto l = launch_projected("./f", ProjectedFile{0, 0, {}}, ps, m_store, {"./f", "x"});
   ASSERT_TRUE(l.ok());
   EXPECT_FALSE(l->shebang.has_value());
   EXPECT_EQ(l->argv, (std::vector<std::string>{"/bin/sh", "./f", "x"}));
@@ -146,7 +161,7 @@ TEST_F(RunLaunch, PlainFileRunsUnderShAndBinaryIsRefused) {
                              "ELF\x02\x01\x01",
                              7) +
                  std::string(100, '\0'));
-  l = launch_projected("./f", {0, 0}, ps, m_store, {"./f"});
+  l = launch_projected("./f", ProjectedFile{0, 0, {}}, ps, m_store, {"./f"});
   ASSERT_FALSE(l.ok());
   EXPECT_EQ(l.error().errnum(), EACCES);
   EXPECT_NE(l.error().message().find("exists only in the store"), std::string::npos);
@@ -155,7 +170,7 @@ TEST_F(RunLaunch, PlainFileRunsUnderShAndBinaryIsRefused) {
 TEST_F(RunLaunch, MissingBlobIsAnError) {
   auto ps = with_blob("#!/bin/sh\n");
   std::system(("rm -rf " + m_store + "/blake3").c_str());
-  EXPECT_FALSE(launch_projected("./f", {0, 0}, ps, m_store, {"./f"}).ok());
+  EXPECT_FALSE(launch_projected("./f", ProjectedFile{0, 0, {}}, ps, m_store, {"./f"}).ok());
 }
 
 } // namespace

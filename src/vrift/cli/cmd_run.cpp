@@ -145,6 +145,7 @@ int plan_command(const std::vector<std::string>& command, const Paths& paths, Pl
     if (!run::may_be_projected(abs, plan->planned) || !entries()) return run::Probe::Missing;
     auto f = run::resolve_projected(abs, plan->planned);
     if (!f) return run::Probe::Missing;
+    if (!f->outside.empty()) return run::probe_physical(f->outside);
     return run::projected_executable(plan->planned[f->projection].manifest.at(f->entry))
                ? run::Probe::Executable
                : run::Probe::NotExecutable;
@@ -158,15 +159,23 @@ int plan_command(const std::vector<std::string>& command, const Paths& paths, Pl
   const bool inside = physically_missing(*program) && entries();
   if (!loaded.ok()) return failed(kExitRunFailed, loaded.error());
   if (auto f = inside ? run::resolve_projected(absolute(*program), plan->planned) : std::nullopt) {
-    // Inside a projection only: a script runs through its interpreter, as the kernel would.
+    // Inside a projection only: a script runs through its interpreter, as the kernel would. A
+    // projected link out of the projections (a virtualenv's bin/python) exists only in the
+    // manifest, so the kernel cannot follow it: the program it leads to is executed, with
+    // argv[0] as given (python finds its virtualenv from argv[0]).
     auto launch = run::launch_projected(*program, *f, plan->planned, paths.store_root, command);
     if (!launch.ok()) {
       return failed(kExitCannotRun, launch.error(),
                     launch.error().errnum() == EACCES ? kLinkFarmHint : "");
     }
-    if (launch->shebang) why = run::script_blind_spot(*program, *launch->shebang, path_env);
+    if (launch->shebang)
+      why = run::script_blind_spot(*program, *launch->shebang, path_env);
+    else if (!f->outside.empty())
+      why = run::shim_blind_spot(launch->path, path_env);
     plan->spawn = {launch->path, launch->argv, {}};
-    log::info("{} is inside a projection: running it as {}", *program, launch->path);
+    log::info("{} is {}: running it as {}", *program,
+              f->outside.empty() ? "inside a projection" : "a projected link to " + f->outside,
+              launch->path);
   } else {
     why = run::shim_blind_spot(*program, path_env);
     plan->spawn = {*program, command, {}};

@@ -82,18 +82,21 @@ Judged judge(const std::string& path, std::string* reason, Shebang* script) {
 
 } // namespace
 
+Probe probe_physical(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || S_ISDIR(st.st_mode)) return Probe::Missing;
+  return ::access(path.c_str(), X_OK) == 0 ? Probe::Executable : Probe::NotExecutable;
+}
+
 Result<std::string> find_command(std::string_view name, const char* path_env,
                                  const ProbeFn& missing) {
   if (name.empty()) return fail("command not found", ENOENT);
   std::string n(name);
   auto probe = [&](const std::string& p) {
     struct stat st {};
-    if (::stat(p.c_str(), &st) != 0) {
-      if ((errno == ENOENT || errno == ENOTDIR) && missing) return missing(p);
-      return Probe::Missing;
-    }
-    if (S_ISDIR(st.st_mode)) return Probe::Missing;
-    return ::access(p.c_str(), X_OK) == 0 ? Probe::Executable : Probe::NotExecutable;
+    if (::stat(p.c_str(), &st) != 0 && (errno == ENOENT || errno == ENOTDIR) && missing)
+      return missing(p);
+    return probe_physical(p);
   };
   if (n.find('/') != std::string::npos) {
     struct stat st {};

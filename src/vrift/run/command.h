@@ -18,6 +18,9 @@ enum class Probe { Missing, NotExecutable, Executable };
 /// Asked about a candidate that does not exist on disk (a file inside a projection).
 using ProbeFn = std::function<Probe(const std::string& path)>;
 
+/// What the disk says PATH is: a directory or nothing is Missing.
+Probe probe_physical(const std::string& path);
+
 /// execvp's search: NAME as it is when it contains '/', else the first executable regular
 /// file NAME in the directories of PATH_ENV (null: "/bin:/usr/bin"; an empty entry is the
 /// current directory); a directory is skipped. A candidate missing on disk is put to MISSING

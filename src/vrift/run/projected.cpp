@@ -69,7 +69,12 @@ std::optional<ProjectedFile> resolve_projected(const std::string& abs,
   std::string path = canonical_prefix(normalize(abs));
   for (int hop = 0; hop <= kMaxSymlinkHops; ++hop) {
     auto pi = projection_of(path, ps);
-    if (!pi) return std::nullopt;
+    if (!pi) {
+      if (hop == 0) return std::nullopt;
+      ProjectedFile out;
+      out.outside = path; // a projected symlink led out of every projection
+      return out;
+    }
     const PlannedProjection& p = ps[*pi];
     std::string rel = path.substr(p.root == "/" ? 1 : p.root.size() + 1);
     // Walk the components: a symlink entry restarts the walk from its target.
@@ -89,7 +94,7 @@ std::optional<ProjectedFile> resolve_projected(const std::string& abs,
         next = (target[0] == '/' ? target : base + "/" + target) + (last ? "" : rel.substr(end));
       } else if (last) {
         if (e.type != EntryType::File) return std::nullopt;
-        return ProjectedFile{*pi, *idx};
+        return ProjectedFile{*pi, *idx, {}};
       } else if (e.type != EntryType::Dir) {
         return std::nullopt;
       }
@@ -115,20 +120,31 @@ Result<Launch> launch_projected(const std::string& found, const ProjectedFile& f
                                 const std::vector<PlannedProjection>& ps,
                                 const std::string& store_root,
                                 const std::vector<std::string>& command) {
-  EntryView e = ps[f.projection].manifest.at(f.entry);
-  std::string blob = store_root + "/" + Store::blob_relpath(e.hash_value(), e.size);
-  UniqueFd fd(::open(blob.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return fail_os("reading '" + found + "' from the store ('" + blob + "')");
+  const bool outside = !f.outside.empty();
+  std::string source = f.outside; // where the file's bytes are
+  if (!outside) {
+    EntryView e = ps[f.projection].manifest.at(f.entry);
+    source = store_root + "/" + Store::blob_relpath(e.hash_value(), e.size);
+  }
+  const std::string reading =
+      "reading '" + found + "' " + (outside ? "at '" : "from the store ('") + source + "'";
+  UniqueFd fd(::open(source.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return fail_os(reading + (outside ? "" : ")"));
   char head[256];
   ssize_t n;
   do {
     n = ::read(fd.get(), head, sizeof head);
   } while (n < 0 && errno == EINTR);
-  if (n < 0) return fail_os("reading '" + found + "' from the store ('" + blob + "')");
+  if (n < 0) return fail_os(reading + (outside ? "" : ")"));
   std::string_view h(head, static_cast<size_t>(n));
   Launch l;
   l.shebang = parse_shebang(h);
   if (!l.shebang && check_elf(h).kind != ElfKind::NotElf) {
+    if (outside) { // the kernel can run it where the link leads; argv[0] stays as given
+      l.path = f.outside;
+      l.argv = command;
+      return l;
+    }
     return fail("'" + found +
                     "' is a binary that exists only in the store: it cannot be executed from there",
                 EACCES);

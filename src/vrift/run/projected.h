@@ -17,16 +17,19 @@
 
 namespace vrift::run {
 
-/// A file entry of one of the projections.
+/// A file entry of one of the projections, or the path outside every projection where a chain
+/// of projected symlinks ends (`venv/bin/python -> /usr/bin/python3`).
 struct ProjectedFile {
   size_t projection = 0; ///< index into the projections
   size_t entry = 0;      ///< index into its manifest
+  std::string outside;   ///< when not empty: the chain left the projections; the disk decides
 };
 
 /// Resolves ABS, an absolute path, through PS: the part above a projection root as the disk
 /// says (its longest existing prefix is canonicalised), the part inside one through its
 /// manifest, following symlink entries (at most 40, like the kernel), also into another
-/// projection. nullopt when the path is not inside a projection or does not name a file there.
+/// projection or out of them all (then `outside` is the path the chain reached, for the disk to
+/// answer). nullopt when ABS is not inside a projection or does not name a file there.
 std::optional<ProjectedFile> resolve_projected(const std::string& abs,
                                                const std::vector<PlannedProjection>& ps);
 
@@ -46,9 +49,11 @@ struct Launch {
 };
 
 /// The launch of COMMAND (argv) whose COMMAND[0] was found at FOUND, the projected file F of
-/// PS, whose content is in the store at STORE_ROOT: a script as "INTERP [ARG] FOUND ARGS...", a
-/// file without "#!" or ELF magic as "/bin/sh FOUND ARGS..." (as execvp does). Errors: EACCES
-/// for a binary ("cannot be executed from the store"), an unreadable blob.
+/// PS, whose content is in the store at STORE_ROOT (or, for a link out of the projections, at
+/// F.outside): a script as "INTERP [ARG] FOUND ARGS...", a file without "#!" or ELF magic as
+/// "/bin/sh FOUND ARGS..." (as execvp does), a binary outside as F.outside with COMMAND as its
+/// argv. Errors: EACCES for a binary in the store ("cannot be executed from there"), an
+/// unreadable file.
 Result<Launch> launch_projected(const std::string& found, const ProjectedFile& f,
                                 const std::vector<PlannedProjection>& ps,
                                 const std::string& store_root,
