@@ -288,6 +288,68 @@ check_eq "zero-config: a change is in the next run's projection" 21 "$out"
 out=$(cd "$Z" && "$VRIFT" run -- sh -c 'echo "$VRIFT_PROJECTIONS" | cut -f1')
 check_eq "zero-config: projected at the project root" "$Z" "$out"
 
+# --- changes to projected entries, before the write path (docs/shim.md) --------------------
+# A phantom file has nothing on disk: what the kernel would do (make a file its VDir entry
+# shadows, remove an empty skeleton directory, answer ENOENT) is refused, loudly; new files
+# beside projected ones work; the projection and the disk are unchanged afterwards.
+W="$T/wproj"
+mkdir -p "$W/d/sub" "$W/e"
+printf 'hello\n' >"$W/d/a.txt"; printf 'world\n' >"$W/d/sub/b.txt"; ln -s a.txt "$W/d/l"
+cp -a "$W" "$T/wsolid"
+"$VRIFT" ingest "$W" --mode phantom -o "$T/w.manifest" >/dev/null
+cat >"$T/changes.sh" <<'EOF'
+t() { out=$(eval "$1" 2>&1); echo "$? $1: $(echo "$out" | head -1 | sed 's/.*: //')"; }
+t 'echo x > d/a.txt'; t 'echo x >> d/a.txt'; t 'rm d/a.txt'; t 'rm -f d/l'
+t 'rmdir d/sub'; t 'rmdir e'; t 'mv d/a.txt d/z.txt'; t 'mv d/sub d/s2'
+t 'echo n > n.txt && mv n.txt d/a.txt'; t 'mkdir d/a.txt'; t 'ln -s x d/l'; t 'ln d/a.txt h'
+t 'chmod 600 d/a.txt'; t 'touch d/a.txt'; t 'truncate -s 1 d/a.txt'
+python3 -c '
+import os
+for what, f in (("open r+", lambda: open("d/a.txt", "r+")), ("open a", lambda: open("d/a.txt", "a")),
+                ("utime", lambda: os.utime("d/a.txt")), ("replace", lambda: os.replace("d/l", "d/a.txt"))):
+    try:
+        f()
+        print(what, "done")
+    except OSError as e:
+        print(what, e.strerror)'
+t 'echo new > d/new.txt && cat d/new.txt && rm d/new.txt'; t 'mkdir d/nd && rmdir d/nd'
+cat d/a.txt d/sub/b.txt; ls d | tr '\n' ' '
+EOF
+want='1 echo x > d/a.txt: Read-only file system
+1 echo x >> d/a.txt: Read-only file system
+1 rm d/a.txt: Read-only file system
+1 rm -f d/l: Read-only file system
+1 rmdir d/sub: Directory not empty
+1 rmdir e: Read-only file system
+1 mv d/a.txt d/z.txt: Read-only file system
+1 mv d/sub d/s2: Read-only file system
+1 echo n > n.txt && mv n.txt d/a.txt: Read-only file system
+1 mkdir d/a.txt: File exists
+1 ln -s x d/l: File exists
+1 ln d/a.txt h: Invalid cross-device link
+1 chmod 600 d/a.txt: Read-only file system
+1 touch d/a.txt: Read-only file system
+1 truncate -s 1 d/a.txt: Read-only file system
+open r+ Read-only file system
+open a Read-only file system
+utime Read-only file system
+replace Read-only file system
+0 echo new > d/new.txt && cat d/new.txt && rm d/new.txt: new
+0 mkdir d/nd && rmdir d/nd: 
+hello
+world
+a.txt l sub '
+got=$(cd "$W" && "$VRIFT" run -m "$T/w.manifest" -- bash "$T/changes.sh" 2>&1)
+if [ "$want" == "$got" ]; then ok "changes to phantom entries fail loudly; new files work"; else
+  not_ok "changes to phantom entries"; diff <(echo "$want") <(echo "$got") | head -20
+fi
+check_eq "the disk keeps only the skeleton (no shadowing file was made, no directory removed)" \
+  "$(printf '%s\n' "$W" "$W/d" "$W/d/sub" "$W/e" "$W/n.txt")" "$(find "$W" | sort)"
+# A solid projection's files are the user's: a write reaches the file on disk.
+"$VRIFT" ingest "$T/wsolid" -o "$T/ws.manifest" >/dev/null
+(cd "$T/wsolid" && "$VRIFT" run -m "$T/ws.manifest" -- sh -c 'echo changed > d/a.txt') 2>/dev/null
+check_eq "a write to a solid projection's file reaches the user's file" "changed" "$(cat "$T/wsolid/d/a.txt")"
+
 # --- the daemon killed mid-run: the program keeps working ---------------------------------
 # (vrift itself runs without the shim here: an ASan build of it refuses a preloaded library)
 dpid_file="$T/dpid"

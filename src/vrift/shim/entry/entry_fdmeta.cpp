@@ -56,14 +56,15 @@ VRIFT_EXPORT int futimes(int fd, const struct timeval tv[2]) {
   return static_cast<int>(op_fd_meta(fd, SYS_utimensat, 0, tv ? sys::arg(ts) : 0, 0, 0, 0));
 }
 // An empty path with AT_EMPTY_PATH is futimens; a null one is EINVAL, as glibc has it (the
-// kernel's futimens spelling is reached through syscall()). A path names a file: those go to
-// the kernel as before.
+// kernel's futimens spelling is reached through syscall()). A path that names a phantom file is
+// refused like the other changes by path (entry_mutate.cpp); any other goes to the kernel.
 VRIFT_EXPORT int utimensat(int dirfd, const char* path, const struct timespec times[2], int flags) {
   path = opaque(path); // glibc declares it nonnull: keep the compiler from dropping the test
   if (path == nullptr) return fail(EINVAL);
   if (path[0] == '\0' && (flags & AT_EMPTY_PATH))
     return static_cast<int>(
         op_fd_meta(dirfd, SYS_utimensat, sys::arg(path), sys::arg(times), flags, 0, 0));
+  if (phantom(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW))) return fail(EROFS);
   return static_cast<int>(
       from_sys(sys::call6(SYS_utimensat, dirfd, sys::arg(path), sys::arg(times), flags)));
 }
@@ -72,6 +73,7 @@ VRIFT_EXPORT int fchownat(int dirfd, const char* path, uid_t uid, gid_t gid, int
   if (path && path[0] == '\0' && (flags & AT_EMPTY_PATH))
     return static_cast<int>(op_fd_meta(dirfd, SYS_fchownat, sys::arg(path), static_cast<long>(uid),
                                        static_cast<long>(gid), flags, 0));
+  if (phantom(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW))) return fail(EROFS);
   return static_cast<int>(from_sys(sys::call6(
       SYS_fchownat, dirfd, sys::arg(path), static_cast<long>(uid), static_cast<long>(gid), flags)));
 }

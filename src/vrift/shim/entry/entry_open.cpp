@@ -3,11 +3,14 @@
 // blob's own descriptor, remembered so that fstat answers with the projected metadata; read,
 // pread, mmap and lseek then need nothing from the shim. A projected directory opens its
 // physical skeleton, remembered so that *at calls relative to it resolve in the projection.
-// Opening a projected file for writing goes to the physical file (the write path, staging and
-// commit, is docs/shim.md's "Not yet").
+// Until the write path (staging, commit: docs/shim.md, "Not yet"), opening a projected file for
+// writing reaches the physical file only where one exists (a solid projection's, the user's
+// own); a phantom file has none, and one created there would be shadowed by its VDir entry, so
+// that what is written would never be read: that open fails with EROFS instead.
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include <cstring>
@@ -42,7 +45,7 @@ void remember(int fd, const Lookup& l, bool dir) {
 }
 
 // What an open of a projected path does, decided from the lookup.
-enum class Plan { kReal, kFail, kBlob, kDir, kPhysical };
+enum class Plan { kReal, kFail, kBlob, kDir, kPhysical, kWrite };
 
 Plan plan_open(const Lookup& l, int flags, int* err) {
   if (l.res == Res::kReal) return Plan::kReal;
@@ -73,7 +76,7 @@ Plan plan_open(const Lookup& l, int flags, int* err) {
     *err = ENOTDIR;
     return Plan::kFail;
   }
-  if (acc != O_RDONLY || (flags & O_TRUNC)) return Plan::kPhysical; // the write path: not yet
+  if (acc != O_RDONLY || (flags & O_TRUNC)) return Plan::kWrite; // the write path: not yet
   return Plan::kBlob;
 }
 
@@ -114,6 +117,12 @@ __attribute__((noinline)) int open_slow(int dirfd, const char* path, int flags, 
     return fail(err);
   case Plan::kPhysical:
     return real_openat.get()(AT_FDCWD, s.a.s, flags, mode);
+  case Plan::kWrite: {
+    // The physical file, never created: a solid projection's is written; none (phantom): EROFS.
+    const int fd = real_openat.get()(AT_FDCWD, s.a.s, flags & ~O_CREAT, 0);
+    if (fd >= 0 || errno != ENOENT) return fd;
+    return fail(EROFS);
+  }
   case Plan::kDir: {
     const int fd = real_openat.get()(AT_FDCWD, s.a.s, flags, mode);
     if (fd >= 0) remember(fd, l, true);
@@ -203,6 +212,28 @@ __attribute__((noinline)) FILE* freopen_slow(const char* path, const char* mode,
   return f;
 }
 
+// fopen/freopen for writing (any mode but "r" without "+"): the same rule as open's kWrite. A
+// projected regular file without a physical one (phantom) fails with EROFS; everything else
+// goes to libc with the path the lookup resolved (REAL_PATH, or the projected file's own).
+bool plan_fopen_write(const char* path, Scratch* s, const char** out_path) {
+  *out_path = path;
+  const Lookup l = lookup(AT_FDCWD, path, true, s);
+  if (l.res == Res::kReal) {
+    *out_path = l.real_path;
+    return true;
+  }
+  if (l.res == Res::kError || !is_type(l.st, vdir::kModeReg)) return true; // libc's own answer
+  struct stat st;
+  const long r =
+      sys::call6(SYS_newfstatat, AT_FDCWD, sys::arg(s->a.s), sys::arg(&st), AT_SYMLINK_NOFOLLOW);
+  if (r == -ENOENT) {
+    errno = EROFS;
+    return false;
+  }
+  *out_path = s->a.s;
+  return true;
+}
+
 mode_t mode_arg(int flags, va_list ap) {
   // LESSONS 4: the mode exists only with O_CREAT or O_TMPFILE.
   return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? va_arg(ap, mode_t) : 0;
@@ -277,14 +308,29 @@ VRIFT_EXPORT int creat64(const char* path, mode_t mode) {
 }
 
 VRIFT_EXPORT FILE* fopen(const char* path, const char* mode) {
-  if (!path || !active() || !read_only_mode(mode) || surely_outside(AT_FDCWD, path))
-    return real_fopen.get()(path, mode);
+  if (!path || !active() || surely_outside(AT_FDCWD, path)) return real_fopen.get()(path, mode);
+  if (!read_only_mode(mode)) {
+    const int saved = errno;
+    Scratch s;
+    const char* p;
+    if (!plan_fopen_write(path, &s, &p)) return nullptr;
+    errno = saved;
+    return real_fopen.get()(p, mode);
+  }
   return fopen_slow(path, mode);
 }
 VRIFT_EXPORT FILE* fopen64(const char* path, const char* mode) { return fopen(path, mode); }
 VRIFT_EXPORT FILE* freopen(const char* path, const char* mode, FILE* stream) {
-  if (!path || !active() || !read_only_mode(mode) || surely_outside(AT_FDCWD, path))
+  if (!path || !active() || surely_outside(AT_FDCWD, path))
     return real_freopen.get()(path, mode, stream);
+  if (!read_only_mode(mode)) {
+    const int saved = errno;
+    Scratch s;
+    const char* p;
+    if (!plan_fopen_write(path, &s, &p)) return nullptr;
+    errno = saved;
+    return real_freopen.get()(p, mode, stream);
+  }
   return freopen_slow(path, mode, stream);
 }
 VRIFT_EXPORT FILE* freopen64(const char* path, const char* mode, FILE* stream) {
