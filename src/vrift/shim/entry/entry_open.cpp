@@ -234,6 +234,16 @@ bool plan_fopen_write(const char* path, Scratch* s, const char** out_path) {
   return true;
 }
 
+// fopen (STREAM null) or freopen of PATH with a writing MODE.
+__attribute__((noinline)) FILE* fopen_write_slow(const char* path, const char* mode, FILE* stream) {
+  const int saved = errno;
+  Scratch s;
+  const char* p;
+  if (!plan_fopen_write(path, &s, &p)) return nullptr;
+  errno = saved;
+  return stream ? real_freopen.get()(p, mode, stream) : real_fopen.get()(p, mode);
+}
+
 mode_t mode_arg(int flags, va_list ap) {
   // LESSONS 4: the mode exists only with O_CREAT or O_TMPFILE.
   return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? va_arg(ap, mode_t) : 0;
@@ -309,28 +319,14 @@ VRIFT_EXPORT int creat64(const char* path, mode_t mode) {
 
 VRIFT_EXPORT FILE* fopen(const char* path, const char* mode) {
   if (!path || !active() || surely_outside(AT_FDCWD, path)) return real_fopen.get()(path, mode);
-  if (!read_only_mode(mode)) {
-    const int saved = errno;
-    Scratch s;
-    const char* p;
-    if (!plan_fopen_write(path, &s, &p)) return nullptr;
-    errno = saved;
-    return real_fopen.get()(p, mode);
-  }
+  if (!read_only_mode(mode)) return fopen_write_slow(path, mode, nullptr);
   return fopen_slow(path, mode);
 }
 VRIFT_EXPORT FILE* fopen64(const char* path, const char* mode) { return fopen(path, mode); }
 VRIFT_EXPORT FILE* freopen(const char* path, const char* mode, FILE* stream) {
   if (!path || !active() || surely_outside(AT_FDCWD, path))
     return real_freopen.get()(path, mode, stream);
-  if (!read_only_mode(mode)) {
-    const int saved = errno;
-    Scratch s;
-    const char* p;
-    if (!plan_fopen_write(path, &s, &p)) return nullptr;
-    errno = saved;
-    return real_freopen.get()(p, mode, stream);
-  }
+  if (!read_only_mode(mode)) return fopen_write_slow(path, mode, stream);
   return freopen_slow(path, mode, stream);
 }
 VRIFT_EXPORT FILE* freopen64(const char* path, const char* mode, FILE* stream) {
