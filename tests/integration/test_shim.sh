@@ -266,6 +266,15 @@ in_both ./src/run.sh
 in_both sh -c 'PATH="$PWD/src:$PATH" run.sh; PATH="$PWD/src:$PATH" exec run.sh'
 in_both "$PY" -c 'import subprocess, os; print(subprocess.run(["run.sh"], env=dict(os.environ, PATH="src:/usr/bin:/bin"), capture_output=True).stdout)'
 in_both "$PR" execvp run.sh src
+# posix_spawn reaches the kernel from inside glibc: GNU make starts a simple recipe line with it.
+printf 'all:\n\tsrc/run.sh\n\t./src/run.sh a b\n' >"$T/spawn.mk"
+in_both make -s -f "$T/spawn.mk"
+in_both "$PY" -c 'import os; p = os.posix_spawn("src/run.sh", ["run.sh"], os.environ); print(os.waitpid(p, 0)[1])'
+in_both "$PY" -c 'import os; os.environ["PATH"] = "src:/usr/bin:/bin"; p = os.posix_spawnp("run.sh", ["run.sh"], os.environ); print(os.waitpid(p, 0)[1])'
+in_both "$PY" -c '
+import os
+try: os.posix_spawn("docs/nope", ["x"], os.environ)
+except OSError as e: print(e.strerror)'
 if [ -x "$P/node_modules/semver/bin/semver.js" ]; then
   in_both node_modules/semver/bin/semver.js -r '^1.2' 1.2.3 1.5.0 2.0.0
 fi
