@@ -304,6 +304,7 @@ check_eq "zero-config: projected at the project root" "$Z" "$out"
 W="$T/wproj"
 mkdir -p "$W/d/sub" "$W/e"
 printf 'hello\n' >"$W/d/a.txt"; printf 'world\n' >"$W/d/sub/b.txt"; ln -s a.txt "$W/d/l"
+ln -s sub "$W/d/ldir"
 cp -a "$W" "$T/wsolid"
 "$VRIFT" ingest "$W" --mode phantom -o "$T/w.manifest" >/dev/null
 cat >"$T/changes.sh" <<'EOF'
@@ -347,13 +348,77 @@ replace Read-only file system
 0 mkdir d/nd && rmdir d/nd: 
 hello
 world
-a.txt l sub '
+a.txt l ldir sub '
 got=$(cd "$W" && "$VRIFT" run -m "$T/w.manifest" -- bash "$T/changes.sh" 2>&1)
 if [ "$want" == "$got" ]; then ok "changes to phantom entries fail loudly; new files work"; else
   not_ok "changes to phantom entries"; diff <(echo "$want") <(echo "$got") | head -20
 fi
 check_eq "the disk keeps only the skeleton (no shadowing file was made, no directory removed)" \
   "$(printf '%s\n' "$W" "$W/d" "$W/d/sub" "$W/e" "$W/n.txt")" "$(find "$W" | sort)"
+# The same rules from C, where the arguments can be what a shell never passes: null paths (the
+# kernel's EFAULT, not a crash), trailing slashes ("file/" must not become a hidden directory),
+# fopen through a symlink the program made and onto a projected link to a directory, and a
+# projected file's descriptor (the shared blob) reached through /proc/self/fd or AT_EMPTY_PATH.
+cat >"$T/mut.c" <<'EOF'
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+static const char* volatile np; /* a null path the compiler cannot see */
+static void r(const char* what, int rc) { printf("%s %s\n", what, rc == 0 ? "ok" : strerrorname_np(errno)); }
+int main(void) {
+  r("unlink(NULL)", unlink(np)); r("rmdir(NULL)", rmdir(np)); r("chmod(NULL)", chmod(np, 0600));
+  r("truncate(NULL)", truncate(np, 0)); r("mkdir(NULL)", mkdir(np, 0700));
+  r("rename(NULL)", rename(np, "x")); r("link(NULL)", link(np, "x"));
+  r("mkdir d/a.txt/", mkdir("d/a.txt/", 0700)); r("mkdir d/l/", mkdir("d/l/", 0700));
+  r("rename onto d/l/", (mkdir("nd", 0700), rename("nd", "d/l/"))); rmdir("nd");
+  r("rename d/a.txt out", rename("d/a.txt", "/tmp/vrift-mut-out"));
+  FILE* f = fopen("d/ldir", "w"); r("fopen d/ldir w", f ? 0 : -1);
+  r("symlink d/mine", symlink("a.txt", "d/mine"));
+  f = fopen("d/mine", "w"); r("fopen d/mine w", f ? 0 : -1);
+  int fd = open("d/a.txt", O_RDONLY); char p[64]; snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+  r("chmod /proc/self/fd", chmod(p, 0777)); r("truncate /proc/self/fd", truncate(p, 0));
+  r("open /proc/self/fd w", open(p, O_WRONLY) >= 0 ? 0 : -1);
+  r("fopen /proc/self/fd a", fopen(p, "a") ? 0 : -1);
+  r("link /proc/self/fd", linkat(AT_FDCWD, p, AT_FDCWD, "h1", AT_SYMLINK_FOLLOW));
+  r("linkat AT_EMPTY_PATH", linkat(fd, "", AT_FDCWD, "h2", AT_EMPTY_PATH));
+  char buf[16] = {0}; r("read it", pread(fd, buf, sizeof buf - 1, 0) == 6 ? 0 : -1);
+  printf("%s", buf);
+  return 0;
+}
+EOF
+gcc -o "$T/mut" "$T/mut.c" || not_ok "building mut"
+got=$(cd "$W" && "$VRIFT" run -m "$T/w.manifest" -- "$T/mut" 2>&1)
+want='unlink(NULL) EFAULT
+rmdir(NULL) EFAULT
+chmod(NULL) EFAULT
+truncate(NULL) EFAULT
+mkdir(NULL) EFAULT
+rename(NULL) EFAULT
+link(NULL) EFAULT
+mkdir d/a.txt/ EEXIST
+mkdir d/l/ EEXIST
+rename onto d/l/ ENOTDIR
+rename d/a.txt out EXDEV
+fopen d/ldir w EISDIR
+symlink d/mine ok
+fopen d/mine w EROFS
+chmod /proc/self/fd EROFS
+truncate /proc/self/fd EROFS
+open /proc/self/fd w EROFS
+fopen /proc/self/fd a EROFS
+link /proc/self/fd EXDEV
+linkat AT_EMPTY_PATH EXDEV
+read it ok
+hello'
+if [ "$want" == "$got" ]; then ok "changes from C: null paths, trailing slashes, fopen, the blob's descriptor"; else
+  not_ok "changes from C"; diff <(echo "$want") <(echo "$got") | head -20
+fi
+rm -f "$W/d/mine"
+check "the store is sound after all of that" store_is_sound
 # A solid projection's files are the user's: a write reaches the file on disk.
 "$VRIFT" ingest "$T/wsolid" -o "$T/ws.manifest" >/dev/null
 (cd "$T/wsolid" && "$VRIFT" run -m "$T/ws.manifest" -- sh -c 'echo changed > d/a.txt') 2>/dev/null

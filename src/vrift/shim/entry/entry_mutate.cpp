@@ -25,9 +25,12 @@
 #include <unistd.h>
 #include <utime.h>
 
+#include <cstring>
+
 #include "vrift/shim/core/dirstream.h"
 #include "vrift/shim/core/lookup.h"
 #include "vrift/shim/core/state.h"
+#include "vrift/shim/core/str.h"
 #include "vrift/shim/entry/ops.h"
 #include "vrift/shim/entry/real.h"
 #include "vrift/util/raw_syscall.h"
@@ -54,7 +57,6 @@ VRIFT_REAL(symlink, int(const char*, const char*));
 VRIFT_REAL(symlinkat, int(const char*, int, const char*));
 VRIFT_REAL(mkdir, int(const char*, mode_t));
 VRIFT_REAL(mkdirat, int(int, const char*, mode_t));
-VRIFT_REAL(mknod, int(const char*, mode_t, dev_t));
 VRIFT_REAL(mknodat, int(int, const char*, mode_t, dev_t));
 VRIFT_REAL(mkfifo, int(const char*, mode_t));
 VRIFT_REAL(mkfifoat, int(int, const char*, mode_t));
@@ -73,11 +75,16 @@ enum class Meets {
   kKernel,  ///< not projected, or a solid projection's file: the real function decides
   kPhantom, ///< a projected file or symlink that is not on disk
   kDir,     ///< a projected directory (its skeleton is on disk)
+  kError,   ///< the projection says the path is wrong (ENOTDIR: "file/", ELOOP): fail with it
 };
 
 // The quick test every entry point makes first (the ~20 ns promise for paths outside): the
 // lookups below, with their large scratch buffers, run only when it passes, out of line.
+// (PATH passes through opaque(): glibc declares these arguments nonnull, and once this test is
+// inlined into an entry point the compiler would drop it; a null path must reach the kernel and
+// give EFAULT.)
 inline bool may_be_projected(int dirfd, const char* path) {
+  path = opaque(path);
   return path && active() && !surely_outside(dirfd, path);
 }
 
@@ -86,6 +93,10 @@ Meets meets(int dirfd, const char* path, bool follow, Scratch* s, Lookup* l) {
   const int saved = errno;
   *l = lookup(dirfd, path, follow, s);
   Meets m = Meets::kKernel;
+  // A deleted entry (ENOENT) is the kernel's to answer; any other error is the projection's
+  // answer, which the kernel, seeing only the skeleton, would get wrong ("d/file/" is ENOTDIR,
+  // and mkdir of it would make a directory the file's entry hides).
+  if (l->res == Res::kError && l->err != ENOENT) m = Meets::kError;
   if (l->res == Res::kHit) {
     struct stat st;
     if (is_dir(l->st))
@@ -98,13 +109,33 @@ Meets meets(int dirfd, const char* path, bool follow, Scratch* s, Lookup* l) {
   return m;
 }
 
-__attribute__((noinline)) Meets meets_slow(int dirfd, const char* path, bool follow) {
+__attribute__((noinline)) Meets meets_slow(int dirfd, const char* path, bool follow, int* err) {
   Scratch s;
   Lookup l;
-  return meets(dirfd, path, follow, &s, &l);
+  const Meets m = meets(dirfd, path, follow, &s, &l);
+  *err = l.err;
+  return m;
 }
-inline Meets meets(int dirfd, const char* path, bool follow) {
-  return may_be_projected(dirfd, path) ? meets_slow(dirfd, path, follow) : Meets::kKernel;
+
+// What a change to (DIRFD, PATH) that needs the entry to exist (remove, truncate, chmod, ...)
+// must fail with, or 0 for the real function: EROFS for a phantom file (DIR_TOO: a directory
+// too), the projection's error, or, for a path that names a projected file's descriptor through
+// /proc/self/fd or /dev/fd (that descriptor is the shared blob's), EROFS as well.
+int change_refusal(int dirfd, const char* path, bool follow, bool dir_too = false) {
+  if (blob_fd_path(path)) return EROFS;
+  if (!may_be_projected(dirfd, path)) return 0;
+  int err = 0;
+  switch (meets_slow(dirfd, path, follow, &err)) {
+  case Meets::kKernel:
+    return 0;
+  case Meets::kPhantom:
+    return EROFS;
+  case Meets::kDir:
+    return dir_too ? EROFS : 0;
+  case Meets::kError:
+    return err;
+  }
+  return 0;
 }
 
 // Whether the projected directory L (S->a its absolute path) lists anything but "." and "..",
@@ -139,6 +170,8 @@ __attribute__((noinline)) int rmdir_refusal_slow(int dirfd, const char* path) {
     return 0;
   case Meets::kPhantom:
     return ENOTDIR;
+  case Meets::kError:
+    return l.err;
   case Meets::kDir:
     break;
   }
@@ -152,19 +185,58 @@ inline int rmdir_refusal(int dirfd, const char* path) {
   return may_be_projected(dirfd, path) ? rmdir_refusal_slow(dirfd, path) : 0;
 }
 
-} // namespace
-
-__attribute__((noinline)) bool projected(int dirfd, const char* path, bool follow) {
-  if (!may_be_projected(dirfd, path)) return false;
+__attribute__((noinline)) int create_refusal_slow(int dirfd, const char* path) {
   const int saved = errno;
   Scratch s;
-  const Lookup l = lookup(dirfd, path, follow, &s);
+  const Lookup l = lookup(dirfd, path, false, &s);
   errno = saved;
-  return l.res == Res::kHit;
+  if (l.res == Res::kHit) return EEXIST;
+  if (l.res != Res::kError || l.err == ENOENT) return 0;
+  // "d/file/" is ENOTDIR to the lookup; the kernel says EEXIST when the name without its
+  // trailing slashes exists (and ENOTDIR for "d/file/x").
+  if (l.err == ENOTDIR) {
+    PathBuf name;
+    name.len = 0;
+    const size_t full = slen(path);
+    size_t n = full;
+    while (n > 1 && path[n - 1] == '/')
+      --n;
+    if (n < full && append(name.s, &name.len, kPathMax, path, n)) {
+      const Lookup again = lookup(dirfd, name.s, false, &s);
+      errno = saved;
+      if (again.res == Res::kHit) return EEXIST;
+    }
+  }
+  return l.err;
 }
 
+int create_refusal(int dirfd, const char* path) {
+  return may_be_projected(dirfd, path) ? create_refusal_slow(dirfd, path) : 0;
+}
+
+} // namespace
+
 bool phantom(int dirfd, const char* path, bool follow) {
-  return meets(dirfd, path, follow) == Meets::kPhantom;
+  return change_refusal(dirfd, path, follow) != 0;
+}
+
+bool blob_fd_path(const char* path) {
+  path = opaque(path);
+  if (!path || !active()) return false;
+  const char* p = nullptr;
+  if (std::strncmp(path, "/proc/self/fd/", 14) == 0)
+    p = path + 14;
+  else if (std::strncmp(path, "/proc/thread-self/fd/", 21) == 0)
+    p = path + 21;
+  else if (std::strncmp(path, "/dev/fd/", 8) == 0)
+    p = path + 8;
+  if (!p || *p < '0' || *p > '9') return false;
+  long fd = 0;
+  for (; *p >= '0' && *p <= '9'; ++p) {
+    fd = fd * 10 + (*p - '0');
+    if (fd > 1 << 30) return false;
+  }
+  return *p == '\0' && is_blob_fd(static_cast<int>(fd));
 }
 
 } // namespace vrift::shim
@@ -174,7 +246,7 @@ namespace sys = vrift::sys;
 
 // --- removing and renaming ------------------------------------------------------------------
 VRIFT_EXPORT int unlink(const char* path) {
-  if (meets(AT_FDCWD, path, false) == Meets::kPhantom) return fail(EROFS);
+  if (const int e = change_refusal(AT_FDCWD, path, false)) return fail(e);
   return real_unlink.get()(path);
 }
 VRIFT_EXPORT int rmdir(const char* path) {
@@ -182,26 +254,27 @@ VRIFT_EXPORT int rmdir(const char* path) {
   return real_rmdir.get()(path);
 }
 VRIFT_EXPORT int unlinkat(int dirfd, const char* path, int flags) {
-  if (flags & AT_REMOVEDIR) {
-    if (const int e = rmdir_refusal(dirfd, path)) return fail(e);
-  } else if (meets(dirfd, path, false) == Meets::kPhantom) {
-    return fail(EROFS);
-  }
+  const int e =
+      (flags & AT_REMOVEDIR) ? rmdir_refusal(dirfd, path) : change_refusal(dirfd, path, false);
+  if (e) return fail(e);
   return real_unlinkat.get()(dirfd, path, flags);
 }
 VRIFT_EXPORT int remove(const char* path) {
-  const Meets m = meets(AT_FDCWD, path, false);
-  if (m == Meets::kPhantom) return fail(EROFS);
-  if (m == Meets::kDir) {
-    if (const int e = rmdir_refusal(AT_FDCWD, path)) return fail(e);
-  }
+  int e = change_refusal(AT_FDCWD, path, false); // a phantom file, a wrong path
+  if (!e) e = rmdir_refusal(AT_FDCWD, path);     // a projected directory
+  if (e) return fail(e);
   return real_remove.get()(path);
 }
-// The source and the target both count: a phantom or directory source would leave its VDir
-// entries behind; a phantom or directory target would be shadowed or hide its entries.
+// Both ends count: a phantom or directory source would leave its VDir entries behind, and a
+// phantom or directory target would be shadowed or hide its entries. A source moving out of
+// every projection is EXDEV, on which mv copies (LESSONS 12); the copy reads through the shim.
 static int rename_refusal(int fromfd, const char* from, int tofd, const char* to, unsigned flags) {
-  if (meets(fromfd, from, false) != Meets::kKernel) return EROFS;
-  if (meets(tofd, to, false) != Meets::kKernel) return (flags & RENAME_NOREPLACE) ? EEXIST : EROFS;
+  if (const int e = change_refusal(fromfd, from, false, true)) {
+    const char* t = opaque(to);
+    return e == EROFS && t && surely_outside(tofd, t) ? EXDEV : e;
+  }
+  if (const int e = change_refusal(tofd, to, false, true))
+    return e == EROFS && (flags & RENAME_NOREPLACE) ? EEXIST : e;
   return 0;
 }
 VRIFT_EXPORT int rename(const char* from, const char* to) {
@@ -218,83 +291,111 @@ VRIFT_EXPORT int renameat2(int fromfd, const char* from, int tofd, const char* t
 }
 
 // --- creating at a path -----------------------------------------------------------------------
+// A hard link of a phantom file, or of a projected file's descriptor (AT_EMPTY_PATH, or its
+// /proc/self/fd name: the shared blob), is EXDEV: copying tools then copy.
+static int link_refusal(int fromfd, const char* from, int tofd, const char* to, int flags) {
+  if (const int e = create_refusal(tofd, to)) return e;
+  if ((flags & AT_EMPTY_PATH) && from && from[0] == '\0' && is_blob_fd(fromfd)) return EXDEV;
+  const int e = change_refusal(fromfd, from, (flags & AT_SYMLINK_FOLLOW) != 0);
+  return e == EROFS ? EXDEV : e;
+}
 VRIFT_EXPORT int link(const char* from, const char* to) {
-  if (projected(AT_FDCWD, to, false)) return fail(EEXIST);
-  if (meets(AT_FDCWD, from, false) == Meets::kPhantom) return fail(EXDEV);
+  if (const int e = link_refusal(AT_FDCWD, opaque(from), AT_FDCWD, to, 0)) return fail(e);
   return real_link.get()(from, to);
 }
 VRIFT_EXPORT int linkat(int fromfd, const char* from, int tofd, const char* to, int flags) {
-  if (projected(tofd, to, false)) return fail(EEXIST);
-  if (meets(fromfd, from, (flags & AT_SYMLINK_FOLLOW) != 0) == Meets::kPhantom) return fail(EXDEV);
+  if (const int e = link_refusal(fromfd, opaque(from), tofd, to, flags)) return fail(e);
   return real_linkat.get()(fromfd, from, tofd, to, flags);
 }
 VRIFT_EXPORT int symlink(const char* target, const char* path) {
-  if (projected(AT_FDCWD, path, false)) return fail(EEXIST);
+  if (const int e = create_refusal(AT_FDCWD, path)) return fail(e);
   return real_symlink.get()(target, path);
 }
 VRIFT_EXPORT int symlinkat(const char* target, int dirfd, const char* path) {
-  if (projected(dirfd, path, false)) return fail(EEXIST);
+  if (const int e = create_refusal(dirfd, path)) return fail(e);
   return real_symlinkat.get()(target, dirfd, path);
 }
 VRIFT_EXPORT int mkdir(const char* path, mode_t mode) {
-  if (projected(AT_FDCWD, path, false)) return fail(EEXIST);
+  if (const int e = create_refusal(AT_FDCWD, path)) return fail(e);
   return real_mkdir.get()(path, mode);
 }
 VRIFT_EXPORT int mkdirat(int dirfd, const char* path, mode_t mode) {
-  if (projected(dirfd, path, false)) return fail(EEXIST);
+  if (const int e = create_refusal(dirfd, path)) return fail(e);
   return real_mkdirat.get()(dirfd, path, mode);
 }
 VRIFT_EXPORT int mknod(const char* path, mode_t mode, dev_t dev) {
-  if (projected(AT_FDCWD, path, false)) return fail(EEXIST);
-  return real_mknod.get()(path, mode, dev);
+  if (const int e = create_refusal(AT_FDCWD, path)) return fail(e);
+  return real_mknodat.get()(AT_FDCWD, path, mode, dev);
 }
 VRIFT_EXPORT int mknodat(int dirfd, const char* path, mode_t mode, dev_t dev) {
-  if (projected(dirfd, path, false)) return fail(EEXIST);
+  if (const int e = create_refusal(dirfd, path)) return fail(e);
   return real_mknodat.get()(dirfd, path, mode, dev);
 }
+// Before glibc 2.33 mknod and mknodat were inline wrappers of these (older binaries call them).
+VRIFT_EXPORT int __xmknod(int, const char* path, mode_t mode, dev_t* dev) {
+  if (const int e = create_refusal(AT_FDCWD, path)) return fail(e);
+  return real_mknodat.get()(AT_FDCWD, path, mode, dev ? *dev : 0);
+}
+VRIFT_EXPORT int __xmknodat(int, int dirfd, const char* path, mode_t mode, dev_t* dev) {
+  if (const int e = create_refusal(dirfd, path)) return fail(e);
+  return real_mknodat.get()(dirfd, path, mode, dev ? *dev : 0);
+}
 VRIFT_EXPORT int mkfifo(const char* path, mode_t mode) {
-  if (projected(AT_FDCWD, path, false)) return fail(EEXIST);
+  if (const int e = create_refusal(AT_FDCWD, path)) return fail(e);
   return real_mkfifo.get()(path, mode);
 }
 VRIFT_EXPORT int mkfifoat(int dirfd, const char* path, mode_t mode) {
-  if (projected(dirfd, path, false)) return fail(EEXIST);
+  if (const int e = create_refusal(dirfd, path)) return fail(e);
   return real_mkfifoat.get()(dirfd, path, mode);
 }
 
 // --- size, mode, owner and times by path --------------------------------------------------------
 VRIFT_EXPORT int truncate(const char* path, off_t len) {
-  if (meets(AT_FDCWD, path, true) == Meets::kPhantom) return fail(EROFS);
+  if (const int e = change_refusal(AT_FDCWD, path, true)) return fail(e);
   return real_truncate.get()(path, len);
 }
 VRIFT_EXPORT int truncate64(const char* path, off64_t len) {
-  if (meets(AT_FDCWD, path, true) == Meets::kPhantom) return fail(EROFS);
+  if (const int e = change_refusal(AT_FDCWD, path, true)) return fail(e);
   return real_truncate64.get()(path, len);
 }
 VRIFT_EXPORT int chmod(const char* path, mode_t mode) {
-  if (meets(AT_FDCWD, path, true) == Meets::kPhantom) return fail(EROFS);
+  if (const int e = change_refusal(AT_FDCWD, path, true)) return fail(e);
   return real_chmod.get()(path, mode);
 }
 VRIFT_EXPORT int fchmodat(int dirfd, const char* path, mode_t mode, int flags) {
-  if (meets(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW)) == Meets::kPhantom) return fail(EROFS);
+  if (const int e = change_refusal(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW))) return fail(e);
   return real_fchmodat.get()(dirfd, path, mode, flags);
 }
 VRIFT_EXPORT int chown(const char* path, uid_t uid, gid_t gid) {
-  if (meets(AT_FDCWD, path, true) == Meets::kPhantom) return fail(EROFS);
+  if (const int e = change_refusal(AT_FDCWD, path, true)) return fail(e);
   return real_chown.get()(path, uid, gid);
 }
 VRIFT_EXPORT int lchown(const char* path, uid_t uid, gid_t gid) {
-  if (meets(AT_FDCWD, path, false) == Meets::kPhantom) return fail(EROFS);
+  if (const int e = change_refusal(AT_FDCWD, path, false)) return fail(e);
   return real_lchown.get()(path, uid, gid);
 }
 VRIFT_EXPORT int utime(const char* path, const struct utimbuf* times) {
-  if (meets(AT_FDCWD, path, true) == Meets::kPhantom) return fail(EROFS);
+  if (const int e = change_refusal(AT_FDCWD, path, true)) return fail(e);
   return real_utime.get()(path, times);
 }
 VRIFT_EXPORT int utimes(const char* path, const struct timeval times[2]) {
-  if (meets(AT_FDCWD, path, true) == Meets::kPhantom) return fail(EROFS);
+  if (const int e = change_refusal(AT_FDCWD, path, true)) return fail(e);
   return real_utimes.get()(path, times);
 }
 VRIFT_EXPORT int lutimes(const char* path, const struct timeval times[2]) {
-  if (meets(AT_FDCWD, path, false) == Meets::kPhantom) return fail(EROFS);
+  if (const int e = change_refusal(AT_FDCWD, path, false)) return fail(e);
   return real_lutimes.get()(path, times);
+}
+
+// These are async-signal-safe (a signal handler removing a pid file): resolve them before main
+// rather than on a first call that may come from a handler or a vfork child.
+__attribute__((constructor(102))) static void resolve_mutate() {
+  (void)real_unlink.get(), (void)real_unlinkat.get(), (void)real_rmdir.get();
+  (void)real_rename.get(), (void)real_renameat.get(), (void)real_renameat2.get();
+  (void)real_link.get(), (void)real_linkat.get(), (void)real_symlink.get();
+  (void)real_symlinkat.get(), (void)real_mkdir.get(), (void)real_mkdirat.get();
+  (void)real_mknodat.get(), (void)real_mkfifo.get(), (void)real_mkfifoat.get();
+  (void)real_chmod.get(), (void)real_fchmodat.get(), (void)real_chown.get();
+  (void)real_lchown.get(), (void)real_utime.get(), (void)real_utimes.get();
+  (void)real_truncate.get(), (void)real_remove.get();
 }

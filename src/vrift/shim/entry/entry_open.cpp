@@ -212,17 +212,31 @@ __attribute__((noinline)) FILE* freopen_slow(const char* path, const char* mode,
   return f;
 }
 
-// fopen/freopen for writing (any mode but "r" without "+"): the same rule as open's kWrite. A
-// projected regular file without a physical one (phantom) fails with EROFS; everything else
-// goes to libc with the path the lookup resolved (REAL_PATH, or the projected file's own).
-bool plan_fopen_write(const char* path, Scratch* s, const char** out_path) {
+// fopen/freopen for writing (any mode but "r" without "+"): open's rules, with libc opening the
+// path they settle on. A symlink the program made is followed through the projection as open
+// follows it; a projected directory is EISDIR, a path the projection says is wrong fails with
+// its error, a projected regular file without a physical one (phantom) with EROFS, and a
+// projected file's descriptor named through /proc/self/fd with EROFS (it is the shared blob).
+bool plan_fopen_write(const char* path, Scratch* s, PathBuf* hop, const char** out_path) {
   *out_path = path;
-  const Lookup l = lookup(AT_FDCWD, path, true, s);
+  if (blob_fd_path(path)) {
+    errno = EROFS;
+    return false;
+  }
+  Lookup l = lookup(AT_FDCWD, path, true, s);
+  for (int hops = 0; l.res == Res::kReal && l.inside_miss && hops < kMaxPhysicalHops; ++hops) {
+    if (!link_in_projection(s, hop)) break; // not a link the program made: the kernel's
+    l = lookup(AT_FDCWD, hop->s, true, s);
+  }
   if (l.res == Res::kReal) {
     *out_path = l.real_path;
     return true;
   }
-  if (l.res == Res::kError || !is_type(l.st, vdir::kModeReg)) return true; // libc's own answer
+  if (l.res == Res::kError || is_type(l.st, vdir::kModeDir)) {
+    errno = l.res == Res::kError ? l.err : EISDIR;
+    return false;
+  }
+  if (!is_type(l.st, vdir::kModeReg)) return true; // libc's own answer
   struct stat st;
   const long r =
       sys::call6(SYS_newfstatat, AT_FDCWD, sys::arg(s->a.s), sys::arg(&st), AT_SYMLINK_NOFOLLOW);
@@ -238,10 +252,16 @@ bool plan_fopen_write(const char* path, Scratch* s, const char** out_path) {
 __attribute__((noinline)) FILE* fopen_write_slow(const char* path, const char* mode, FILE* stream) {
   const int saved = errno;
   Scratch s;
+  PathBuf hop;
   const char* p;
-  if (!plan_fopen_write(path, &s, &p)) return nullptr;
+  if (!plan_fopen_write(path, &s, &hop, &p)) return nullptr;
   errno = saved;
   return stream ? real_freopen.get()(p, mode, stream) : real_fopen.get()(p, mode);
+}
+
+FILE* fail_null(int e) {
+  errno = e;
+  return nullptr;
 }
 
 mode_t mode_arg(int flags, va_list ap) {
@@ -252,6 +272,10 @@ mode_t mode_arg(int flags, va_list ap) {
 } // namespace
 
 int op_openat(int dirfd, const char* path, int flags, mode_t mode) {
+  // A projected file's descriptor reopened for writing through /proc/self/fd or /dev/fd would
+  // write the shared blob (root ignores its 0444).
+  if (__builtin_expect((flags & (O_ACCMODE | O_TRUNC)) != 0, 0) && blob_fd_path(path))
+    return fail(EROFS);
   if (!path || !active() || surely_outside(dirfd, path)) {
     const int fd = real_openat.get()(dirfd, path, flags, mode);
     if (fd >= 0 && active()) {
@@ -318,16 +342,19 @@ VRIFT_EXPORT int creat64(const char* path, mode_t mode) {
 }
 
 VRIFT_EXPORT FILE* fopen(const char* path, const char* mode) {
-  if (!path || !active() || surely_outside(AT_FDCWD, path)) return real_fopen.get()(path, mode);
-  if (!read_only_mode(mode)) return fopen_write_slow(path, mode, nullptr);
-  return fopen_slow(path, mode);
+  if (!path || !active()) return real_fopen.get()(path, mode);
+  const bool writing = !read_only_mode(mode);
+  if (writing && blob_fd_path(path)) return fail_null(EROFS);
+  if (surely_outside(AT_FDCWD, path)) return real_fopen.get()(path, mode);
+  return writing ? fopen_write_slow(path, mode, nullptr) : fopen_slow(path, mode);
 }
 VRIFT_EXPORT FILE* fopen64(const char* path, const char* mode) { return fopen(path, mode); }
 VRIFT_EXPORT FILE* freopen(const char* path, const char* mode, FILE* stream) {
-  if (!path || !active() || surely_outside(AT_FDCWD, path))
-    return real_freopen.get()(path, mode, stream);
-  if (!read_only_mode(mode)) return fopen_write_slow(path, mode, stream);
-  return freopen_slow(path, mode, stream);
+  if (!path || !active()) return real_freopen.get()(path, mode, stream);
+  const bool writing = !read_only_mode(mode);
+  if (writing && blob_fd_path(path)) return fail_null(EROFS);
+  if (surely_outside(AT_FDCWD, path)) return real_freopen.get()(path, mode, stream);
+  return writing ? fopen_write_slow(path, mode, stream) : freopen_slow(path, mode, stream);
 }
 VRIFT_EXPORT FILE* freopen64(const char* path, const char* mode, FILE* stream) {
   return freopen(path, mode, stream);

@@ -24,12 +24,15 @@ long op_getdents64(int fd, void* buf, size_t n);
 /// A metadata change through FD (system call NR with the other arguments): EROFS when FD is a
 /// projected file's blob (it would change the store), else the system call.
 long op_fd_meta(int fd, long nr, long a1, long a2, long a3, long a4, long a5);
-/// Whether (DIRFD, PATH) names a live entry of a projection (FOLLOW: through a final symlink):
-/// creating there is EEXIST (entry_mutate.cpp). Saves errno.
-bool projected(int dirfd, const char* path, bool follow);
-/// Whether it names a projected file or symlink that is not on disk (a phantom projection's):
-/// changing it by path is EROFS. Saves errno.
+/// Whether a change by path to (DIRFD, PATH) is refused (entry_mutate.cpp): a projected file or
+/// symlink that is not on disk (a phantom projection's), a path the projection says is wrong, or
+/// a projected file's descriptor named through /proc/self/fd or /dev/fd. Saves errno.
 bool phantom(int dirfd, const char* path, bool follow);
+/// Whether PATH is /proc/self/fd/N, /proc/thread-self/fd/N or /dev/fd/N of a projected file's
+/// descriptor (a shared blob: reopening it for writing would change the store).
+bool blob_fd_path(const char* path);
+/// Whether FD is a projected file's descriptor (entry_fdmeta.cpp).
+bool is_blob_fd(int fd);
 
 /// Converts a raw system call result to libc's convention.
 inline long from_sys(long r) {
