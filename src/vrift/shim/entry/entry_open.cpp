@@ -182,29 +182,15 @@ bool plan_fopen(const char* path, Scratch* s, Lookup* lk, const char** out_path,
   return true;
 }
 
-__attribute__((noinline)) FILE* fopen_slow(const char* path, const char* mode) {
+// fopen (STREAM null) or freopen of PATH for reading.
+__attribute__((noinline)) FILE* fopen_read_slow(const char* path, const char* mode, FILE* stream) {
   const int saved = errno;
   Scratch s;
   Lookup l;
   const char* p;
   bool blob;
   if (!plan_fopen(path, &s, &l, &p, &blob)) return nullptr;
-  FILE* f = real_fopen.get()(p, mode);
-  if (f && blob) {
-    remember(fileno(f), l, false);
-    errno = saved;
-  }
-  return f;
-}
-
-__attribute__((noinline)) FILE* freopen_slow(const char* path, const char* mode, FILE* stream) {
-  const int saved = errno;
-  Scratch s;
-  Lookup l;
-  const char* p;
-  bool blob;
-  if (!plan_fopen(path, &s, &l, &p, &blob)) return nullptr;
-  FILE* f = real_freopen.get()(p, mode, stream);
+  FILE* f = stream ? real_freopen.get()(p, mode, stream) : real_fopen.get()(p, mode);
   if (f && blob) {
     remember(fileno(f), l, false);
     errno = saved;
@@ -346,7 +332,7 @@ VRIFT_EXPORT FILE* fopen(const char* path, const char* mode) {
   const bool writing = !read_only_mode(mode);
   if (writing && blob_fd_path(path)) return fail_null(EROFS);
   if (surely_outside(AT_FDCWD, path)) return real_fopen.get()(path, mode);
-  return writing ? fopen_write_slow(path, mode, nullptr) : fopen_slow(path, mode);
+  return writing ? fopen_write_slow(path, mode, nullptr) : fopen_read_slow(path, mode, nullptr);
 }
 VRIFT_EXPORT FILE* fopen64(const char* path, const char* mode) { return fopen(path, mode); }
 VRIFT_EXPORT FILE* freopen(const char* path, const char* mode, FILE* stream) {
@@ -354,7 +340,7 @@ VRIFT_EXPORT FILE* freopen(const char* path, const char* mode, FILE* stream) {
   const bool writing = !read_only_mode(mode);
   if (writing && blob_fd_path(path)) return fail_null(EROFS);
   if (surely_outside(AT_FDCWD, path)) return real_freopen.get()(path, mode, stream);
-  return writing ? fopen_write_slow(path, mode, stream) : freopen_slow(path, mode, stream);
+  return writing ? fopen_write_slow(path, mode, stream) : fopen_read_slow(path, mode, stream);
 }
 VRIFT_EXPORT FILE* freopen64(const char* path, const char* mode, FILE* stream) {
   return freopen(path, mode, stream);
