@@ -149,4 +149,30 @@ echo y >> "$T/h/lib/shared7.js"
 blob=$(find "$VR_THE_SOURCE/blake3" -name "$(printf 'shared module 7\n' | b3sum --no-names)_*")
 check_eq "phantom's content survives an edit of the other project's file" "shared module 7" "$(cat "$blob")"
 check "store is sound" store_is_sound
+
+# --- native modules that make file-system calls of their own (docs/shim.md) ---------------------
+# The shim cannot see them, and a phantom projection's files are not on disk: phantom ingest
+# names them. An addon built the way rustix's raw backend builds one (an inline `syscall`), and
+# an ordinary shared object that goes through libc, which must not be named.
+mkdir -p "$T/n/addon" "$T/n/plain"
+cat >"$T/raw.c" <<'EOF'
+long vr_probe(const char* p, void* buf) {
+  long r;
+  __asm__ volatile("syscall" : "=a"(r) : "0"(332L), "D"(-100L), "S"(p), "d"(0L), "r"(buf) : "rcx", "r11", "memory");
+  return r;
+}
+EOF
+printf '#include <sys/stat.h>\nint vr_plain(const char* p) { struct stat st; return stat(p, &st); }\n' >"$T/plain.c"
+{ gcc -shared -fPIC -O2 -o "$T/n/addon/binding.linux-x64-gnu.node" "$T/raw.c" &&
+  gcc -shared -fPIC -O2 -o "$T/n/plain/libplain.so" "$T/plain.c"; } || not_ok "building the modules"
+cp -a "$T/n" "$T/n2"
+err=$("$VRIFT" ingest "$T/n" --mode phantom -o "$T/n.manifest" 2>&1 >/dev/null)
+check_contains "phantom ingest names a module with its own file-system calls" \
+  "addon/binding.linux-x64-gnu.node (statx)" "$err"
+check_contains "and says what to do" "--mode solid" "$err"
+if [[ "$err" == *libplain* ]]; then not_ok "the one that goes through libc is named too"; else
+  ok "and not the one that goes through libc"; fi
+out=$("$VRIFT" ingest "$T/n2" -o "$T/n2.manifest" --json 2>&1)
+check_eq "a solid ingest, where the files stay on disk, does not warn" "[]" \
+  "$(python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1])["raw_syscall_modules"]))' "$out")"
 finish

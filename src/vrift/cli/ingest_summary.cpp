@@ -2,6 +2,8 @@
 
 #include <fmt/core.h>
 
+#include <cstdio>
+
 #include "vrift/util/human.h"
 
 namespace vrift::cli {
@@ -48,6 +50,25 @@ void print_ingest_summary(const IngestReport& r, const SummaryFlags& a) {
         fmt::print("    {}  ({})\n", e.path, e.reason);
     }
   }
+  if (!r.raw_callers.empty()) {
+    // On stderr, so that a script reading the summary still sees it; after the summary.
+    std::fflush(stdout);
+    fmt::print(stderr,
+               "vrift: warning: {} native module{} here make{} file-system calls of {} own, which "
+               "the shim cannot see: under `vrift run` {} will not find this phantom "
+               "projection's files (ingest the tree with --mode solid if programs load {}; "
+               "docs/shim.md):\n",
+               r.raw_callers.size(), r.raw_callers.size() == 1 ? "" : "s",
+               r.raw_callers.size() == 1 ? "s" : "", r.raw_callers.size() == 1 ? "its" : "their",
+               r.raw_callers.size() == 1 ? "it" : "they",
+               r.raw_callers.size() == 1 ? "it" : "them");
+    for (const auto& c : r.raw_callers) {
+      std::string calls;
+      for (const auto& n : c.calls)
+        calls += (calls.empty() ? "" : ", ") + n;
+      fmt::print(stderr, "  {} ({})\n", c.path, calls);
+    }
+  }
   if (a.force_hash) {
     fmt::print("  Verified:   {} mismatches between content and the re-ingest cache\n",
                r.mismatches.size());
@@ -86,6 +107,10 @@ nlohmann::json ingest_summary_json(const IngestReport& r) {
     ex.push_back({{"path", e.path}, {"reason", e.reason}});
   j["excluded"] = ex;
   j["mismatches"] = r.mismatches;
+  nlohmann::json raw = nlohmann::json::array();
+  for (const auto& c : r.raw_callers)
+    raw.push_back({{"path", c.path}, {"calls", c.calls}});
+  j["raw_syscall_modules"] = raw;
   return j;
 }
 

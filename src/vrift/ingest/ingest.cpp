@@ -31,6 +31,7 @@
 #include "vrift/ingest/cache.h"
 #include "vrift/ingest/filter.h"
 #include "vrift/ingest/pattern.h"
+#include "vrift/ingest/rawcall.h"
 #include "vrift/ingest/walk.h"
 #include "vrift/manifest/manifest.h"
 #include "vrift/registry/registry.h"
@@ -93,6 +94,34 @@ Hash entries_digest(const std::vector<ManifestEntry>& entries, const std::string
   put(kStampVersion);
   h.update(buf.data(), buf.size());
   return h.finish();
+}
+
+// A name native code is loaded under: a Node addon (.node), a shared object (.so, .so.N).
+bool native_module_name(const char* name) {
+  const std::string_view n(name);
+  return n.ends_with(".node") || n.ends_with(".so") || n.find(".so.") != std::string_view::npos;
+}
+
+// The file-system calls the ELF file open as FD (SIZE bytes) makes by itself; nothing for a
+// file that is not ELF or cannot be read (it was just hashed: a failure here changes nothing).
+std::vector<std::string> raw_calls_of(int fd, uint64_t size) {
+  constexpr uint64_t kMaxScan = uint64_t{1} << 30;
+  unsigned char magic[4];
+  if (size < 64 || size > kMaxScan || ::pread(fd, magic, 4, 0) != 4 ||
+      std::memcmp(magic,
+                  "\x7f"
+                  "ELF",
+                  4) != 0)
+    return {};
+  std::vector<uint8_t> bytes(size);
+  uint64_t got = 0;
+  while (got < size) {
+    const ssize_t r = ::pread(fd, bytes.data() + got, size - got, static_cast<off_t>(got));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return {};
+    got += static_cast<uint64_t>(r);
+  }
+  return raw_fs_syscalls(bytes.data(), bytes.size());
 }
 
 // A file hashed while its shard directory did not exist yet: placed after the walk, through
@@ -160,6 +189,7 @@ struct WorkerState {
   std::vector<uint32_t> hits;     ///< loaded records used as they were (indices)
   std::vector<Excluded> excluded;
   std::vector<std::string> mismatches;
+  std::vector<RawCaller> raw_callers;
   std::vector<PhantomItem> phantom;
   std::vector<Deferred> deferred;
   // The read buffer for hashing, allocated (not zeroed) by the first file that needs it: an
@@ -435,6 +465,10 @@ private:
         fs::ns(st2.st_mtim) != fs::ns(st.st_mtim)) {
       return fail("'" + abs(e.rel) + "' changed while being read", EAGAIN);
     }
+    if (m_opts.mode == IngestMode::Phantom && native_module_name(e.name)) {
+      std::vector<std::string> calls = raw_calls_of(fd, n);
+      if (!calls.empty()) w.raw_callers.push_back({manifest_path_of(e.rel), std::move(calls)});
+    }
     if (rec && rec->hash != h) {
       // --force-hash: the stat data a cache relies on (size, mtime) said "unchanged", the bytes
       // did not (tools that restore mtimes, coarse timestamps, filesystems without ctime).
@@ -699,12 +733,15 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
     hits.insert(hits.end(), w.hits.begin(), w.hits.end());
     std::move(w.excluded.begin(), w.excluded.end(), std::back_inserter(rep.excluded));
     std::move(w.mismatches.begin(), w.mismatches.end(), std::back_inserter(rep.mismatches));
+    std::move(w.raw_callers.begin(), w.raw_callers.end(), std::back_inserter(rep.raw_callers));
     std::move(w.phantom.begin(), w.phantom.end(), std::back_inserter(phantom));
     w = WorkerState();
   }
   std::sort(rep.excluded.begin(), rep.excluded.end(),
             [](auto& a, auto& b) { return a.path < b.path; });
   std::sort(rep.mismatches.begin(), rep.mismatches.end());
+  std::sort(rep.raw_callers.begin(), rep.raw_callers.end(),
+            [](auto& a, auto& b) { return a.path < b.path; });
   if (!prefix.empty()) {
     // The prefix's own directories, with the root's metadata.
     std::string acc;

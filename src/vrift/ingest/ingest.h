@@ -48,6 +48,12 @@ struct Excluded {
   std::string reason;
 };
 
+/// A native module that makes file-system system calls of its own (ingest/rawcall.h).
+struct RawCaller {
+  std::string path; ///< as in the manifest
+  std::vector<std::string> calls;
+};
+
 struct IngestReport {
   std::string root;          ///< canonical directory ingested
   std::string manifest_path; ///< absolute
@@ -61,6 +67,8 @@ struct IngestReport {
   uint64_t tier1_files = 0; ///< files ingested as tier1 (all of them with --tier tier1)
   std::vector<Excluded> excluded;
   std::vector<std::string> mismatches; ///< --force-hash: content changed behind the cache
+  /// Phantom: native modules read by this run whose own system calls bypass the shim.
+  std::vector<RawCaller> raw_callers;
   double seconds = 0;
 };
 
