@@ -222,7 +222,8 @@ if [ "$fresh" -eq 1 ]; then
   fi
   if command -v gcc >/dev/null; then
     gcc -O2 -o "$run_dir/statbench" "$root/bench/shim_stat_bench.c"
-    (cd "$run_dir/phys" && find "$PWD/node_modules" -type f | head -5000) >"$run_dir/phys.list"
+    # (sed reads to the end: with head, find could die of SIGPIPE, which pipefail makes fatal)
+    (cd "$run_dir/phys" && find "$PWD/node_modules" -type f | sed -n 1,5000p) >"$run_dir/phys.list"
     sed "s#$run_dir/phys/#$run_dir/proj/#" "$run_dir/phys.list" >"$run_dir/proj.list"
     echo "  stat() latency, kernel on the physical tree: $("$run_dir/statbench" "$run_dir/phys.list" 20 | sed 's/.*median_ns=\([0-9.]*\).*/\1 ns/')"
     echo "  stat() latency, the shim on the projection:  $("$vrift" run --manifest "$run_dir/proj.manifest" -- "$run_dir/statbench" "$run_dir/proj.list" 20 | sed 's/.*median_ns=\([0-9.]*\).*/\1 ns/')"
