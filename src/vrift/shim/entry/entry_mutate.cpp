@@ -98,11 +98,9 @@ Meets meets(int dirfd, const char* path, bool follow, Scratch* s, Lookup* l) {
   // and mkdir of it would make a directory the file's entry hides).
   if (l->res == Res::kError && l->err != ENOENT) m = Meets::kError;
   if (l->res == Res::kHit) {
-    struct stat st;
     if (is_dir(l->st))
       m = Meets::kDir;
-    else if (sys::call6(SYS_newfstatat, AT_FDCWD, sys::arg(s->a.s), sys::arg(&st),
-                        AT_SYMLINK_NOFOLLOW) == -ENOENT)
+    else if (absent_on_disk(s->a.s))
       m = Meets::kPhantom;
   }
   errno = saved;
@@ -215,6 +213,12 @@ int create_refusal(int dirfd, const char* path) {
 }
 
 } // namespace
+
+bool absent_on_disk(const char* abs_path) {
+  struct stat st;
+  return sys::call6(SYS_newfstatat, AT_FDCWD, sys::arg(abs_path), sys::arg(&st),
+                    AT_SYMLINK_NOFOLLOW) == -ENOENT;
+}
 
 bool phantom(int dirfd, const char* path, bool follow) {
   return change_refusal(dirfd, path, follow) != 0;

@@ -223,10 +223,7 @@ bool plan_fopen_write(const char* path, Scratch* s, PathBuf* hop, const char** o
     return false;
   }
   if (!is_type(l.st, vdir::kModeReg)) return true; // libc's own answer
-  struct stat st;
-  const long r =
-      sys::call6(SYS_newfstatat, AT_FDCWD, sys::arg(s->a.s), sys::arg(&st), AT_SYMLINK_NOFOLLOW);
-  if (r == -ENOENT) {
+  if (absent_on_disk(s->a.s)) {
     errno = EROFS;
     return false;
   }

@@ -28,6 +28,9 @@ long op_fd_meta(int fd, long nr, long a1, long a2, long a3, long a4, long a5);
 /// symlink that is not on disk (a phantom projection's), a path the projection says is wrong, or
 /// a projected file's descriptor named through /proc/self/fd or /dev/fd. Saves errno.
 bool phantom(int dirfd, const char* path, bool follow);
+/// Whether nothing is on disk at ABS_PATH (a projected file there is a phantom one). Raw system
+/// call; errno untouched.
+bool absent_on_disk(const char* abs_path);
 /// Whether PATH is /proc/self/fd/N, /proc/thread-self/fd/N or /dev/fd/N of a projected file's
 /// descriptor (a shared blob: reopening it for writing would change the store).
 bool blob_fd_path(const char* path);
