@@ -175,4 +175,32 @@ if [[ "$err" == *libplain* ]]; then not_ok "the one that goes through libc is na
 out=$("$VRIFT" ingest "$T/n2" -o "$T/n2.manifest" --json 2>&1)
 check_eq "a solid ingest, where the files stay on disk, does not warn" "[]" \
   "$(python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1])["raw_syscall_modules"]))' "$out")"
+
+# --- programs: the kernel starts them from files on disk, which phantom files are not ----------
+# Named by a phantom ingest with their linkage: a dynamic and a static ELF program. Not named:
+# a script, the same ELF bytes without an execute bit, a shared object with one.
+mkdir -p "$T/e/bin" "$T/e/lib"
+printf 'int main(void) { return 0; }\n' >"$T/e.c"
+{ gcc -O2 -o "$T/e/bin/dyn" "$T/e.c" && gcc -static -O2 -o "$T/e/bin/static" "$T/e.c" &&
+  gcc -shared -fPIC -O2 -o "$T/e/lib/libx.so.1" "$T/plain.c"; } || not_ok "building the programs"
+cp "$T/e/bin/dyn" "$T/e/lib/dyn.copy" && chmod 0644 "$T/e/lib/dyn.copy"
+chmod 0755 "$T/e/lib/libx.so.1"
+printf '#!/bin/sh\necho script ran\n' >"$T/e/bin/tool.sh" && chmod 0755 "$T/e/bin/tool.sh"
+cp -a "$T/e" "$T/e2" && cp -a "$T/e" "$T/e3"
+err=$("$VRIFT" ingest "$T/e" --mode phantom -o "$T/e.manifest" 2>&1 >/dev/null)
+check_contains "phantom ingest names a dynamic program" "bin/dyn (dynamic)" "$err"
+check_contains "and a static one" "bin/static (static)" "$err"
+check_contains "and says what to do" "--mode solid" "$err"
+out=$("$VRIFT" ingest "$T/e2" --mode phantom -o "$T/e2.manifest" --json 2>/dev/null)
+check_eq "--json lists exactly the two programs" \
+  '[{"linkage": "dynamic", "path": "bin/dyn"}, {"linkage": "static", "path": "bin/static"}]' \
+  "$(python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1])["phantom_programs"]))' "$out")"
+out=$("$VRIFT" ingest "$T/e3" -o "$T/e3.manifest" --json 2>&1)
+check_eq "a solid ingest names none" "[]" \
+  "$(python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1])["phantom_programs"]))' "$out")"
+# What the warning says is what happens: under vrift run the script runs, the program cannot.
+ran=$(cd "$T/e" && "$VRIFT" run --manifest "$T/e.manifest" -- sh -c './bin/tool.sh; ./bin/dyn; echo "dyn $?"' 2>/dev/null)
+check_eq "under vrift run, the phantom script runs and the program cannot (126)" \
+  "$(printf 'script ran\ndyn 126')" "$ran"
+"$VRIFT" daemon stop >/dev/null 2>&1
 finish

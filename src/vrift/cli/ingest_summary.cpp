@@ -69,6 +69,18 @@ void print_ingest_summary(const IngestReport& r, const SummaryFlags& a) {
       fmt::print(stderr, "  {} ({})\n", c.path, calls);
     }
   }
+  if (!r.programs.empty()) {
+    std::fflush(stdout);
+    const bool one = r.programs.size() == 1;
+    fmt::print(stderr,
+               "vrift: warning: {} program{} here cannot be started from this phantom "
+               "projection: the kernel starts programs from files on disk, and phantom files "
+               "are not (a static one would not see the projection either; ingest the tree "
+               "with --mode solid if {} run; docs/shim.md):\n",
+               r.programs.size(), one ? "" : "s", one ? "it must" : "they must");
+    for (const auto& p : r.programs)
+      fmt::print(stderr, "  {} ({})\n", p.path, p.is_static ? "static" : "dynamic");
+  }
   if (a.force_hash) {
     fmt::print("  Verified:   {} mismatches between content and the re-ingest cache\n",
                r.mismatches.size());
@@ -111,6 +123,10 @@ nlohmann::json ingest_summary_json(const IngestReport& r) {
   for (const auto& c : r.raw_callers)
     raw.push_back({{"path", c.path}, {"calls", c.calls}});
   j["raw_syscall_modules"] = raw;
+  nlohmann::json programs = nlohmann::json::array();
+  for (const auto& p : r.programs)
+    programs.push_back({{"path", p.path}, {"linkage", p.is_static ? "static" : "dynamic"}});
+  j["phantom_programs"] = programs;
   return j;
 }
 

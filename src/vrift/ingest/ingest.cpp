@@ -35,6 +35,7 @@
 #include "vrift/ingest/walk.h"
 #include "vrift/manifest/manifest.h"
 #include "vrift/registry/registry.h"
+#include "vrift/util/elf.h"
 #include "vrift/util/fs.h"
 #include "vrift/util/log.h"
 
@@ -124,6 +125,19 @@ std::vector<std::string> raw_calls_of(int fd, uint64_t size) {
   return raw_fs_syscalls(bytes.data(), bytes.size());
 }
 
+// Whether the file open as FD (SIZE bytes, with an execute bit) is an ELF program, and which
+// kind: ElfKind::Dynamic, ElfKind::Static, or NotElf for anything else (a script, a library-like
+// object the loader could not start, an unreadable or truncated file).
+ElfKind program_kind(int fd, uint64_t size) {
+  auto head = [&](size_t n) {
+    std::string b(static_cast<size_t>(std::min<uint64_t>(n, size)), '\0');
+    return ::pread(fd, b.data(), b.size(), 0) == static_cast<ssize_t>(b.size()) ? b : "";
+  };
+  ElfCheck c = check_elf(head(4096));
+  if (c.kind == ElfKind::NeedMore && c.need <= size) c = check_elf(head(c.need));
+  return c.kind == ElfKind::Dynamic || c.kind == ElfKind::Static ? c.kind : ElfKind::NotElf;
+}
+
 // A file hashed while its shard directory did not exist yet: placed after the walk, through
 // the descriptor it was hashed from when the descriptor budget allowed keeping it open.
 struct Deferred {
@@ -190,6 +204,7 @@ struct WorkerState {
   std::vector<Excluded> excluded;
   std::vector<std::string> mismatches;
   std::vector<RawCaller> raw_callers;
+  std::vector<PhantomProgram> programs;
   std::vector<PhantomItem> phantom;
   std::vector<Deferred> deferred;
   // The read buffer for hashing, allocated (not zeroed) by the first file that needs it: an
@@ -468,6 +483,9 @@ private:
     if (m_opts.mode == IngestMode::Phantom && native_module_name(e.name)) {
       std::vector<std::string> calls = raw_calls_of(fd, n);
       if (!calls.empty()) w.raw_callers.push_back({manifest_path_of(e.rel), std::move(calls)});
+    } else if (m_opts.mode == IngestMode::Phantom && (st.st_mode & 0111) != 0) {
+      if (const ElfKind k = program_kind(fd, n); k != ElfKind::NotElf)
+        w.programs.push_back({manifest_path_of(e.rel), k == ElfKind::Static});
     }
     if (rec && rec->hash != h) {
       // --force-hash: the stat data a cache relies on (size, mtime) said "unchanged", the bytes
@@ -734,6 +752,7 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
     std::move(w.excluded.begin(), w.excluded.end(), std::back_inserter(rep.excluded));
     std::move(w.mismatches.begin(), w.mismatches.end(), std::back_inserter(rep.mismatches));
     std::move(w.raw_callers.begin(), w.raw_callers.end(), std::back_inserter(rep.raw_callers));
+    std::move(w.programs.begin(), w.programs.end(), std::back_inserter(rep.programs));
     std::move(w.phantom.begin(), w.phantom.end(), std::back_inserter(phantom));
     w = WorkerState();
   }
@@ -741,6 +760,8 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
             [](auto& a, auto& b) { return a.path < b.path; });
   std::sort(rep.mismatches.begin(), rep.mismatches.end());
   std::sort(rep.raw_callers.begin(), rep.raw_callers.end(),
+            [](auto& a, auto& b) { return a.path < b.path; });
+  std::sort(rep.programs.begin(), rep.programs.end(),
             [](auto& a, auto& b) { return a.path < b.path; });
   if (!prefix.empty()) {
     // The prefix's own directories, with the root's metadata.

@@ -54,6 +54,13 @@ struct RawCaller {
   std::vector<std::string> calls;
 };
 
+/// An ELF program in a phantom tree. The kernel starts programs from files on disk, so a
+/// phantom projection cannot start it; a static one would not see the projection either.
+struct PhantomProgram {
+  std::string path; ///< as in the manifest
+  bool is_static = false;
+};
+
 struct IngestReport {
   std::string root;          ///< canonical directory ingested
   std::string manifest_path; ///< absolute
@@ -69,6 +76,8 @@ struct IngestReport {
   std::vector<std::string> mismatches; ///< --force-hash: content changed behind the cache
   /// Phantom: native modules read by this run whose own system calls bypass the shim.
   std::vector<RawCaller> raw_callers;
+  /// Phantom: ELF programs (an execute bit, not named like a module) read by this run.
+  std::vector<PhantomProgram> programs;
   double seconds = 0;
 };
 

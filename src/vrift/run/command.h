@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "vrift/util/elf.h"
 #include "vrift/util/result.h"
 
 namespace vrift::run {
@@ -28,21 +29,6 @@ Probe probe_physical(const std::string& path);
 /// executable).
 Result<std::string> find_command(std::string_view name, const char* path_env,
                                  const ProbeFn& missing = nullptr);
-
-/// What the first bytes of a file say about an ELF program.
-enum class ElfKind {
-  NotElf,    ///< no ELF magic
-  Dynamic,   ///< has PT_INTERP: the dynamic loader runs, LD_PRELOAD applies
-  Static,    ///< an executable without PT_INTERP (static, or static-pie)
-  NeedMore,  ///< BYTES is too short: read ElfCheck::need bytes and ask again
-  Malformed, ///< not a program we can judge (exec will say what is wrong)
-};
-struct ElfCheck {
-  ElfKind kind = ElfKind::NotElf;
-  size_t need = 0; ///< NeedMore: the bytes needed from the start of the file
-};
-/// Classifies the ELF file whose first bytes are BYTES (32/64-bit, either byte order).
-ElfCheck check_elf(std::string_view bytes);
 
 /// "#!INTERPRETER ARG": Linux passes everything after the interpreter as one argument.
 struct Shebang {

@@ -101,7 +101,7 @@ int exec_script(const Launch& how, const char* path, const Lookup& l, char* cons
                 char* const envp[], int depth) {
   char line[256];
   if (!shebang(l, line, sizeof line)) {
-    log3("cannot execute a projected binary from the store: ", path, " (use the link farm)");
+    log3("cannot execute a projected binary: ", path, " is not on disk (ingest with --mode solid)");
     return fail(EACCES);
   }
   char* p = line + 2;
