@@ -321,24 +321,33 @@ TEST(ProtoCodec, Negotiation) {
   EXPECT_FALSE(accept_hello_reply(client, HelloReply{1, Role::Daemon, kMaxFrameSize, 0b100, 1}));
 }
 
-// Writes one seed per sample (named <type>-<n>) into $VRIFT_PROTO_WRITE_CORPUS:
+// The fuzz target's checked-in seeds (tests/fuzz/corpus/proto, replayed under ctest) are the
+// samples above as the codec encodes them today, one per file named <type>-<n>: a change of the
+// encoding that leaves them stale fails here. To write them again:
 //   VRIFT_PROTO_WRITE_CORPUS=tests/fuzz/corpus/proto build/tests/vrift_unit_tests
 //       --gtest_filter=ProtoCorpus.*
-TEST(ProtoCorpus, WriteSeeds) {
-  const char* dir = std::getenv("VRIFT_PROTO_WRITE_CORPUS");
-  if (dir == nullptr) GTEST_SKIP() << "set VRIFT_PROTO_WRITE_CORPUS=DIR to write the seeds";
+TEST(ProtoCorpus, SeedsMatchTheCodec) {
+  const char* out = std::getenv("VRIFT_PROTO_WRITE_CORPUS");
+  const std::string dir = out ? out : VRIFT_PROTO_CORPUS_DIR;
   int n = 0;
   uint32_t id = 1;
   for_each_sample([&](const auto& m) {
     std::vector<uint8_t> buf = encoded(m, id++);
     if (buf.size() > 4096) return; // seeds stay small; the fuzzer grows strings itself
-    std::string name = std::string(dir) + "/" + type_name(std::decay_t<decltype(m)>::kType) + "-" +
-                       std::to_string(n++);
-    FILE* f = std::fopen(name.c_str(), "wb");
-    ASSERT_NE(f, nullptr) << name;
-    EXPECT_EQ(std::fwrite(buf.data(), 1, buf.size(), f), buf.size());
+    std::string name =
+        dir + "/" + type_name(std::decay_t<decltype(m)>::kType) + "-" + std::to_string(n++);
+    FILE* f = std::fopen(name.c_str(), out ? "wb" : "rb");
+    ASSERT_NE(f, nullptr) << name << ": missing (write the seeds again, see above)";
+    if (out) {
+      EXPECT_EQ(std::fwrite(buf.data(), 1, buf.size(), f), buf.size());
+    } else {
+      std::vector<uint8_t> seed(buf.size() + 1);
+      seed.resize(std::fread(seed.data(), 1, seed.size(), f));
+      EXPECT_EQ(seed, buf) << name << ": stale (write the seeds again, see above)";
+    }
     std::fclose(f);
   });
+  EXPECT_GT(n, 20);
 }
 
 } // namespace
