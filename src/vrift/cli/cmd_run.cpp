@@ -48,10 +48,11 @@ constexpr const char* kFooter = R"(
 
 Runs CMD with each manifest projected at the directory it was ingested from (or at --at DIR):
 the vrift shim (LD_PRELOAD) serves the projected files from the store while the daemon keeps
-a session open for each manifest. Missing directories of a manifest are created
-before CMD starts and removed afterwards if unchanged. Signals sent to vrift are forwarded to
-CMD. Without --manifest: zero-config (the project around the current directory; not available
-yet).
+a session open for each manifest. Usually vrift becomes CMD (exec). When directories of a
+manifest are missing on disk, vrift creates them, waits for CMD (forwarding signals to it) and
+removes them afterwards if unchanged. Without --manifest: zero-config, the project around the
+current directory (the nearest package.json, Cargo.toml, pyproject.toml, requirements.txt,
+setup.py, go.mod, vrift.manifest or vrift.toml), ingested on the way (cheap when unchanged).
 
 --at is given once per --manifest (paired in order) or not at all. At most 8 manifests.
 
