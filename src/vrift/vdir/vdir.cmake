@@ -19,8 +19,10 @@ if(VRIFT_HAS_MEMSET_STRATEGY AND VRIFT_HAS_MEMCPY_STRATEGY)
 endif()
 add_library(vrift_vdir_reader STATIC vdir/vdir_reader.cpp vdir/vdir_map.cpp)
 target_include_directories(vrift_vdir_reader PUBLIC ${PROJECT_SOURCE_DIR}/src)
+# Nothing interposes the reader's functions (the shim exports only its hooks), so GCC may
+# inline probe() and read_record() into lookup() although they have default visibility.
 target_compile_options(vrift_vdir_reader PRIVATE ${VRIFT_WARNINGS} -fno-exceptions -fno-rtti
-                       ${VRIFT_GCC_STRINGOP_FLAGS})
+                       -fno-semantic-interposition ${VRIFT_GCC_STRINGOP_FLAGS})
 set_target_properties(vrift_vdir_reader PROPERTIES POSITION_INDEPENDENT_CODE ON)
 
 vrift_library(vrift_vdir SOURCES vdir/vdir_writer.cpp vdir/vdir_ops.cpp

@@ -235,6 +235,7 @@ VdirResult VdirReader::read_record(const Record* rec, VdirStat* out, char* targe
     out->uid = lo32(uid_gid);
     out->gid = hi32(uid_gid);
     out->nlink = lo32(load_relaxed(&w[kWordNlinkPathLen]));
+#pragma GCC unroll 4
     for (size_t j = 0; j < sizeof out->blob_hash / 8; ++j) {
       const uint64_t v = load_relaxed(&w[kWordBlobHash + j]);
       __builtin_memcpy(out->blob_hash + 8 * j, &v, 8);

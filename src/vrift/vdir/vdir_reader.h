@@ -61,9 +61,11 @@ public:
   uint64_t record_count() const;
 
 private:
-  VdirResult probe(uint64_t table_off, uint64_t cap, uint64_t key, const char* path, size_t len,
-                   VdirStat* out, char* target, size_t target_cap) const;
-  VdirResult read_record(const Record* rec, VdirStat* out, char* target, size_t target_cap) const;
+  [[gnu::always_inline]] inline VdirResult probe(uint64_t table_off, uint64_t cap, uint64_t key,
+                                                 const char* path, size_t len, VdirStat* out,
+                                                 char* target, size_t target_cap) const;
+  [[gnu::always_inline]] inline VdirResult read_record(const Record* rec, VdirStat* out,
+                                                       char* target, size_t target_cap) const;
 
   const unsigned char* m_base = nullptr;
   uint64_t m_len = 0;
