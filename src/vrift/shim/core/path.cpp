@@ -102,27 +102,64 @@ __attribute__((no_sanitize_address)) Scan scan_sse2(const char* p) {
   return r;
 }
 
-// 32 bytes a step: half the steps of the SSE2 loop on a typical 60-120 byte path. Chosen at
-// start-up when the CPU and the kernel support AVX2 (cpu_has_avx2).
+// 32 bytes a step, chosen at start-up when the CPU and the kernel support AVX2 (cpu_has_avx2).
+// A block without the NUL is followed by at least one more byte of the path, so the bytes after
+// each of its bytes can be loaded too (unaligned, at a + 1: never past the NUL, so never onto
+// an unmapped page), and the "'/' then '/' or '.'" test stays in vector registers: one mask
+// accumulated over the blocks, tested once. Only the first block (bytes before the path masked
+// off) and the last (the NUL's, where a + 32 may be unmapped) go through masks as in SSE2.
+// Bit i: byte i of V is '/' and byte i of NEXT (the byte after it) is '/' or '.'.
+__attribute__((target("avx2"), always_inline)) inline __m256i
+pairs_avx2(__m256i v, __m256i next, __m256i slash, __m256i dot) {
+  return _mm256_and_si256(
+      _mm256_cmpeq_epi8(v, slash),
+      _mm256_or_si256(_mm256_cmpeq_epi8(next, slash), _mm256_cmpeq_epi8(next, dot)));
+}
+
 __attribute__((target("avx2"), no_sanitize_address)) Scan scan_avx2(const char* p) {
   Scan r{0, false, false};
-  ScanState st;
-  st.carry = p[0] == '/' ? 0 : 1;
+  uint32_t odd = p[0] == '.'; // a relative path starts as if after a '/'
   const uintptr_t addr = reinterpret_cast<uintptr_t>(p);
   const char* a = reinterpret_cast<const char*>(addr & ~uintptr_t{31});
   uint32_t shift = static_cast<uint32_t>(addr & 31);
   const __m256i zero = _mm256_setzero_si256(), slash = _mm256_set1_epi8('/'),
                 dot = _mm256_set1_epi8('.');
-  for (;; a += 32, shift = 0) {
-    const __m256i v = _mm256_load_si256(reinterpret_cast<const __m256i*>(a));
-    const __m256i sv = _mm256_cmpeq_epi8(v, slash);
-    const __m256i dv = _mm256_or_si256(sv, _mm256_cmpeq_epi8(v, dot));
-    const uint32_t z = static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, zero)));
-    const uint32_t sl = static_cast<uint32_t>(_mm256_movemask_epi8(sv));
-    const uint32_t ds = static_cast<uint32_t>(_mm256_movemask_epi8(dv));
-    if (st.step(z >> shift, sl >> shift, ds >> shift, 32 - shift, &r)) break;
+  __m256i v = _mm256_load_si256(reinterpret_cast<const __m256i*>(a));
+  uint32_t z = static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, zero))) >> shift;
+  uint32_t consumed = 0;
+  if (z == 0) {
+    const __m256i first =
+        pairs_avx2(v, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + 1)), slash, dot);
+    odd |= (static_cast<uint32_t>(_mm256_movemask_epi8(first)) >> shift) != 0;
+    consumed = 32 - shift;
+    __m256i acc = zero;
+    for (;;) {
+      a += 32;
+      v = _mm256_load_si256(reinterpret_cast<const __m256i*>(a));
+      z = static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, zero)));
+      if (z) break;
+      acc = _mm256_or_si256(
+          acc,
+          pairs_avx2(v, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + 1)), slash, dot));
+      consumed += 32;
+    }
+    odd |= !_mm256_testz_si256(acc, acc);
+    shift = 0;
   }
-  finish_scan(p, st.odd, &r);
+  // The NUL's block: its pairs within the block, masked to the bytes before the NUL (a pair
+  // across the block's start was counted with the block before).
+  const uint32_t k = static_cast<uint32_t>(__builtin_ctz(z));
+  const uint32_t valid = (1u << k) - 1;
+  const uint32_t sl =
+      (static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, slash))) >> shift) & valid;
+  const uint32_t ds = (static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_or_si256(
+                           _mm256_cmpeq_epi8(v, slash), _mm256_cmpeq_epi8(v, dot)))) >>
+                       shift) &
+                      valid;
+  odd |= (sl & (ds >> 1)) != 0;
+  r.len = consumed + k;
+  if (r.len > 1 && p[r.len - 1] == '/') odd = 1; // a trailing '/'
+  finish_scan(p, odd, &r);
   return r;
 }
 
