@@ -32,6 +32,8 @@ check() {
 check_eq() {
   if [ "$2" == "$3" ]; then ok "$1"; else not_ok "$1: expected [$2], got [$3]"; fi
 }
+# json_field KEY JSON: JSON's top-level KEY, as JSON (a number prints as itself).
+json_field() { python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[2])[sys.argv[1]]))' "$1" "$2"; }
 # check_contains DESCRIPTION NEEDLE HAYSTACK
 check_contains() {
   if [[ "$3" == *"$2"* ]]; then ok "$1"; else not_ok "$1: [$2] not in [$3]"; fi

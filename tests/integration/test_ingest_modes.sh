@@ -55,10 +55,10 @@ check "store is sound" store_is_sound
 # (The quarantine above invalidated every cache once: one full re-read first.)
 "$VRIFT" ingest "$T/a" -o "$T/a.manifest" >/dev/null 2>&1
 out=$("$VRIFT" ingest "$T/a" -o "$T/a.manifest" --json 2>/dev/null)
-check_eq "unchanged re-ingest reads nothing" 41 "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["cached"])' "$out")"
+check_eq "unchanged re-ingest reads nothing" 41 "$(json_field cached "$out")"
 printf 'different bytes!\n' > "$T/a/lib/shared3.js"
 out=$("$VRIFT" ingest "$T/a" -o "$T/a.manifest" --json 2>/dev/null)
-check_eq "one changed file is re-read" 40 "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["cached"])' "$out")"
+check_eq "one changed file is re-read" 40 "$(json_field cached "$out")"
 # Content changed behind the cache's back (same size, mtime restored): --force-hash reports it.
 m=$(stat -c %y "$T/a/lib/shared4.js")
 printf 'shared module X\n' | dd of="$T/a/lib/shared4.js" conv=notrunc status=none
@@ -75,7 +75,7 @@ n1=$(blob_count)
 js=$("$VRIFT" ingest "$T/d" -o "$T/d.manifest" --json 2>/dev/null)
 n2=$(blob_count)
 check_eq "only d's 11 new contents are stored" 11 "$((n2 - n1))"
-check_eq "new_blobs agrees" 11 "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["new_blobs"])' "$js")"
+check_eq "new_blobs agrees" 11 "$(json_field new_blobs "$js")"
 
 # --- tier1: immutable trees become read-only and share inodes with the store.
 mk_tree "$T/e" e
@@ -174,7 +174,7 @@ if [[ "$err" == *libplain* ]]; then not_ok "the one that goes through libc is na
   ok "and not the one that goes through libc"; fi
 out=$("$VRIFT" ingest "$T/n2" -o "$T/n2.manifest" --json 2>&1)
 check_eq "a solid ingest, where the files stay on disk, does not warn" "[]" \
-  "$(python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1])["raw_syscall_modules"]))' "$out")"
+  "$(json_field raw_syscall_modules "$out")"
 
 # --- programs: the kernel starts them from files on disk, which phantom files are not ----------
 # Named by a phantom ingest with their linkage: a dynamic and a static ELF program. Not named:
@@ -194,10 +194,10 @@ check_contains "and says what to do" "--mode solid" "$err"
 out=$("$VRIFT" ingest "$T/e2" --mode phantom -o "$T/e2.manifest" --json 2>/dev/null)
 check_eq "--json lists exactly the two programs" \
   '[{"linkage": "dynamic", "path": "bin/dyn"}, {"linkage": "static", "path": "bin/static"}]' \
-  "$(python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1])["phantom_programs"]))' "$out")"
+  "$(json_field phantom_programs "$out")"
 out=$("$VRIFT" ingest "$T/e3" -o "$T/e3.manifest" --json 2>&1)
 check_eq "a solid ingest names none" "[]" \
-  "$(python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1])["phantom_programs"]))' "$out")"
+  "$(json_field phantom_programs "$out")"
 # What the warning says is what happens: under vrift run the script runs, the program cannot.
 # (A daemon of this suite's own: other suites run theirs at the same time.)
 export VRIFT_RUNTIME_DIR="$T/run" VRIFT_VDIR_DIR="$T/vdir"

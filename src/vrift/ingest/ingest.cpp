@@ -131,7 +131,8 @@ std::vector<std::string> raw_calls_of(int fd, uint64_t size) {
 ElfKind program_kind(int fd, uint64_t size) {
   auto head = [&](size_t n) {
     std::string b(static_cast<size_t>(std::min<uint64_t>(n, size)), '\0');
-    return ::pread(fd, b.data(), b.size(), 0) == static_cast<ssize_t>(b.size()) ? b : "";
+    if (::pread(fd, b.data(), b.size(), 0) != static_cast<ssize_t>(b.size())) b.clear();
+    return b;
   };
   ElfCheck c = check_elf(head(4096));
   if (c.kind == ElfKind::NeedMore && c.need <= size) c = check_elf(head(c.need));
