@@ -201,14 +201,11 @@ __attribute__((noinline)) FILE* fopen_read_slow(const char* path, const char* mo
 // fopen/freopen for writing (any mode but "r" without "+"): open's rules, with libc opening the
 // path they settle on. A symlink the program made is followed through the projection as open
 // follows it; a projected directory is EISDIR, a path the projection says is wrong fails with
-// its error, a projected regular file without a physical one (phantom) with EROFS, and a
-// projected file's descriptor named through /proc/self/fd with EROFS (it is the shared blob).
+// its error, and a projected regular file without a physical one (phantom) with EROFS. (A
+// projected file's descriptor named through /proc/self/fd is refused by fopen and freopen
+// before they come here: it is the shared blob.)
 bool plan_fopen_write(const char* path, Scratch* s, PathBuf* hop, const char** out_path) {
   *out_path = path;
-  if (blob_fd_path(path)) {
-    errno = EROFS;
-    return false;
-  }
   Lookup l = lookup(AT_FDCWD, path, true, s);
   for (int hops = 0; l.res == Res::kReal && l.inside_miss && hops < kMaxPhysicalHops; ++hops) {
     if (!link_in_projection(s, hop)) break; // not a link the program made: the kernel's
