@@ -163,6 +163,25 @@ check_eq "writable owned blob: exit 1" 1 "$rc"
 check_contains "writable owned blob: permissions error" "[error] CAS permissions: 1 owned blob is writable" "$out"
 check_contains "writable owned blob: named" "writable: $(blob_of_hash "$h")" "$out"
 
+# --- A store directory that is not the user's own: named, with the chown that repairs it, by
+# user name (vrift is linked statically: the name comes from /etc/passwd, not from NSS).
+if [ "$(id -u)" -eq 0 ]; then
+  fresh
+  mk_proj "$W/p" p 3
+  ingest "$W/p" -o "$W/p.manifest"
+  h=$(b3sum --no-names "$W/p/src/f1.txt")
+  shard=$(dirname "$(blob_of_hash "$h")")
+  chown 4242 "$shard"
+  doctor
+  check_eq "foreign store directory: exit 1" 1 "$rc"
+  check_contains "foreign store directory: named" "directory: $shard" "$out"
+  me=$(id -un)
+  check_contains "foreign store directory: chown to the user by name" "chown -h $me $shard" "$out"
+  chown "$(id -u)" "$shard"
+else
+  echo "skip - foreign store directory (needs root to chown)"
+fi
+
 # --- Lock held by another process: a warning.
 fresh
 mk_proj "$W/a" a 3

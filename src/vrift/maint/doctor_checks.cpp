@@ -1,7 +1,6 @@
 #include "vrift/maint/doctor_checks.h"
 
 #include <fcntl.h>
-#include <pwd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -39,9 +38,23 @@ void add_details(DoctorCheck& c, const char* tag, const Examples& e) {
     c.details.push_back(std::string(tag) + p);
 }
 
+// The effective uid's name in /etc/passwd, else its number (chown takes either). Not getpwuid:
+// vrift is linked statically, and glibc's NSS modules are shared libraries.
 std::string user_name() {
-  if (const passwd* pw = ::getpwuid(::geteuid())) return pw->pw_name;
-  return std::to_string(::geteuid());
+  const std::string uid = std::to_string(::geteuid());
+  auto text = fs::read_file("/etc/passwd");
+  std::string_view rest = text.ok() ? std::string_view(*text) : std::string_view();
+  while (!rest.empty()) {
+    size_t nl = rest.find('\n');
+    std::string_view line = rest.substr(0, nl);
+    rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+    size_t name_end = line.find(':');
+    size_t pw_end = line.find(':', name_end == std::string_view::npos ? line.size() : name_end + 1);
+    if (pw_end == std::string_view::npos || name_end == 0) continue;
+    std::string_view id = line.substr(pw_end + 1, line.find(':', pw_end + 1) - pw_end - 1);
+    if (id == uid) return std::string(line.substr(0, name_end));
+  }
+  return uid;
 }
 
 // The mount point of PATH's filesystem: the highest ancestor on the same device.
