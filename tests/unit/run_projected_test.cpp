@@ -106,6 +106,10 @@ TEST(RunProjected, MayBeProjectedRulesOutOnlyWhatIsCertainlyOutside) {
   EXPECT_TRUE(may_be_projected(t + "/root/bin/tool", ps)) << "in a directory of it";
   EXPECT_TRUE(may_be_projected(t + "/linkbin/tool", ps)) << "through a symlink above";
   EXPECT_TRUE(may_be_projected(t + "/root/gone/tool", ps)) << "a directory not on disk";
+  EXPECT_TRUE(may_be_projected(t + "/root/gone/deeper/tool", ps)) << "two levels not on disk";
+  EXPECT_TRUE(may_be_projected(t + "/linkbin/gone/tool", ps)) << "not on disk, under a symlink";
+  EXPECT_FALSE(may_be_projected(t + "/nowhere/deeper/tool", ps)) << "not on disk, outside";
+  EXPECT_FALSE(may_be_projected(t + "/rootless/tool", ps)) << "a sibling named like the root";
   EXPECT_FALSE(may_be_projected(t + "/other/tool", ps));
   EXPECT_FALSE(may_be_projected(t + "/tool", ps)) << "beside the root";
   EXPECT_FALSE(may_be_projected("/usr/bin/tool", ps));

@@ -107,9 +107,11 @@ std::optional<ProjectedFile> resolve_projected(const std::string& abs,
 bool may_be_projected(const std::string& abs, const std::vector<PlannedProjection>& ps) {
   std::string dir = normalize(abs);
   dir = dir.substr(0, std::max<size_t>(dir.rfind('/'), 1));
+  // A directory not on disk (only a projection has it, or it does not exist at all) is as far
+  // as it exists canonicalised, the rest as given: a projection reached through a symlink above
+  // it is found, and a missing directory elsewhere (a stale PATH entry) costs no manifest load.
   auto c = fs::canonical(dir);
-  if (!c.ok()) return true; // a directory only a projection has, or a dangling link: look
-  return projection_of(*c + "/x", ps).has_value();
+  return projection_of((c.ok() ? *c : canonical_prefix(dir)) + "/x", ps).has_value();
 }
 
 bool projected_executable(const EntryView& e) {

@@ -33,9 +33,10 @@ struct ProjectedFile {
 std::optional<ProjectedFile> resolve_projected(const std::string& abs,
                                                const std::vector<PlannedProjection>& ps);
 
-/// False when ABS is certainly outside every projection of PS: its directory exists and,
-/// canonicalised, is neither a projection root nor below one. One realpath, and no manifest
-/// entry read: the PATH search asks this for every directory where the command is missing.
+/// False when ABS is certainly outside every projection of PS: its directory, canonicalised
+/// as far as it exists, is neither a projection root nor below one. One realpath when the
+/// directory exists, and no manifest entry read: the PATH search asks this for every directory
+/// where the command is missing.
 bool may_be_projected(const std::string& abs, const std::vector<PlannedProjection>& ps);
 
 /// Whether this user may execute the file entry E as the daemon serves it (owned by us).
