@@ -12,6 +12,7 @@
 //   probe getdents DIR               list DIR with getdents64 (sorted)
 //   probe smallstack ARG             execl from a thread with a 48 KiB stack
 //   probe stalefd PDIR ODIR NAME     a projected dir fd closed by fclose, its number reused
+//   probe stalefile FILE OTHER       a projected file's fd closed inside libc, reused for OTHER
 //   probe vforkclose FILE            a vfork child closing fds leaves the parent's table alone
 //   probe rewind DIR                 getdents64 after lseek(fd, 0, SEEK_SET)
 //   probe nftw CWD TREE              relative stats in nftw(FTW_CHDIR) callbacks
@@ -192,6 +193,29 @@ int main(int argc, char** argv) {
     struct stat st;
     if (!d || fstatat(dirfd(d), argv[4], &st, 0) != 0) return 1;
     printf("stalefd size=%lld\n", (long long)st.st_size);
+    return 0;
+  }
+  if (!strcmp(mode, "stalefile") && argc > 3) { // stalefile FILE OTHER (OTHER: FILE's size)
+    // FILE's descriptor closed inside libc (fclose, fclose of an fdopen'ed one, freopen), its
+    // number then reused for OTHER: fstat describes OTHER.
+    struct stat want, st;
+    if (stat(argv[3], &want) != 0) return 1;
+    const char* how[] = {"fclose", "fdopen", "freopen"};
+    for (int i = 0; i < 3; ++i) {
+      FILE* f = i == 1 ? fdopen(open(argv[2], O_RDONLY | O_CLOEXEC), "r") : fopen(argv[2], "r");
+      if (!f) return 1;
+      const int before = fileno(f);
+      if (i < 2) {
+        fclose(f);
+        f = fopen(argv[3], "r");
+      } else {
+        f = freopen(argv[3], "r", f);
+      }
+      if (!f || fstat(fileno(f), &st) != 0) return 1;
+      printf("stalefile %s: same_fd=%d other=%d size=%lld\n", how[i], fileno(f) == before,
+             st.st_dev == want.st_dev && st.st_ino == want.st_ino, (long long)st.st_size);
+      fclose(f);
+    }
     return 0;
   }
   if (!strcmp(mode, "vforkclose")) { // a vfork child closes everything: the parent's fstat holds

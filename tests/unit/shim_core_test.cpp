@@ -22,6 +22,7 @@
 
 #include "vrift/manifest/manifest.h"
 #include "vrift/shim/core/dirstream.h"
+#include "vrift/shim/core/fdtab.h"
 #include "vrift/shim/core/lookup.h"
 #include "vrift/shim/core/realpath.h"
 #include "vrift/shim/core/state.h"
@@ -58,6 +59,53 @@ TEST(ShimPath, NormalizeIsLexical) {
   EXPECT_TRUE(d);
   norm("/a/b", &d);
   EXPECT_FALSE(d);
+}
+
+// A blob is opened without an fstat; the descriptor's first fstat learns its inode. Until then
+// only a regular file of the entry's size on the store's device passes for it, and afterwards
+// only that inode does.
+TEST(ShimFdTable, ABlobsInodeIsLearntOnTheFirstFstat) {
+  char tmpl[] = "/tmp/vrift-fdtab.XXXXXX";
+  const std::string t = ::mkdtemp(tmpl);
+  ASSERT_TRUE(fs::write_file_atomic(t + "/blob", "12345").ok());
+  ASSERT_TRUE(fs::write_file_atomic(t + "/other", "abcde").ok());
+  ASSERT_TRUE(fs::write_file_atomic(t + "/short", "1234").ok());
+  struct stat blob {
+  }, other{}, shorter{}, dir{};
+  ASSERT_EQ(::stat((t + "/blob").c_str(), &blob), 0);
+  ASSERT_EQ(::stat((t + "/other").c_str(), &other), 0);
+  ASSERT_EQ(::stat((t + "/short").c_str(), &shorter), 0);
+  ASSERT_EQ(::stat(t.c_str(), &dir), 0);
+  g_state = State{};
+  std::strcpy(g_state.store, t.c_str());
+  g_state.store_len = static_cast<uint32_t>(t.size());
+
+  vdir::VdirStat st{vdir::VdirStat::Zero{}};
+  st.size = 5;
+  st.mode = vdir::kModeReg | 0644;
+  const int fd = 1000;
+  fd_set_file(fd, 0, st, 0, 0);
+  FdEntry* e = fd_entry(fd);
+  ASSERT_NE(e, nullptr);
+  EXPECT_FALSE(fd_same_file(e, shorter.st_dev, shorter.st_ino, true, true, 4)) << "another size";
+  EXPECT_FALSE(fd_same_file(e, dir.st_dev, dir.st_ino, false, true, 5)) << "not a regular file";
+  EXPECT_FALSE(fd_same_file(e, blob.st_dev + 1, blob.st_ino, true, true, 5)) << "another device";
+  EXPECT_FALSE(fd_same_file(e, blob.st_dev, blob.st_ino, true, false, 0)) << "size not given";
+  EXPECT_TRUE(fd_same_file(e, blob.st_dev, blob.st_ino, true, true, 5)) << "the blob";
+  EXPECT_FALSE(fd_same_file(e, other.st_dev, other.st_ino, true, true, 5))
+      << "once learnt, another file of the same size does not pass";
+  EXPECT_TRUE(fd_same_file(e, blob.st_dev, blob.st_ino, true, true, 5));
+  fd_copy(fd, fd + 1);
+  EXPECT_FALSE(fd_same_file(fd_entry(fd + 1), other.st_dev, other.st_ino, true, true, 5))
+      << "a dup keeps what was learnt";
+  fd_clear(fd + 1);
+
+  // A directory's entry is made with its inode: nothing is learnt for it.
+  fd_set_dir(fd, 0, "d", 1, st, 0, 0);
+  EXPECT_FALSE(fd_same_file(e, blob.st_dev, blob.st_ino, true, true, 5));
+  fd_clear(fd);
+  g_state = State{};
+  std::filesystem::remove_all(t);
 }
 
 TEST(ShimState, ParsesProjectionRecords) {

@@ -1,5 +1,6 @@
 #include "vrift/shim/core/fdtab.h"
 
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -7,6 +8,7 @@
 #include <cstring>
 
 #include "vrift/shim/core/dirstream.h"
+#include "vrift/shim/core/state.h"
 #include "vrift/util/raw_syscall.h"
 
 namespace vrift::shim {
@@ -60,8 +62,8 @@ void set_entry(int fd, FdKind kind, int proj, const char* rel, uint32_t rel_len,
   if (!e) return;
   fd_clear(fd);
   e->proj = proj;
-  e->real_dev = dev;
-  e->real_ino = ino;
+  __atomic_store_n(&e->real_dev, dev, __ATOMIC_RELAXED);
+  __atomic_store_n(&e->real_ino, ino, __ATOMIC_RELAXED);
   e->st = st;
   e->rel = rel;
   e->rel_len = rel ? rel_len : 0;
@@ -94,12 +96,50 @@ FdEntry* fd_checked(int fd, FdKind kind) {
   if (!e || __atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) != kind) return nullptr;
   struct stat st;
   if (sys::failed(sys::call6(SYS_fstat, fd, sys::arg(&st))) ||
-      static_cast<uint64_t>(st.st_dev) != e->real_dev ||
-      static_cast<uint64_t>(st.st_ino) != e->real_ino) {
+      !fd_same_file(e, st.st_dev, st.st_ino, S_ISREG(st.st_mode), true,
+                    static_cast<uint64_t>(st.st_size))) {
     fd_clear(fd);
     return nullptr;
   }
   return e;
+}
+
+namespace {
+
+// The store's device, asked of the kernel once (0 until then, or when the store is unreadable).
+uint64_t g_store_dev; // accessed atomically
+
+uint64_t store_dev() {
+  uint64_t d = __atomic_load_n(&g_store_dev, __ATOMIC_RELAXED);
+  if (d == 0 && g_state.store_len) {
+    struct stat st;
+    if (!sys::failed(
+            sys::call6(SYS_newfstatat, AT_FDCWD, sys::arg(g_state.store), sys::arg(&st), 0))) {
+      d = st.st_dev;
+      __atomic_store_n(&g_store_dev, d, __ATOMIC_RELAXED);
+    }
+  }
+  return d;
+}
+
+} // namespace
+
+bool fd_same_file(FdEntry* e, uint64_t dev, uint64_t ino, bool regular, bool have_size,
+                  uint64_t size) {
+  uint64_t known = __atomic_load_n(&e->real_ino, __ATOMIC_ACQUIRE);
+  if (known != 0) return known == ino && __atomic_load_n(&e->real_dev, __ATOMIC_RELAXED) == dev;
+  // A blob opened without an fstat (fd_set_file): what the descriptor refers to now is taken to
+  // be it when it looks like it. Anything else the number could have been reused for (it was
+  // closed where the shim does not see, and a libc-internal open got it) would have to be a
+  // regular file of the same size on the store's device as well.
+  if (__atomic_load_n(&e->kind, __ATOMIC_RELAXED) != kFdFile || !regular || !have_size ||
+      size != e->st.size || ino == 0 || dev != store_dev())
+    return false;
+  __atomic_store_n(&e->real_dev, dev, __ATOMIC_RELAXED);
+  if (__atomic_compare_exchange_n(&e->real_ino, &known, ino, false, __ATOMIC_RELEASE,
+                                  __ATOMIC_ACQUIRE))
+    return true;
+  return known == ino; // another thread learnt it first
 }
 
 void fd_clear(int fd) {
@@ -120,8 +160,8 @@ void fd_copy(int oldfd, int newfd) {
   const uint32_t kind = __atomic_load_n(&from->kind, __ATOMIC_ACQUIRE);
   if (kind == kFdNone) return;
   to->proj = from->proj;
-  to->real_dev = from->real_dev;
-  to->real_ino = from->real_ino;
+  to->real_dev = __atomic_load_n(&from->real_dev, __ATOMIC_RELAXED);
+  to->real_ino = __atomic_load_n(&from->real_ino, __ATOMIC_ACQUIRE);
   to->st = from->st;
   to->rel = from->rel;
   to->rel_len = from->rel_len;

@@ -2,7 +2,10 @@
 // metadata (so fstat answers like stat did) and, for directories, the projected path (so *at
 // calls relative to it resolve without asking the kernel). A static table indexed by fd; an
 // entry is trusted for fstat only while the fd still refers to the same inode (checked against
-// the real fstat), so an fd closed behind the shim's back (fclose, raw close) cannot lie.
+// the real fstat), so an fd closed behind the shim's back (a raw close) cannot lie. A blob's
+// inode is learnt on the descriptor's first fstat rather than by an fstat of its own at open:
+// most programs never fstat what they read (node reads to EOF), and that fstat was a third of
+// what a projected open cost on top of the kernel's.
 #pragma once
 
 #include <cstdint>
@@ -23,8 +26,8 @@ enum FdKind : uint32_t {
 struct FdEntry {
   uint32_t kind; ///< FdKind; written last (release), read first (acquire)
   int32_t proj;
-  uint64_t real_dev; ///< what the fd really refers to
-  uint64_t real_ino;
+  uint64_t real_dev; ///< what the fd really refers to (atomic: a file entry learns it late)
+  uint64_t real_ino; ///< 0 for a blob not fstat'ed yet (fd_same_file learns it)
   vdir::VdirStat st{vdir::VdirStat::Zero{}}; ///< the projected metadata
   const char* rel; ///< kFdDir: the directory's path in the projection (arena memory)
   uint32_t rel_len;
@@ -36,6 +39,7 @@ struct FdEntry {
 FdEntry* fd_entry(int fd);
 /// The kind of FD (kFdNone when untracked or out of range).
 FdKind fd_kind(int fd);
+/// Remembers a projected file's blob; DEV and INO 0 when not known yet (fd_same_file learns them).
 void fd_set_file(int fd, int proj, const vdir::VdirStat& st, uint64_t dev, uint64_t ino);
 /// Remembers a projected directory; REL (LEN bytes) is copied into an append-only arena (when
 /// the arena is full the entry keeps no path and lookups fall back to /proc/self/fd).
@@ -49,6 +53,12 @@ FdEntry* fd_projected_dir(int fd);
 /// The same for any KIND: FD's entry if it is of KIND and FD still refers to the inode it was
 /// tracked for, else nullptr (a stale entry is forgotten).
 FdEntry* fd_checked(int fd, FdKind kind);
+/// Whether entry E (a file or directory) is the file a real fstat of its descriptor just
+/// described: the inode it was tracked for; for a blob whose inode is not known yet, a regular
+/// file (REGULAR) of the entry's size (SIZE; HAVE_SIZE false: unknown) on the store's device,
+/// whose identity is then recorded.
+bool fd_same_file(FdEntry* e, uint64_t dev, uint64_t ino, bool regular, bool have_size,
+                  uint64_t size);
 /// Forgets FD (releasing a getdents64 stream it had).
 void fd_clear(int fd);
 /// NEWFD becomes what OLDFD is (dup, dup2, dup3); a getdents64 stream is not shared.

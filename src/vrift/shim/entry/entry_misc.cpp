@@ -213,8 +213,14 @@ VRIFT_EXPORT int fchdir(int fd) {
   return r;
 }
 
-VRIFT_EXPORT int close(int fd) {
+namespace vrift::shim {
+void forget_fd(int fd) {
   if (fd_kind(fd) != kFdNone && own_table()) fd_clear(fd);
+}
+} // namespace vrift::shim
+
+VRIFT_EXPORT int close(int fd) {
+  forget_fd(fd);
   return real_close.get()(fd);
 }
 VRIFT_EXPORT int close_range(unsigned first, unsigned last, int flags) {

@@ -29,12 +29,16 @@ namespace {
 using OpenAtFn = int(int, const char*, int, ...);
 using FopenFn = FILE*(const char*, const char*);
 using FreopenFn = FILE*(const char*, const char*, FILE*);
+using FcloseFn = int(FILE*);
 VRIFT_REAL(openat, OpenAtFn);
 VRIFT_REAL(fopen, FopenFn);
 VRIFT_REAL(freopen, FreopenFn);
+VRIFT_REAL(fclose, FcloseFn);
 
 bool is_type(const vdir::VdirStat& st, uint32_t t) { return (st.mode & vdir::kModeTypeMask) == t; }
 
+// A projected directory's skeleton, or a file read from somewhere other than its blob (the
+// physical file of a solid projection whose blob is gone): remembered with the inode it is.
 void remember(int fd, const Lookup& l, bool dir) {
   struct stat rs;
   if (sys::failed(sys::call6(SYS_fstat, fd, sys::arg(&rs)))) return;
@@ -43,6 +47,9 @@ void remember(int fd, const Lookup& l, bool dir) {
   else
     fd_set_file(fd, l.proj, l.st, rs.st_dev, rs.st_ino);
 }
+
+// A blob just opened: its inode is learnt on the descriptor's first fstat (fdtab.h).
+void remember_blob(int fd, const Lookup& l) { fd_set_file(fd, l.proj, l.st, 0, 0); }
 
 // What an open of a projected path does, decided from the lookup.
 enum class Plan { kReal, kFail, kBlob, kDir, kPhysical, kWrite };
@@ -140,9 +147,11 @@ __attribute__((noinline)) int open_slow(int dirfd, const char* path, int flags, 
     errno = saved;
     fd = real_openat.get()(AT_FDCWD, s.a.s, flags, mode);
     if (fd < 0) return fail(EIO);
+    remember(fd, l, false);
+    errno = saved;
     return fd;
   }
-  remember(fd, l, false);
+  remember_blob(fd, l);
   errno = saved;
   return fd;
 }
@@ -192,7 +201,7 @@ __attribute__((noinline)) FILE* fopen_read_slow(const char* path, const char* mo
   if (!plan_fopen(path, &s, &l, &p, &blob)) return nullptr;
   FILE* f = stream ? real_freopen.get()(p, mode, stream) : real_fopen.get()(p, mode);
   if (f && blob) {
-    remember(fileno(f), l, false);
+    remember_blob(fileno(f), l);
     errno = saved;
   }
   return f;
@@ -329,7 +338,10 @@ VRIFT_EXPORT FILE* fopen(const char* path, const char* mode) {
   return writing ? fopen_write_slow(path, mode, nullptr) : fopen_read_slow(path, mode, nullptr);
 }
 VRIFT_EXPORT FILE* fopen64(const char* path, const char* mode) { return fopen(path, mode); }
+// freopen closes the stream's descriptor inside libc: a projected file's entry goes first (the
+// new file usually gets the same number).
 VRIFT_EXPORT FILE* freopen(const char* path, const char* mode, FILE* stream) {
+  if (stream && active()) forget_fd(fileno_unlocked(stream));
   if (!path || !active()) return real_freopen.get()(path, mode, stream);
   const bool writing = !read_only_mode(mode);
   if (writing && blob_fd_path(path)) return fail_null(EROFS);
@@ -338,4 +350,10 @@ VRIFT_EXPORT FILE* freopen(const char* path, const char* mode, FILE* stream) {
 }
 VRIFT_EXPORT FILE* freopen64(const char* path, const char* mode, FILE* stream) {
   return freopen(path, mode, stream);
+}
+// fclose closes the stream's descriptor inside libc, past the close hook: a projected file's
+// entry goes first, so that whatever gets the number next is not taken for the blob.
+VRIFT_EXPORT int fclose(FILE* stream) {
+  if (stream && active()) forget_fd(fileno_unlocked(stream));
+  return real_fclose.get()(stream);
 }

@@ -36,6 +36,9 @@ bool absent_on_disk(const char* abs_path);
 bool blob_fd_path(const char* path);
 /// Whether FD is a projected file's descriptor (entry_fdmeta.cpp).
 bool is_blob_fd(int fd);
+/// FD is about to be closed where the shim does not see it (inside libc: fclose, freopen): its
+/// entry goes now, unless this is a vfork child (entry_misc.cpp).
+void forget_fd(int fd);
 
 /// Converts a raw system call result to libc's convention.
 inline long from_sys(long r) {
