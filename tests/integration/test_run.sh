@@ -277,6 +277,10 @@ touch "$T/lease.stop"; wait "$runpid"
 check_eq "CMD's status is vrift's" 0 "$?"
 for _ in $(seq 1 100); do [ "$(sessions_now)" = 0 ] && break; sleep 0.05; done
 check_eq "the session ends once CMD has exited (after the linger)" 0 "$(sessions_now)"
+# The greeting names the daemon's store: a run for another store is refused before any session.
+out=$(VR_THE_SOURCE="$T/other-store" "$VRIFT" run -m "$T/ph.manifest" -- true 2>&1); rc=$?
+check_eq "a daemon serving another store: vrift run refuses" 125 "$rc"
+check_contains "a daemon serving another store: says which" "serves the store '$VR_THE_SOURCE'" "$out"
 # A daemon of an older vrift offers neither SESSION_REPLY flags nor leases: vrift run checks the
 # skeleton itself and waits for CMD, as before (VRIFT_DAEMON_CAPABILITIES: the daemon's test hook).
 stop_daemon
@@ -288,6 +292,11 @@ check_eq "older daemon: CMD still runs" "rc 0" "$(grep '^rc' <<< "$out")"
 check "older daemon: the skeleton is checked by vrift run" bash -c "! grep -q 'watched by the daemon' <<< '$out'"
 check "older daemon: no lease, so CMD is a child and vrift waits" \
   test "$(cat "$T/old.pid")" != "$(sed -n 's/^pid //p' <<< "$out")"
+# Its greeting does not name its store either: vrift run asks with STATUS, and still refuses a
+# daemon that serves another store.
+out=$(VR_THE_SOURCE="$T/other-store" "$VRIFT" run -m "$T/ph.manifest" -- true 2>&1); rc=$?
+check_eq "older daemon, another store: vrift run refuses" 125 "$rc"
+check_contains "older daemon, another store: says which" "serves the store '$VR_THE_SOURCE'" "$out"
 stop_daemon
 mkdir -p "$T/at3"
 "$VRIFT" run -m "$M" --at "$T/at3" -- sh -c 'echo $$ > "$1"' sh "$T/cmd3.pid" >/dev/null 2>&1 &

@@ -214,6 +214,31 @@ TEST(ProtoIo, ClientGreetsAndCalls) {
   EXPECT_TRUE(greeted.ok());
 }
 
+// With kCapHelloStore on both sides the greeting names the daemon's store (vrift run needs no
+// STATUS then); a daemon without it leaves the client to ask.
+TEST(ProtoIo, TheGreetingNamesTheStoreWithItsCapability) {
+  for (uint64_t caps : {kCapabilities, kCapabilities & ~kCapHelloStore}) {
+    SCOPED_TRACE(caps);
+    Pair p;
+    Hello ours{1, 1, Role::Daemon, kMaxFrameSize, caps, 4242};
+    Joiner daemon{std::thread([fd = p.b.get(), ours] {
+      std::vector<uint8_t> buf;
+      auto got = recv_frame(fd, buf, kMaxFrameSize, 2000);
+      if (got && *got) (void)answer_hello(fd, **got, ours, 2000, "/the/store");
+    })};
+    auto c = Client::greet(std::move(p.a), Role::Cli, 2000);
+    ASSERT_TRUE(c.ok()) << c.error().message();
+    if (caps & kCapHelloStore) {
+      ASSERT_TRUE(c->daemon_store().has_value());
+      EXPECT_EQ(*c->daemon_store(), "/the/store");
+    } else {
+      EXPECT_FALSE(c->daemon_store().has_value());
+    }
+    EXPECT_TRUE(c->daemon().store_root.empty()) << "no view of a buffer that is gone";
+    daemon.t.join();
+  }
+}
+
 TEST(ProtoIo, PipelinedRequestsAreAnsweredInOrder) {
   Pair p;
   Status greeted;

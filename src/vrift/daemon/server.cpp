@@ -379,7 +379,7 @@ bool Server::greet(Conn& c, const proto::Frame& f) {
   ours.role = proto::Role::Daemon;
   ours.pid = static_cast<uint32_t>(::getpid());
   ours.capabilities = m_opts.capabilities;
-  auto g = proto::answer_hello(c.fd.get(), f, ours, proto::kServerFrameTimeoutMs);
+  auto g = proto::answer_hello(c.fd.get(), f, ours, proto::kServerFrameTimeoutMs, m_store->root());
   if (!g.ok()) return false;
   c.caps = g->reply.capabilities;
   c.greeted = true;

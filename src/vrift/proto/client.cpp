@@ -60,6 +60,8 @@ Status Client::hello(int timeout_ms) {
                 EPROTO);
   }
   m_daemon = r;
+  m_daemon.store_root = {}; // a view of the frame buffer
+  if (r.has_store) m_daemon_store = std::string(r.store_root);
   return {};
 }
 

@@ -5,6 +5,7 @@
 //   VRIFT_ASSIGN(auto st, c.call<proto::StatusReply>(proto::StatusQuery{}));
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,7 +53,10 @@ public:
   /// Requests sent whose replies have not been received yet.
   size_t pending() const { return m_pending.size() - m_pending_head; }
 
-  const HelloReply& daemon() const { return m_daemon; } ///< the negotiated greeting
+  /// The negotiated greeting (its store_root is empty: see daemon_store()).
+  const HelloReply& daemon() const { return m_daemon; }
+  /// The store the daemon said it serves in its greeting; nullopt from a daemon that did not.
+  const std::optional<std::string>& daemon_store() const { return m_daemon_store; }
   ErrorKind last_error_kind() const { return m_last_kind; }
   bool connected() const { return m_fd.valid(); }
 
@@ -79,6 +83,7 @@ private:
   std::vector<Pending> m_pending; // oldest first, from m_pending_head
   size_t m_pending_head = 0;
   HelloReply m_daemon;
+  std::optional<std::string> m_daemon_store;
   ErrorKind m_last_kind{};
 };
 

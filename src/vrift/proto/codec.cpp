@@ -178,6 +178,7 @@ private:
     m_pos += k;
   }
   void str(std::string_view s, Err rule) {
+    if (m_ended) return; // past an absent optional tail: neither written nor checked
     check(rule == Err::Ok);
     if (!m_ok) return; // a bad string's length may not even fit its u16
     put(s.size(), 2);

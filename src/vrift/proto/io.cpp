@@ -194,7 +194,8 @@ Result<Greeting> serve_hello(int fd, const Hello& ours, int timeout_ms) {
   return answer_hello(fd, **got, ours, d.remaining_ms());
 }
 
-Result<Greeting> answer_hello(int fd, const Frame& f, const Hello& ours, int timeout_ms) {
+Result<Greeting> answer_hello(int fd, const Frame& f, const Hello& ours, int timeout_ms,
+                              std::string_view store_root) {
   if (f.type != MsgType::Hello) {
     (void)send_error(fd, f.id, ErrorKind::OutOfSequence, "the first frame must be HELLO");
     return fail(std::string("greeting: the client sent ") + type_name(f.type) + " first", EPROTO);
@@ -211,7 +212,10 @@ Result<Greeting> answer_hello(int fd, const Frame& f, const Hello& ours, int tim
     (void)send_error(fd, f.id, ErrorKind::UnsupportedVersion, msg);
     return fail("greeting: " + msg, EPROTONOSUPPORT);
   }
+  g.reply.has_store = !store_root.empty() && (g.reply.capabilities & kCapHelloStore);
+  g.reply.store_root = store_root;
   VRIFT_TRY(send_msg(fd, f.id, g.reply, timeout_ms).context("greeting"));
+  g.reply.store_root = {}; // a view of the caller's string
   return g;
 }
 

@@ -76,7 +76,9 @@ struct Greeting {
 /// Answers the greeting frame F (the first a client sent) on FD: negotiates against `ours` and
 /// replies HELLO_REPLY, or ERROR (out_of_sequence for another frame type, a decoding error, or
 /// unsupported_version) and fails; the connection must then be closed.
-Result<Greeting> answer_hello(int fd, const Frame& f, const Hello& ours, int timeout_ms);
+/// STORE_ROOT, when not empty and both sides offer kCapHelloStore, goes in the reply's tail.
+Result<Greeting> answer_hello(int fd, const Frame& f, const Hello& ours, int timeout_ms,
+                              std::string_view store_root = {});
 
 /// The daemon's side of the greeting on a freshly accepted connection (after its uid check):
 /// waits up to `timeout_ms` for HELLO, negotiates against `ours`, and replies HELLO_REPLY or,

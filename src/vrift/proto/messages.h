@@ -45,7 +45,9 @@ struct Hello {
   }
 };
 
-/// HELLO_REPLY: the daemon's answer: the version and capabilities both sides now use.
+/// HELLO_REPLY: the daemon's answer: the version and capabilities both sides now use; then,
+/// with kCapHelloStore (`has_store`), the store the daemon serves (STATUS_REPLY's
+/// `store_root`), so that `vrift run` can check it is its own without a STATUS round trip.
 struct HelloReply {
   VRIFT_PROTO_MESSAGE(HelloReply);
   static constexpr bool kExtensible = true;
@@ -54,6 +56,8 @@ struct HelloReply {
   uint32_t max_frame = kMaxFrameSize;
   uint64_t capabilities = 0;
   uint32_t pid = 0;
+  bool has_store = false; ///< not a field: whether the optional tail is (to be) present
+  std::string_view store_root{};
   template <class V, class Self> static constexpr void fields(V& v, Self& m) {
     v.u16(m.version);
     v.enum16(m.role);
@@ -61,6 +65,8 @@ struct HelloReply {
     v.u64(m.capabilities);
     v.u32(m.pid);
     v.check(m.version >= 1 && m.max_frame >= kMinFrameLimit);
+    v.optional_tail(m.has_store);
+    v.abspath(m.store_root);
   }
 };
 

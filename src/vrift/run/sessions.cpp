@@ -23,13 +23,19 @@ Result<Sessions> Sessions::open(const Paths& paths, const std::string& exe,
   // The shim reads blobs from VRIFT_STORE and the daemon commits into its own store: they must
   // be one store (a daemon started with another VR_THE_SOURCE would be a different one). That is
   // checked before any session is opened (opening one has effects: stale staging files go, an
-  // earlier journal is folded); then every open goes out together, one round trip for all.
+  // earlier journal is folded), from the greeting (a daemon that does not name its store there
+  // is asked with STATUS); then every open goes out together with the lease, one round trip.
   constexpr int kTimeout = proto::kCliRequestTimeoutMs;
   auto ours = fs::canonical(paths.store_root);
   s.m_store = ours.ok() ? *ours : paths.store_root;
-  VRIFT_ASSIGN(auto st, s.m_client->call<proto::StatusReply>(proto::StatusQuery{}, kTimeout)
-                            .context("asking the vrift daemon for its status"));
-  std::string daemon_store(st.store_root);
+  std::string daemon_store;
+  if (const auto& greeted = s.m_client->daemon_store()) {
+    daemon_store = *greeted;
+  } else {
+    VRIFT_ASSIGN(auto st, s.m_client->call<proto::StatusReply>(proto::StatusQuery{}, kTimeout)
+                              .context("asking the vrift daemon for its status"));
+    daemon_store = std::string(st.store_root);
+  }
   // The daemon reports the store it resolved, usually the very same string: no realpath then.
   auto served =
       daemon_store == s.m_store ? Result<std::string>(daemon_store) : fs::canonical(daemon_store);
@@ -45,6 +51,11 @@ Result<Sessions> Sessions::open(const Paths& paths, const std::string& exe,
     VRIFT_TRY(s.m_client->send(req, kTimeout)
                   .context("opening a session for '" + p.manifest_path + "' at '" + p.root + "'"));
   }
+  // Requests of a connection are served in order: the lease covers every session opened above.
+  const bool lease = (s.m_client->daemon().capabilities & proto::kCapSessionLease) != 0;
+  if (lease) {
+    VRIFT_TRY(s.m_client->send(proto::SessionLease{}, kTimeout).context("leasing the sessions"));
+  }
   for (Projection& p : ps) {
     VRIFT_ASSIGN(auto r,
                  s.m_client->receive<proto::SessionReply>(kTimeout).context(
@@ -55,16 +66,16 @@ Result<Sessions> Sessions::open(const Paths& paths, const std::string& exe,
     log::info("session {} for {} at {} ({} entries, VDir {})", p.session, p.manifest_path, p.root,
               r.entry_count, p.vdir_path);
   }
+  if (lease) {
+    auto r = s.m_client->receive<proto::OkReply>(kTimeout);
+    s.m_leased = r.ok();
+    if (!r.ok()) log::debug("the daemon did not lease the sessions: {}", r.error().message());
+  }
   return s;
 }
 
 bool Sessions::lease_to_this_process() {
-  if (!m_client || !(m_client->daemon().capabilities & proto::kCapSessionLease)) return false;
-  auto r = m_client->call<proto::OkReply>(proto::SessionLease{}, proto::kCliRequestTimeoutMs);
-  if (!r.ok()) {
-    log::debug("the daemon did not lease the sessions: {}", r.error().message());
-    return false;
-  }
+  if (!m_client || !m_leased) return false;
   m_client.reset();
   return true;
 }

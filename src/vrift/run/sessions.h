@@ -18,8 +18,12 @@ class Sessions {
 public:
   /// Starts the daemon if needed (EXE is the vrift binary that runs it), checks that it serves
   /// the store of PATHS, and opens a session for each of PS (root and manifest_path set); fills
-  /// in their vdir_path and session. Errors: the daemon cannot be started or reached, it serves
-  /// another store, or it refuses a session (its message, naming the manifest).
+  /// in their vdir_path and session. The sessions are leased to this process as they open
+  /// (SESSION_LEASE, where the daemon offers it): they outlive the connection for as long as
+  /// this process lives, which a run wants whether it becomes CMD or waits for it. Two round
+  /// trips with a current daemon: the greeting (which names its store) and the opens with the
+  /// lease. Errors: the daemon cannot be started or reached, it serves another store, or it
+  /// refuses a session (its message, naming the manifest).
   static Result<Sessions> open(const Paths& paths, const std::string& exe,
                                std::vector<Projection>& ps);
 
@@ -29,15 +33,16 @@ public:
 
   /// Releases the sessions (closes the connection).
   void close() { m_client.reset(); }
-  /// Asks the daemon to keep the sessions for as long as this process lives (SESSION_LEASE),
-  /// then closes the connection: for a run that becomes CMD by exec. False when the daemon
-  /// does not offer leases or refuses (the sessions are then still held by the connection).
+  /// Closes the connection if the sessions are leased to this process: for a run that becomes
+  /// CMD by exec. False when the daemon does not offer leases or refused the lease (the
+  /// sessions are then still held by the connection).
   bool lease_to_this_process();
 
 private:
   std::optional<proto::Client> m_client;
   std::string m_store;
   int m_pid = 0;
+  bool m_leased = false;
 };
 
 } // namespace vrift::run
