@@ -21,10 +21,13 @@ tc=$build/tests/vrift_testclient
 run_at() { # $1: the directory the work tree goes under
   local work
   work=$(mktemp -d -p "$1" vrift-daemon-bench.XXXXXX)
+  # The VDir on tmpfs, where vrift puts it by default, whatever file system the store is on.
+  local vdir=$work/vdir
+  if [ -d /dev/shm ] && [ -w /dev/shm ]; then vdir=$(mktemp -d /dev/shm/vrift-daemon-bench.XXXXXX); fi
   (
-    trap '"$vrift" daemon stop >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+    trap '"$vrift" daemon stop >/dev/null 2>&1 || true; rm -rf "$work" "$vdir"' EXIT
     export HOME=$work/home VR_THE_SOURCE=$work/store VRIFT_RUNTIME_DIR=$work/run \
-      VRIFT_VDIR_DIR=$work/vdir
+      VRIFT_VDIR_DIR=$vdir
     mkdir -p "$HOME" "$work/proj/.vrift/staging"
     echo x >"$work/proj/a"
     "$vrift" ingest "$work/proj" -o "$work/p.manifest" >/dev/null

@@ -39,16 +39,21 @@ fi
 bash "$root/datasets/fetch.sh" "$data" projB >/dev/null
 B=$data/projB
 work=$(mktemp -d "$data/shimbench.XXXXXX")
+# The VDir where vrift puts it by default: tmpfs (/dev/shm), as DESIGN.md says. Until session 10
+# it was under $work, on the data's file system (ext4 here), where the daemon's first fill of a
+# sparse 1 GiB file pays the page cache's read-ahead and zeroing.
+if [ -d /dev/shm ] && [ -w /dev/shm ]; then vdir=$(mktemp -d /dev/shm/vrift-shimbench.XXXXXX)
+else vdir=$work/vdir; fi
 bg=
 cleanup() {
   if [ -n "$bg" ]; then kill "$bg" 2>/dev/null || true; wait "$bg" 2>/dev/null || true; fi
   "$vrift" daemon stop >/dev/null 2>&1 || true
   echo "cleaning up $work" >&2
   chmod -R u+w "$work" 2>/dev/null || true
-  rm -rf "$work"
+  rm -rf "$work" "$vdir"
 }
 trap cleanup EXIT
-export HOME=$work/home VR_THE_SOURCE=$work/store VRIFT_RUNTIME_DIR=$work/run VRIFT_VDIR_DIR=$work/vdir
+export HOME=$work/home VR_THE_SOURCE=$work/store VRIFT_RUNTIME_DIR=$work/run VRIFT_VDIR_DIR=$vdir
 unset VRIFT_LOG VRIFT_HOME
 mkdir -p "$HOME"
 phys=$work/phys proj=$work/proj man=$work/proj.manifest
