@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Runs several commands alternately (one run of each per round, the first round discarded) and
-prints the median wall and CPU (user + system of the children) time of each. On a noisy shared
-machine a same-run, interleaved comparison is the one that means something.
+"""Runs several commands alternately (one run of each per round, in a rotated order, the first
+round discarded) and prints the median wall and CPU (user + system of the children) time of
+each. On a noisy shared machine a same-run, interleaved comparison is the one that means
+something.
 
   bench/alternate.py RUNS -- CMD1 ARGS ::: CMD2 ARGS ::: ...
 """
@@ -18,7 +19,11 @@ cmds = [c.split() for c in " ".join(sys.argv[3:]).split(" ::: ")]
 wall = [[] for _ in cmds]
 cpu = [[] for _ in cmds]
 for r in range(runs + 1):
-    for i, c in enumerate(cmds):
+    # A rotated order each round: the first program of a round runs a few percent slower than
+    # the same program right after it on this VM, which a fixed order would charge to one command.
+    for k in range(len(cmds)):
+        i = (k + r) % len(cmds)
+        c = cmds[i]
         ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         subprocess.run(c, stdout=subprocess.DEVNULL, check=True)

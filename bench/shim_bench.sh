@@ -226,16 +226,24 @@ shim_env="LD_PRELOAD=$(getenv LD_PRELOAD) 'VRIFT_PROJECTIONS=$(getenv VRIFT_PROJ
 # Extra hyperfine options go in the array hf_opts.
 hf_opts=()
 hf_reps() { # TAG RUNS WARMUP CMD...
-  local tag=$1 runs=$2 warm=$3 i k
+  local tag=$1 runs=$2 warm=$3 i k j
   shift 3
-  local n=$#
+  local n=$# cmds=("$@") order
   for i in $(seq 0 $((n - 1))); do : > "$work/$tag.$i"; : > "$work/$tag.cpu.$i"; : > "$work/$tag.pairs.$i"; done
   for _ in $(seq 1 "$reps"); do
     for i in $(seq 0 $((n - 1))); do : > "$work/$tag.rep.$i"; done
     for k in $(seq 1 $((warm + runs))); do
-      hyperfine -N --runs 1 ${hf_opts[@]+"${hf_opts[@]}"} --export-json "$work/$tag.json" "$@" > /dev/null 2>&1
+      # The commands in a rotated order each round: on this VM the first program of a round
+      # runs ~3% slower than the same program right after it (measured in session 10), which a
+      # fixed order turns into a bias against the first command (the physical tree).
+      order=()
+      for j in $(seq 0 $((n - 1))); do order+=("${cmds[$(((j + k) % n))]}"); done
+      hyperfine -N --runs 1 ${hf_opts[@]+"${hf_opts[@]}"} --export-json "$work/$tag.json" "${order[@]}" > /dev/null 2>&1
       [ "$k" -gt "$warm" ] || continue
-      hf_rows "$work/$tag.json" > "$work/$tag.rows"
+      # Rows back in the commands' own order.
+      hf_rows "$work/$tag.json" > "$work/$tag.rotated"
+      : > "$work/$tag.rows"
+      for i in $(seq 0 $((n - 1))); do sed -n "$((((i - k) % n + n) % n + 1))p" "$work/$tag.rotated" >> "$work/$tag.rows"; done
       for i in $(seq 0 $((n - 1))); do sed -n "$((i + 1))p" "$work/$tag.rows" >> "$work/$tag.rep.$i"; done
       base=$(sed -n 1p "$work/$tag.rows" | cut -d' ' -f1)
       for i in $(seq 0 $((n - 1))); do
