@@ -38,6 +38,15 @@ std::string privilege_reason(const std::string& path, const struct stat& st) {
   return "";
 }
 
+// Whether ST is this vrift binary (a static PIE since session 10). vrift run lets it through:
+// it needs no shim (it reads the store and the paths it is given itself), and `vrift run --
+// vrift ...` should not be refused as a program the projection cannot reach.
+bool is_this_program(const struct stat& st) {
+  struct stat self {};
+  return ::stat("/proc/self/exe", &self) == 0 && self.st_dev == st.st_dev &&
+         self.st_ino == st.st_ino;
+}
+
 enum class Judged { Fine, Blind, Script };
 
 // Judges one file (no interpreter recursion); fills *reason ("is setuid, so ...": the caller
@@ -59,7 +68,7 @@ Judged judge(const std::string& path, std::string* reason, Shebang* script) {
   }
   ElfCheck c = check_elf(head);
   if (c.kind == ElfKind::NeedMore) c = check_elf(read_head(fd.get(), c.need));
-  if (c.kind == ElfKind::Static) {
+  if (c.kind == ElfKind::Static && !is_this_program(st)) {
     *reason = "is statically linked, so LD_PRELOAD cannot reach it";
     return Judged::Blind;
   }
