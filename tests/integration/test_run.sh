@@ -98,9 +98,14 @@ printf '#!/usr/bin/env sh\nexit 6\n' > "$T/env-script"; chmod +x "$T/env-script"
 check_eq "#!/usr/bin/env sh runs" 6 "$(run_rc -m "$M" -- "$T/env-script")"
 
 # --- programs the shim cannot see: refused with a reason and a hint
-# (but not vrift itself, a static PIE in a release build: it needs no shim)
-out=$("$VRIFT" run -m "$M" -- "$VRIFT" --version 2>&1); rc=$?
-check_eq "vrift itself runs under vrift run" "0 $("$VRIFT" --version)" "$rc $out"
+# (but not vrift itself, a static PIE: it needs no shim). A sanitizer build links vrift
+# dynamically, and its runtime refuses to start behind a preloaded library: nothing to check.
+if readelf -lW "$VRIFT" | grep -q 'INTERP'; then
+  echo "skip - vrift itself under vrift run (this vrift is dynamically linked)"
+else
+  out=$("$VRIFT" run -m "$M" -- "$VRIFT" --version 2>&1); rc=$?
+  check_eq "vrift itself (a static PIE) runs under vrift run" "0 $("$VRIFT" --version)" "$rc $out"
+fi
 if gcc -static -O1 -o "$T/static-helper" "$T/helper.c" 2>/dev/null; then
   expect_fail "a static binary: 126" 126 "is statically linked" "$VRIFT" run -m "$M" -- "$T/static-helper" "$T/st.log" "$T/st.ready" "$T"
   err=$("$VRIFT" run -m "$M" -- "$T/static-helper" "$T/st.log" "$T/st.ready" "$T" 2>&1)
