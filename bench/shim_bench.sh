@@ -54,6 +54,9 @@ cleanup() {
 }
 trap cleanup EXIT
 export HOME=$work/home VR_THE_SOURCE=$work/store VRIFT_RUNTIME_DIR=$work/run VRIFT_VDIR_DIR=$vdir
+# Sessions linger 2 s (the daemon's test hook; the default is a minute), so that "first open"
+# below can wait for the session to end.
+export VRIFT_DAEMON_LINGER_MS=2000
 unset VRIFT_LOG VRIFT_HOME
 mkdir -p "$HOME"
 phys=$work/phys proj=$work/proj man=$work/proj.manifest
@@ -287,7 +290,7 @@ hf_reps true "$true_runs" 5 "true" "$vrift run --manifest $man -- true"
 m_true=$(median < "$work/true.0"); m_true_r=$(median < "$work/true.1")
 load_true=$(load)
 
-# --- first open: no session for the manifest (a session lingers 2 s after its last user) ------
+# --- first open: no session for the manifest (here a session lingers 2 s after its last user) -
 kill "$bg"; wait "$bg" 2>/dev/null || true; bg=
 hf_opts=(--prepare "sleep 3")
 hf_reps open "$open_runs" 0 "true" "$vrift run --manifest $man -- true"

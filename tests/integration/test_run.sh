@@ -289,6 +289,19 @@ check_eq "the session ends once CMD has exited (after the linger)" 0 "$(sessions
 out=$(VR_THE_SOURCE="$T/other-store" "$VRIFT" run -m "$T/ph.manifest" -- true 2>&1); rc=$?
 check_eq "a daemon serving another store: vrift run refuses" 125 "$rc"
 check_contains "a daemon serving another store: says which" "serves the store '$VR_THE_SOURCE'" "$out"
+# The default linger (a minute; the suites set 2 s): a session outlives its run, so the next run
+# finds it filled and its skeleton watched; a new session for the same root (another manifest)
+# ends the lingering one at once.
+stop_daemon
+(unset VRIFT_DAEMON_LINGER_MS; "$VRIFT" daemon start >/dev/null 2>&1) || not_ok "starting a daemon with the default linger"
+"$VRIFT" run -m "$T/ph.manifest" -- true >/dev/null 2>&1
+sleep 2.5
+check_eq "default linger: the session outlives its run by more than 2 s" 1 "$(sessions_now)"
+out=$("$VRIFT" -vv run -m "$T/ph.manifest" -- true 2>&1)
+check_contains "default linger: the next run finds the skeleton watched" "watched by the daemon" "$out"
+cp "$T/ph.manifest" "$T/ph2.manifest"
+"$VRIFT" run -m "$T/ph2.manifest" -- true >/dev/null 2>&1
+check_eq "a new session for the same root ends the lingering one at once" 1 "$(sessions_now)"
 # A daemon of an older vrift offers neither SESSION_REPLY flags nor leases: vrift run checks the
 # skeleton itself and waits for CMD, as before (VRIFT_DAEMON_CAPABILITIES: the daemon's test hook).
 stop_daemon

@@ -1,6 +1,7 @@
 // `vrift daemon start|stop|status|run`.
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <climits>
 #include <cstdlib>
@@ -132,6 +133,9 @@ void add_daemon_command(CLI::App& app, GlobalOptions& g, int* exit_code) {
     // Test hook: offer only these capability bits, as a daemon of an older vrift would.
     if (const char* caps = std::getenv("VRIFT_DAEMON_CAPABILITIES"))
       o.capabilities = std::strtoull(caps, nullptr, 0) & proto::kCapabilities;
+    // Test hook: how long a session nobody holds lingers, in milliseconds.
+    if (const char* linger = std::getenv("VRIFT_DAEMON_LINGER_MS"))
+      o.linger_ms = static_cast<int>(std::clamp(std::strtol(linger, nullptr, 10), 0L, 86400000L));
     auto s = run_daemon(*p, o);
     *exit_code = s.ok() ? kExitOk : report(s.error());
   });

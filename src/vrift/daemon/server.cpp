@@ -150,6 +150,9 @@ private:
   Result<proto::SessionReply> open_session(Conn& c, std::string_view root,
                                            std::string_view manifest);
   // A new session (no reference yet) for KEY: the tree, the VDir and its listing.
+  using SessionMap = std::map<uint64_t, LiveSession>;
+  // Checkpoints the session if it changed, forgets it and removes its VDir and listing files.
+  SessionMap::iterator end_session(SessionMap::iterator it);
   Result<uint64_t> create_session(const std::string& root, const std::string& manifest,
                                   const std::string& key);
   LiveSession* find(uint64_t id);
@@ -178,7 +181,7 @@ private:
   std::unique_ptr<Store> m_store;
   UniqueFd m_listen;
   std::map<int, Conn> m_conns;
-  std::map<uint64_t, LiveSession> m_sessions;
+  SessionMap m_sessions;
   std::map<std::string, uint64_t> m_by_key;
   std::set<uint64_t> m_arm_pending; // sessions whose skeleton is watched after this round
   std::map<int, Lease> m_leases;    // by pidfd
@@ -282,8 +285,29 @@ Result<proto::SessionReply> Server::open_session(Conn& c, std::string_view root_
   return r;
 }
 
+Server::SessionMap::iterator Server::end_session(SessionMap::iterator it) {
+  LiveSession& ls = it->second;
+  if (ls.dirty) (void)ls.session->checkpoint();
+  std::string vpath = ls.vdir->path();
+  m_by_key.erase(ls.key);
+  it = m_sessions.erase(it);
+  ::unlink(vpath.c_str());
+  ::unlink(listing_path(vpath).c_str());
+  return it;
+}
+
 Result<uint64_t> Server::create_session(const std::string& root, const std::string& manifest,
                                         const std::string& key) {
+  // A lingering session for the same root (nobody holds it) projects an older manifest: it is
+  // ended now rather than after its linger, so that re-ingests leave one VDir and one inotify
+  // instance per root, not one per ingest.
+  for (auto it = m_sessions.begin(); it != m_sessions.end();) {
+    if (it->second.refs == 0 && it->second.root == root) {
+      it = end_session(it);
+    } else {
+      ++it;
+    }
+  }
   LiveSession ls;
   ls.id = m_next_session++;
   ls.key = key;
@@ -595,12 +619,7 @@ void Server::timers() {
       if (ls.session->checkpoint().ok()) ls.dirty = false;
     }
     if (ls.refs == 0 && now - ls.released > std::chrono::milliseconds(m_opts.linger_ms)) {
-      if (ls.dirty) (void)ls.session->checkpoint();
-      std::string vpath = ls.vdir->path();
-      m_by_key.erase(ls.key);
-      it = m_sessions.erase(it);
-      ::unlink(vpath.c_str());
-      ::unlink(listing_path(vpath).c_str());
+      it = end_session(it);
       continue;
     }
     ++it;
