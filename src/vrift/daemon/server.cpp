@@ -149,10 +149,11 @@ private:
   Status shutdown_sessions();
   Result<proto::SessionReply> open_session(Conn& c, std::string_view root,
                                            std::string_view manifest);
-  // A new session (no reference yet) for KEY: the tree, the VDir and its listing.
   using SessionMap = std::map<uint64_t, LiveSession>;
   // Checkpoints the session if it changed, forgets it and removes its VDir and listing files.
   SessionMap::iterator end_session(SessionMap::iterator it);
+  // A new session (no reference yet) for KEY: the tree, the VDir and its listing. A lingering
+  // session for the same root ends first.
   Result<uint64_t> create_session(const std::string& root, const std::string& manifest,
                                   const std::string& key);
   LiveSession* find(uint64_t id);
