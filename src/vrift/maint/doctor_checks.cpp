@@ -48,11 +48,14 @@ std::string user_name() {
     size_t nl = rest.find('\n');
     std::string_view line = rest.substr(0, nl);
     rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+    // name:password:uid:...
     size_t name_end = line.find(':');
-    size_t pw_end = line.find(':', name_end == std::string_view::npos ? line.size() : name_end + 1);
-    if (pw_end == std::string_view::npos || name_end == 0) continue;
-    std::string_view id = line.substr(pw_end + 1, line.find(':', pw_end + 1) - pw_end - 1);
-    if (id == uid) return std::string(line.substr(0, name_end));
+    if (name_end == 0 || name_end == std::string_view::npos) continue;
+    size_t uid_at = line.find(':', name_end + 1);
+    if (uid_at == std::string_view::npos) continue;
+    ++uid_at;
+    if (line.substr(uid_at, line.find(':', uid_at) - uid_at) == uid)
+      return std::string(line.substr(0, name_end));
   }
   return uid;
 }
