@@ -8,7 +8,8 @@
 // side stats 10k real files with the same shapes under /tmp (the work disk), round-robin, and their
 // ".mjs" misses. And the memory floor of a hit on each table: the same two dependent loads (a
 // random slot of a table as large as the VDir's, then the record it names in an arena as large as
-// the VDir's), with nothing else, on tmpfs pages like the VDir's.
+// the VDir's), with nothing else, on tmpfs pages like the VDir's; and the floor of any index
+// that compares full paths: one dependent load per step over one cache line per entry.
 //
 //   vrift_vdir_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 // Instruction counts per lookup (no writer; valgrind serialises threads anyway):
@@ -251,6 +252,29 @@ void BM_MemoryFloor(benchmark::State& state) {
   state.counters["arena_bytes"] = static_cast<double>(arena);
 }
 
+/// The floor of ANY index that compares full paths: one dependent load per step, entries visited
+/// in a random cycle, each entry a single cache line (smaller than any record that holds a
+/// 52-98 byte path), so N lines of tmpfs pages. A layout with records inline in the table
+/// could at best make one such access per hit; where this exceeds 50 ns, no layout can meet it.
+void BM_MemoryFloorOneLoad(benchmark::State& state) {
+  const uint64_t n = static_cast<uint64_t>(state.range(0));
+  constexpr uint64_t kLine = 64 / sizeof(uint32_t); // words per cache line
+  ShmBuffer lines(n * 64);
+  std::vector<uint64_t> order(n);
+  for (uint64_t e = 0; e < n; ++e)
+    order[e] = e;
+  std::shuffle(order.begin(), order.end(), std::mt19937_64(5));
+  uint32_t* w = lines.words();
+  for (uint64_t k = 0; k < n; ++k)
+    w[order[k] * kLine] = static_cast<uint32_t>(order[(k + 1) % n] * kLine);
+  uint32_t at = static_cast<uint32_t>(order[0] * kLine);
+  for (auto _ : state) {
+    at = w[at];
+    benchmark::DoNotOptimize(at);
+  }
+  state.counters["bytes"] = static_cast<double>(n * 64);
+}
+
 void BM_VdirHit(benchmark::State& state) { run_lookups(state, true); }
 void BM_VdirMiss(benchmark::State& state) { run_lookups(state, false); }
 void BM_VdirHitHot(benchmark::State& state) {
@@ -320,6 +344,12 @@ BENCHMARK(BM_VdirHitHot)
     ->ArgNames({"entries", "hot", "writer"})
     ->MinTime(0.2);
 BENCHMARK(BM_MemoryFloor)->Arg(10000)->Arg(100000)->Arg(1000000)->ArgName("entries")->MinTime(0.2);
+BENCHMARK(BM_MemoryFloorOneLoad)
+    ->Arg(10000)
+    ->Arg(100000)
+    ->Arg(1000000)
+    ->ArgName("entries")
+    ->MinTime(0.2);
 BENCHMARK(BM_KernelStatHit)->MinTime(0.2);
 BENCHMARK(BM_KernelStatMiss)->MinTime(0.2);
 

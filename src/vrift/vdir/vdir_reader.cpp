@@ -15,6 +15,10 @@
 //   that loads the slot with acquire, or a record's seq with acquire, therefore sees the path
 //   and any symlink target that record refers to: arena bytes are never rewritten, so they are
 //   read with plain loads after the record copy has been validated.
+// * Fingerprints (version 2). Each table's slots are followed by one byte per slot. The writer
+//   stores a slot word and then its fingerprint, both with release; a probe loads fingerprints
+//   with acquire and reads a slot only where the byte matches, so a fingerprint it sees
+//   publishes the slot and the record. A miss then touches an array 1/8 the size of the slots.
 // * Table switch. On growth the writer builds a new table where no reader looks, then updates
 //   (table_off, table_cap) inside the header's table_seq seqlock, then may punch the old table
 //   out of the file. A lookup reads the table under table_seq and re-checks it at the end
@@ -112,7 +116,8 @@ VdirAttach VdirReader::attach(const void* base, size_t len) {
   // Line 0 is immutable once the file is published; read it like every other shared word.
   for (size_t i = 0; i < sizeof kMagic; ++i)
     if (load_relaxed(&h->magic[i]) != kMagic[i]) return VdirAttach::kBadMagic;
-  if (load_relaxed(&h->version) != kVersion) return VdirAttach::kBadVersion;
+  const uint32_t version = load_relaxed(&h->version);
+  if (version != kVersion && version != kVersionSlotsOnly) return VdirAttach::kBadVersion;
   const uint64_t file_size = load_relaxed(&h->file_size);
   const uint64_t arena_off = load_relaxed(&h->arena_off);
   const uint64_t arena_size = load_relaxed(&h->arena_size);
@@ -138,6 +143,7 @@ VdirAttach VdirReader::attach(const void* base, size_t len) {
   m_index_end = index_off + index_size;
   m_seed = load_relaxed(&h->hash_seed);
   m_hash_fn = hash_fn;
+  m_fingerprints = version >= 2;
   return VdirAttach::kOk;
 }
 
@@ -167,9 +173,11 @@ VdirResult VdirReader::lookup(const char* path, size_t len, VdirStat* out, char*
     const uint64_t off = load_relaxed(&h->table_off);
     const uint64_t cap = load_relaxed(&h->table_cap);
     VdirResult r = VdirResult::kCorrupt;
+    const uint64_t per_slot = m_fingerprints ? kSlotSize + 1 : kSlotSize;
     if (is_pow2(cap) && cap <= kMaxTableCap && off >= m_index_begin && off % kSlotSize == 0 &&
-        off < m_index_end && cap <= (m_index_end - off) / kSlotSize)
-      r = probe(off, cap, key, path, len, out, target, target_cap);
+        off < m_index_end && cap <= (m_index_end - off) / per_slot)
+      r = m_fingerprints ? probe_fingerprints(off, cap, key, path, len, out, target, target_cap)
+                         : probe(off, cap, key, path, len, out, target, target_cap);
     // Whatever the probe saw counts only if the table did not change meanwhile (the old table
     // may have been punched to zeros, or off/cap may have been read across a switch).
     fence_acquire();
@@ -189,22 +197,60 @@ VdirResult VdirReader::probe(uint64_t table_off, uint64_t cap, uint64_t key, con
     const uint64_t w = load_acquire(&slots[i].word);
     if (w == 0) return VdirResult::kMiss;
     if (w >> 32 != tag) continue;
-    const uint64_t roff = m_arena_begin + slot_index(w) * kRecordAlign; // < 2^39: no overflow
-    if (roff >= m_arena_end || m_arena_end - roff < kRecordSize) return VdirResult::kCorrupt;
-    const auto* rec = static_cast<const Record*>(static_cast<const void*>(m_base + roff));
-    // path_len never changes once the record is published, and every slot word is stored with
-    // release after its record was (also by a growth), so the slot's acquire load makes both
-    // visible: the path is matched before the seqlocked copy, and a record whose key merely
-    // shares the tag costs no copy.
-    const uint32_t path_len = hi32(load_relaxed(&record_words(rec)[kWordNlinkPathLen]));
-    if (path_len > kMaxPath || m_arena_end - roff - kRecordSize < path_len)
-      return VdirResult::kCorrupt;
-    if (path_len != len) continue;
-    __builtin_prefetch(m_base + roff + 64); // the record's second line, read after the compare
-    if (len != 0 && __builtin_memcmp(m_base + roff + kRecordSize, path, len) != 0) continue;
-    return read_record(rec, out, target, target_cap);
+    if (const VdirResult r = match_slot(w, path, len, out, target, target_cap);
+        r != VdirResult::kMiss)
+      return r;
   }
   return VdirResult::kMiss;
+}
+
+// The probe of a version 2 table: fingerprint bytes first, a slot only where its fingerprint
+// matches. The writer stores a slot, then its fingerprint, both with release, so a fingerprint
+// read with acquire makes its slot (and the record behind it) visible. An empty slot under a
+// set fingerprint (a damaged file, or a punched table this lookup will discard) ends the probe
+// as a miss, as an empty slot does.
+VdirResult VdirReader::probe_fingerprints(uint64_t table_off, uint64_t cap, uint64_t key,
+                                          const char* path, size_t len, VdirStat* out, char* target,
+                                          size_t target_cap) const {
+  const auto* slots = static_cast<const Slot*>(static_cast<const void*>(m_base + table_off));
+  const uint8_t* fps = m_base + table_off + cap * kSlotSize;
+  const uint64_t mask = cap - 1;
+  const uint64_t tag = slot_tag(key);
+  const uint8_t want = fingerprint(key);
+  uint64_t i = key & mask;
+  for (uint64_t n = 0; n < cap; ++n, i = (i + 1) & mask) {
+    const uint8_t f = load_acquire(&fps[i]);
+    if (f == 0) return VdirResult::kMiss;
+    if (f != want) continue;
+    const uint64_t w = load_acquire(&slots[i].word);
+    if (w == 0) return VdirResult::kMiss;
+    if (w >> 32 != tag) continue;
+    if (const VdirResult r = match_slot(w, path, len, out, target, target_cap);
+        r != VdirResult::kMiss)
+      return r;
+  }
+  return VdirResult::kMiss;
+}
+
+// Slot word W has the wanted tag: kHit (or kDeleted) if its record holds PATH, kMiss if the
+// record is another path's (the probe goes on), kCorrupt if it points outside the arena.
+VdirResult VdirReader::match_slot(uint64_t w, const char* path, size_t len, VdirStat* out,
+                                  char* target, size_t target_cap) const {
+  const uint64_t roff = m_arena_begin + slot_index(w) * kRecordAlign; // < 2^39: no overflow
+  if (roff >= m_arena_end || m_arena_end - roff < kRecordSize) return VdirResult::kCorrupt;
+  const auto* rec = static_cast<const Record*>(static_cast<const void*>(m_base + roff));
+  // path_len never changes once the record is published, and every slot word is stored with
+  // release after its record was (also by a growth), so the slot's acquire load makes both
+  // visible: the path is matched before the seqlocked copy, and a record whose key merely
+  // shares the tag costs no copy.
+  const uint32_t path_len = hi32(load_relaxed(&record_words(rec)[kWordNlinkPathLen]));
+  if (path_len > kMaxPath || m_arena_end - roff - kRecordSize < path_len)
+    return VdirResult::kCorrupt;
+  if (path_len != len) return VdirResult::kMiss;
+  __builtin_prefetch(m_base + roff + 64); // the record's second line, read after the compare
+  if (len != 0 && __builtin_memcmp(m_base + roff + kRecordSize, path, len) != 0)
+    return VdirResult::kMiss;
+  return read_record(rec, out, target, target_cap);
 }
 
 // Copies record REC's fields straight into *OUT under its seqlock, a word at a time (the writer

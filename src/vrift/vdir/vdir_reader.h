@@ -64,6 +64,12 @@ private:
   [[gnu::always_inline]] inline VdirResult probe(uint64_t table_off, uint64_t cap, uint64_t key,
                                                  const char* path, size_t len, VdirStat* out,
                                                  char* target, size_t target_cap) const;
+  [[gnu::always_inline]] inline VdirResult
+  probe_fingerprints(uint64_t table_off, uint64_t cap, uint64_t key, const char* path, size_t len,
+                     VdirStat* out, char* target, size_t target_cap) const;
+  [[gnu::always_inline]] inline VdirResult match_slot(uint64_t w, const char* path, size_t len,
+                                                      VdirStat* out, char* target,
+                                                      size_t target_cap) const;
   [[gnu::always_inline]] inline VdirResult read_record(const Record* rec, VdirStat* out,
                                                        char* target, size_t target_cap) const;
 
@@ -75,6 +81,7 @@ private:
   uint64_t m_index_end = 0;
   uint64_t m_seed = 0;
   uint32_t m_hash_fn = 0;
+  bool m_fingerprints = false; // version 2: tables are followed by their fingerprint bytes
 };
 
 /// A read-only mapping of a whole VDir file.

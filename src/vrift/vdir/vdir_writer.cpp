@@ -92,8 +92,10 @@ Result<VdirWriter> VdirWriter::create(const std::string& path, const VdirOptions
     return fail(ctx + ": the index region leaves no room for the arena", EINVAL);
   if (max - kHeaderSize - index > kMaxArenaSize)
     return fail(ctx + ": the arena cannot exceed 256 GiB", EINVAL);
+  if (o.version != kVersion && o.version != kVersionSlotsOnly)
+    return fail(ctx + ": unknown layout version " + std::to_string(o.version), EINVAL);
   const uint64_t cap = capacity_for(o.initial_entries, o.max_load_percent);
-  if (cap * kSlotSize > index)
+  if (table_bytes(cap, o.version) > index)
     return fail(ctx + ": the first table does not fit in the index region", EINVAL);
 
   // Build the file under a temporary name so that readers never see a half-made header.
@@ -114,6 +116,7 @@ Result<VdirWriter> VdirWriter::create(const std::string& path, const VdirOptions
   w.m_path = path;
   if (auto st = w.map_file(fd.get(), max); !st) return bail(std::move(st).error());
   w.m_hash_fn = o.hash_fn;
+  w.m_version = o.version;
   w.m_seed = o.hash_seed ? o.hash_seed : random_seed();
   w.m_max_load = o.max_load_percent;
   w.m_punch = o.punch_retired_tables;
@@ -123,11 +126,11 @@ Result<VdirWriter> VdirWriter::create(const std::string& path, const VdirOptions
   w.m_index_size = index;
   w.m_table_off = w.m_index_off;
   w.m_cap = cap;
-  w.m_index_used = cap * kSlotSize;
+  w.m_index_used = table_bytes(cap, o.version);
 
   Header* h = w.hdr(); // fresh zero pages, not yet visible to anyone: plain stores
   std::memcpy(h->magic, kMagic, sizeof kMagic);
-  h->version = kVersion;
+  h->version = w.m_version;
   h->header_size = kHeaderSize;
   h->record_size = kRecordSize;
   h->hash_fn = w.m_hash_fn;
@@ -173,6 +176,7 @@ Result<VdirWriter> VdirWriter::open(const std::string& path) {
 Status VdirWriter::load_state(const std::string& ctx) {
   const Header* h = hdr();
   m_hash_fn = h->hash_fn;
+  m_version = h->version; // the reader's attach accepted it: kVersion or kVersionSlotsOnly
   m_seed = h->hash_seed;
   m_arena_off = h->arena_off;
   m_arena_size = h->arena_size;
@@ -191,20 +195,29 @@ Status VdirWriter::load_state(const std::string& ctx) {
   const bool table_ok = m_cap >= kMinTableCap && m_cap <= kMaxTableCap &&
                         (m_cap & (m_cap - 1)) == 0 && m_table_off >= m_index_off &&
                         m_table_off % kTableAlign == 0 && m_index_used <= m_index_size &&
-                        m_cap * kSlotSize <= m_index_used &&
-                        m_table_off - m_index_off <= m_index_used - m_cap * kSlotSize;
+                        table_bytes(m_cap, m_version) <= m_index_used &&
+                        m_table_off - m_index_off <= m_index_used - table_bytes(m_cap, m_version);
   if (!table_ok || m_arena_used > m_arena_size || m_count >= m_cap || m_live > m_count)
     return fail(ctx + ": header counters out of range", EINVAL);
   const Slot* t = slots_at(m_table_off);
+  uint8_t* fps = m_version >= 2 ? fingerprints_of(m_table_off, m_cap) : nullptr;
   uint64_t used = 0;
   for (uint64_t i = 0; i < m_cap; ++i) {
-    if (t[i].word == 0) continue;
+    if (t[i].word == 0) {
+      // A fingerprint over an empty slot (damage) would end probes early: clear it.
+      if (fps && fps[i] != 0) store_release(&fps[i], uint8_t{0});
+      continue;
+    }
     const uint64_t off = m_arena_off + slot_index(t[i].word) * kRecordAlign;
     const uint64_t end = m_arena_off + m_arena_used;
     if (off >= end || end - off < kRecordSize || record(off)->path_len > kMaxPath ||
         end - off < record_footprint(record(off)->path_len))
       return fail(ctx + ": slot " + std::to_string(i) + " points outside the arena", EINVAL);
     if (record(off)->seq & 1) return fail(ctx + ": interrupted write; rebuild the VDir", EINVAL);
+    // A wrong fingerprint would hide the entry from readers (a write cut short between the slot
+    // and its fingerprint, or damage): rewrite it from the record's key.
+    if (fps && fps[i] != fingerprint(record(off)->key))
+      store_release(&fps[i], fingerprint(record(off)->key));
     index_child(off);
     ++used;
   }
@@ -259,7 +272,7 @@ Status VdirWriter::reserve(uint64_t entries) {
 Status VdirWriter::grow_to(uint64_t cap) {
   if (cap > kMaxTableCap) return fail("VDir table cannot grow past 2^32 slots", ENOSPC);
   const uint64_t rel = round_up(m_index_used, kTableAlign);
-  const uint64_t bytes = cap * kSlotSize;
+  const uint64_t bytes = table_bytes(cap, m_version);
   if (rel > m_index_size || bytes > m_index_size - rel)
     return fail("VDir index region full (" + std::to_string(m_index_size) +
                     " bytes): create it with a larger max_bytes or index_bytes",
@@ -268,6 +281,7 @@ Status VdirWriter::grow_to(uint64_t cap) {
   // key's high half, so the new position comes from the key kept in the record (prefetched a
   // few slots ahead: at 1M entries these are random reads).
   Slot* nt = slots_at(m_index_off + rel);
+  uint8_t* nfps = m_version >= 2 ? fingerprints_of(m_index_off + rel, cap) : nullptr;
   const Slot* old = slots_at(m_table_off);
   const uint64_t mask = cap - 1;
   auto record_of = [&](uint64_t w) { return record(m_arena_off + slot_index(w) * kRecordAlign); };
@@ -277,13 +291,14 @@ Status VdirWriter::grow_to(uint64_t cap) {
       __builtin_prefetch(&record_of(old[j + kAhead].word)->key);
     const uint64_t w = old[j].word;
     if (w == 0) continue;
-    uint64_t i = record_of(w)->key & mask;
+    const uint64_t key = record_of(w)->key;
+    uint64_t i = key & mask;
     while (nt[i].word != 0)
       i = (i + 1) & mask;
     // Release, like every slot store: a reader that reaches a record through this slot (even
     // one that read the new table_off before the switch is validated) happens-after the
     // record's publication, so its early read of path_len and the path is ordered.
-    store_release(&nt[i].word, w);
+    publish_slot(nt, nfps, i, w, key);
   }
   // Switch readers to it inside the table seqlock.
   Header* h = hdr();
@@ -294,7 +309,7 @@ Status VdirWriter::grow_to(uint64_t cap) {
   store_relaxed(&h->table_cap, cap);
   store_release(&h->table_seq, seq + 2);
   const uint64_t old_off = m_table_off;
-  const uint64_t old_bytes = round_up(m_cap * kSlotSize, kTableAlign);
+  const uint64_t old_bytes = round_up(table_bytes(m_cap, m_version), kTableAlign);
   m_table_off = m_index_off + rel;
   m_cap = cap;
   m_index_used = rel + bytes;
@@ -326,10 +341,16 @@ Result<uint64_t> VdirWriter::insert_record(std::string_view path, uint64_t key,
   uint64_t i = key & mask;
   while (t[i].word != 0)
     i = (i + 1) & mask;
-  store_release(&t[i].word, slot_word(key, (off - m_arena_off) / kRecordAlign));
+  publish_slot(t, m_version >= 2 ? fingerprints_of(m_table_off, m_cap) : nullptr, i,
+               slot_word(key, (off - m_arena_off) / kRecordAlign), key);
   ++m_count;
   index_child(off);
   return off;
+}
+
+void VdirWriter::publish_slot(Slot* t, uint8_t* fps, uint64_t i, uint64_t word, uint64_t key) {
+  store_release(&t[i].word, word);
+  if (fps) store_release(&fps[i], fingerprint(key));
 }
 
 void VdirWriter::write_fields(Record* r, const Record& v) {

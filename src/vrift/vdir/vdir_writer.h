@@ -33,6 +33,9 @@ struct VdirOptions {
   uint32_t hash_fn = kHashMum64Keyed;     ///< kHashConstantForTests makes every path collide
   uint64_t hash_seed = 0;                 ///< 0 = random
   uint32_t file_mode = 0600;
+  /// kVersion (tables with fingerprint bytes), or kVersionSlotsOnly: a test hook that writes
+  /// the layout files made before session 11 have.
+  uint32_t version = kVersion;
 };
 
 /// The projection root's own metadata, and the owner shown for every manifest entry.
@@ -127,6 +130,12 @@ private:
   Status load_state(const std::string& ctx);
   Status ensure_room_for_one();
   Status grow_to(uint64_t cap);
+  uint8_t* fingerprints_of(uint64_t table_off, uint64_t cap) const {
+    return m_map.base + table_off + cap * kSlotSize;
+  }
+  /// Stores slot I of the current table: the slot word, then (version 2) its fingerprint, each
+  /// with release, so that a reader who sees the fingerprint sees the slot and its record.
+  void publish_slot(Slot* t, uint8_t* fps, uint64_t i, uint64_t word, uint64_t key);
   Result<uint64_t> insert_record(std::string_view path, uint64_t key, const Record& fields);
   Result<uint64_t> place_target(std::string_view target, const Record* old);
   void write_fields(Record* r, const Record& v);
@@ -137,6 +146,7 @@ private:
   UniqueFd m_fd; // holds the writer's flock
   Mapping m_map;
   uint32_t m_hash_fn = kHashMum64Keyed;
+  uint32_t m_version = kVersion;
   uint64_t m_seed = 0;
   uint32_t m_max_load = 70;
   bool m_punch = true;
