@@ -446,6 +446,25 @@ TEST_F(ShimProjection, ListingsJoinManifestAndSkeleton) {
   EXPECT_EQ(list("src/sub"), (std::vector<std::string>{".", "..", "b.h"}));
 }
 
+// A stream's buffers stay with its slot after the stream is released, for the next listing:
+// a directory too large for them (2,000 physical entries: the physical read grows its buffer,
+// and the listing needs a larger one) and small ones after and before it all list in full.
+TEST_F(ShimProjection, ListingsOfEverySizeReuseTheSlotsBuffers) {
+  const std::vector<std::string> small = {".", "..", "a.c", "sub"};
+  EXPECT_EQ(list("src"), small);
+  std::vector<std::string> big = {".", "..", "b.h"};
+  for (int i = 0; i < 2000; ++i) {
+    const std::string name = "made-by-a-build-step-" + std::to_string(i) + ".o";
+    { std::ofstream(m_root + "/src/sub/" + name) << ""; }
+    big.push_back(name);
+  }
+  std::sort(big.begin(), big.end());
+  for (int round = 0; round < 2; ++round) {
+    EXPECT_EQ(list("src/sub"), big);
+    EXPECT_EQ(list("src"), small);
+  }
+}
+
 TEST_F(ShimProjection, GetdentsCopiesWholeRecords) {
   Scratch s;
   Lookup l = lookup(AT_FDCWD, m_root.c_str(), true, &s);

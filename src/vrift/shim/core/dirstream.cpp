@@ -28,6 +28,12 @@ struct DirStream {
   static constexpr int kRetired = 4;
   char* retired[kRetired];
   size_t retired_map[kRetired];
+  // The buffer the physical entries are read into, kept with the slot (as the listing's buffer
+  // is once the stream is released) for the next stream that gets it: a program that lists
+  // directory after directory (Python's import system lists each package) then maps, faults in
+  // and unmaps nothing after its first listings.
+  char* phys;
+  size_t phys_map;
 };
 
 void unmap_retired(DirStream* d, int i) {
@@ -183,23 +189,29 @@ char* map_anon(size_t n) {
   return sys::failed(r) ? nullptr : reinterpret_cast<char*>(r);
 }
 
-// Reads every physical entry of FD into an anonymous mapping (*OUT, *OUT_LEN bytes of
-// linux_dirent64 records; *MAP_LEN is the mapping's size). Returns 0 or -errno.
-int read_physical(int fd, char** out, size_t* out_len, size_t* map_len) {
-  size_t cap = 32768, len = 0;
-  char* buf = map_anon(cap);
-  if (!buf) return -ENOMEM;
+// Reads every physical entry of FD into the anonymous mapping *BUF of *MAP_LEN bytes (made when
+// *BUF is null, grown when too small); *OUT_LEN bytes of linux_dirent64 records. Returns 0 or
+// -errno (the mapping, if any, stays *BUF's).
+int read_physical(int fd, char** bufp, size_t* out_len, size_t* map_len) {
+  size_t cap = *map_len, len = 0;
+  char* buf = *bufp;
+  if (!buf) {
+    cap = 32768;
+    buf = map_anon(cap);
+    if (!buf) return -ENOMEM;
+    *bufp = buf;
+    *map_len = cap;
+  }
   sys::call6(SYS_lseek, fd, 0, SEEK_SET);
   for (;;) {
     if (cap - len < 4096) {
       const long r = sys::call6(SYS_mremap, sys::arg(buf), static_cast<long>(cap),
                                 static_cast<long>(cap * 2), MREMAP_MAYMOVE);
-      if (sys::failed(r)) {
-        sys::call6(SYS_munmap, sys::arg(buf), static_cast<long>(cap));
-        return -ENOMEM;
-      }
+      if (sys::failed(r)) return -ENOMEM;
       buf = reinterpret_cast<char*>(r);
       cap *= 2;
+      *bufp = buf;
+      *map_len = cap;
     }
     const long n =
         sys::call6(SYS_getdents64, fd, sys::arg(buf + len), static_cast<long>(cap - len));
@@ -207,9 +219,7 @@ int read_physical(int fd, char** out, size_t* out_len, size_t* map_len) {
     if (sys::failed(n)) break; // an unreadable skeleton lists only the manifest's entries
     len += static_cast<size_t>(n);
   }
-  *out = buf;
   *out_len = len;
-  *map_len = cap;
   return 0;
 }
 
@@ -332,25 +342,22 @@ DirStream* at(int idx) { return idx >= 0 && idx < kMaxDirStreams ? &g_dirs[idx] 
 
 namespace {
 
-// The listing of directory FD (REL in projection PROJ, whose own entry is SELF) into a new
-// anonymous mapping: *BUF, *LEN bytes used of *MAP_LEN. Returns 0 or -errno.
-// A listing into *BUF_OUT (of *MAP_LEN_OUT bytes) when it fits there, else a new mapping.
-int make_listing(int fd, int proj, const char* rel, uint32_t rel_len, const vdir::VdirStat& self,
-                 char** buf_out, size_t* len_out, size_t* map_len_out) {
-  char* phys = nullptr;
-  size_t phys_len = 0, phys_map = 0;
-  if (const int e = read_physical(fd, &phys, &phys_len, &phys_map); e != 0) return e;
+// The listing of directory FD (REL in projection PROJ, whose own entry is SELF) for stream D:
+// into *BUF_OUT (of *MAP_LEN_OUT bytes) when it fits there, else into a new anonymous mapping
+// (at least 16 KiB, so that the next directory is likely to fit); *LEN_OUT bytes used. The
+// physical entries are read into D's own buffer. Returns 0 or -errno.
+int make_listing(DirStream* d, int fd, int proj, const char* rel, uint32_t rel_len,
+                 const vdir::VdirStat& self, char** buf_out, size_t* len_out, size_t* map_len_out) {
+  size_t phys_len = 0;
+  if (const int e = read_physical(fd, &d->phys, &phys_len, &d->phys_map); e != 0) return e;
   const size_t need = bound(&g_state.proj[proj], rel, rel_len, phys_len);
   const bool fits = *buf_out != nullptr && need <= *map_len_out;
-  const size_t map_len = fits ? *map_len_out : (need + 4095) & ~size_t{4095};
+  const size_t fresh = (need + 4095) & ~size_t{4095};
+  const size_t map_len = fits ? *map_len_out : fresh > 16384 ? fresh : 16384;
   char* buf = fits ? *buf_out : map_anon(map_len);
-  if (!buf) {
-    sys::call6(SYS_munmap, sys::arg(phys), static_cast<long>(phys_map));
-    return -ENOMEM;
-  }
+  if (!buf) return -ENOMEM;
   Writer w{buf, map_len, 0};
-  build(&w, proj, rel, rel_len, self, phys, phys_len);
-  sys::call6(SYS_munmap, sys::arg(phys), static_cast<long>(phys_map));
+  build(&w, proj, rel, rel_len, self, d->phys, phys_len);
   *buf_out = buf;
   *len_out = w.len;
   *map_len_out = map_len;
@@ -373,12 +380,15 @@ int dirstream_open(int fd, int proj, const char* rel, uint32_t rel_len,
   }
   if (idx < 0) return -EMFILE;
   DirStream* d = &g_dirs[idx];
-  char* buf = nullptr;
-  size_t len = 0, map_len = 0;
-  if (const int e = make_listing(fd, proj, rel, rel_len, self, &buf, &len, &map_len); e != 0) {
+  // The slot's buffer from its last stream, if any (released streams keep theirs).
+  char* buf = d->buf;
+  size_t len = 0, map_len = d->map_len;
+  if (const int e = make_listing(d, fd, proj, rel, rel_len, self, &buf, &len, &map_len); e != 0) {
     __atomic_store_n(&d->in_use, 0, __ATOMIC_RELEASE);
     return e;
   }
+  if (d->buf && buf != d->buf)
+    sys::call6(SYS_munmap, sys::arg(d->buf), static_cast<long>(d->map_len));
   for (int i = 0; i < DirStream::kRetired; ++i) {
     d->retired[i] = nullptr;
     d->retired_map[i] = 0;
@@ -399,7 +409,7 @@ int dirstream_refill(int idx, int proj, const char* rel, uint32_t rel_len,
   // new mapping, the old one retired until the stream is released.
   char* buf = d->buf;
   size_t len = 0, map_len = d->map_len;
-  if (const int e = make_listing(d->fd, proj, rel, rel_len, self, &buf, &len, &map_len); e != 0)
+  if (const int e = make_listing(d, d->fd, proj, rel, rel_len, self, &buf, &len, &map_len); e != 0)
     return e;
   if (buf != d->buf) {
     unmap_retired(d, DirStream::kRetired - 1);
@@ -479,11 +489,10 @@ long dirstream_getdents(int idx, void* buf, size_t n) {
 void dirstream_release_index(int idx) {
   DirStream* d = at(idx);
   if (!d || !__atomic_load_n(&d->in_use, __ATOMIC_ACQUIRE)) return;
-  if (d->buf) sys::call6(SYS_munmap, sys::arg(d->buf), static_cast<long>(d->map_len));
   for (int i = 0; i < DirStream::kRetired; ++i)
     unmap_retired(d, i);
-  d->buf = nullptr;
-  d->len = d->map_len = 0;
+  // The listing's buffer stays with the slot for its next stream (as the physical one does).
+  d->len = 0;
   d->fd = -1;
   __atomic_store_n(&d->in_use, 0, __ATOMIC_RELEASE);
 }
