@@ -300,6 +300,40 @@ out=$(cd "$Z" && "$VRIFT" run -- stat -c %s src/lib/m7.js)
 check_eq "zero-config: a change is in the next run's projection" 21 "$out"
 out=$(cd "$Z" && "$VRIFT" run -- sh -c 'echo "$VRIFT_PROJECTIONS" | cut -f1')
 check_eq "zero-config: projected at the project root" "$Z" "$out"
+# An unchanged project is not walked again: the daemon has watched it since a walk and checked
+# every file against the manifest (docs/run.md, "Zero-config"). Runs 0.2 s apart: a ctime this
+# close to a walk proves nothing (SkeletonWatch::kCtimeMarginNs).
+zrun() { sleep 0.2; (cd "$Z" && "$VRIFT" -v run -- "$@" 2>"$T/z.err"); }
+zrun true
+zrun stat -c %s src/lib/m7.js >"$T/z.out"
+check_contains "zero-config: an unchanged project is not walked" "not walked" "$(cat "$T/z.err")"
+check_eq "zero-config: and is projected as it is" 21 "$(cat "$T/z.out")"
+printf 'module 7, and changed again\n' >"$Z/src/lib/m7.js"
+zrun stat -c %s src/lib/m7.js >"$T/z.out"
+check "zero-config: a change since makes the next run walk" grep -q "52 files" "$T/z.err"
+check_eq "zero-config: which projects the change" 28 "$(cat "$T/z.out")"
+zrun true
+zrun true
+check_contains "zero-config: then unchanged again" "not walked" "$(cat "$T/z.err")"
+printf 'new\n' >"$Z/src/lib/new.js"
+zrun cat src/lib/new.js >"$T/z.out"
+check "zero-config: a new file makes the next run walk" grep -q "53 files" "$T/z.err"
+check_eq "zero-config: and is in its projection" "new" "$(cat "$T/z.out")"
+zrun true
+zrun sh -c 'echo x >>src/lib/m8.js' # CMD changes the project: the next run walks
+zrun stat -c %s src/lib/m8.js >"$T/z.out"
+check "zero-config: a change made by CMD makes the next run walk" grep -q "53 files" "$T/z.err"
+check_eq "zero-config: and projects it" 11 "$(cat "$T/z.out")"
+# A daemon that cannot watch trees (an older vrift; VRIFT_DAEMON_CAPABILITIES: its test hook):
+# every run walks, as before.
+"$VRIFT" daemon stop >/dev/null 2>&1
+VRIFT_DAEMON_CAPABILITIES=0 "$VRIFT" daemon start >/dev/null 2>&1 || not_ok "starting a capability-less daemon"
+zrun true
+zrun true
+zrun cat src/lib/m7.js >"$T/z.out"
+check "older daemon: zero-config walks every run" grep -q "53 files, 53 unchanged" "$T/z.err"
+check_eq "older daemon: and projects the project" "module 7, and changed again" "$(cat "$T/z.out")"
+"$VRIFT" daemon stop >/dev/null 2>&1
 
 # --- changes to projected entries, before the write path (docs/shim.md) --------------------
 # A phantom file has nothing on disk: what the kernel would do (make a file its VDir entry

@@ -59,6 +59,8 @@ template <class F> void for_each_sample(F&& f) {
   f(SessionOpen{"/", "/m"});
   f(SessionOpen{"/home/u/proj", "/home/u/.vrift/the_source/manifests/ab.vmf"});
   f(SessionOpen{kMaxAbs, kMaxAbs});
+  f(SessionOpen{"/r", "/m", true, 0, 0});
+  f(SessionOpen{kMaxAbs, kMaxAbs, true, kOpenFlagsMask, ~0ull});
   f(SessionReply{1, 0, "/dev/shm/vrift-1000-ab12"});
   f(SessionReply{~0ull, ~0ull, kMaxAbs});
   f(SessionReply{1, 0, "/dev/shm/v", true, 0});
@@ -203,6 +205,13 @@ TEST(ProtoCodec, TruncatedAtEveryCutPoint) {
           continue;
         }
       }
+      if constexpr (std::is_same_v<M, SessionOpen>) {
+        if (m.has_tail && cut == plen - 12) { // exactly without the optional tail: the old form
+          ASSERT_EQ(decode_payload(payload, cut, &out), Err::Ok);
+          EXPECT_FALSE(out.has_tail);
+          continue;
+        }
+      }
       if constexpr (std::is_same_v<M, HelloReply>) {
         if (m.has_store && cut == plen - 2 - m.store_root.size()) { // the greeting without it
           ASSERT_EQ(decode_payload(payload, cut, &out), Err::Ok);
@@ -229,6 +238,9 @@ TEST(ProtoCodec, TrailingBytesRejectedExceptInTheGreeting) {
     Err want = greeting ? Err::Ok : Err::TrailingBytes;
     if constexpr (std::is_same_v<M, SessionReply>) {
       if (!m.has_flags) want = Err::Truncated; // the byte starts an optional tail, cut short
+    }
+    if constexpr (std::is_same_v<M, SessionOpen>) {
+      if (!m.has_tail) want = Err::Truncated; // likewise
     }
     if constexpr (std::is_same_v<M, HelloReply>) {
       if (!m.has_store) want = Err::Truncated; // likewise; after the store, bytes are ignored
@@ -311,6 +323,27 @@ TEST(ProtoCodec, SessionReplyFlagsAreAnOptionalTail) {
   with[with.size() - 1] = 0x80; // an unknown flag bit
   EXPECT_EQ(decode_payload(with.data() + kHeaderSize, with.size() - kHeaderSize, &out),
             Err::BadField);
+}
+
+// SESSION_OPEN's tail (kCapTreeWatch): without it the request is byte for byte the version-1
+// one, which a daemon of any age reads; with it, flags it does not know are refused.
+TEST(ProtoCodec, SessionOpenTailIsOptional) {
+  std::vector<uint8_t> old_form = encoded(SessionOpen{"/r", "/m", false, kOpenWatchTree, 9});
+  EXPECT_EQ(old_form, encoded(SessionOpen{"/r", "/m"}));
+  SessionOpen out;
+  ASSERT_EQ(decode_payload(old_form.data() + kHeaderSize, old_form.size() - kHeaderSize, &out),
+            Err::Ok);
+  EXPECT_FALSE(out.has_tail);
+  EXPECT_EQ(out.flags, 0u);
+  std::vector<uint8_t> with = encoded(SessionOpen{"/r", "/m", true, kOpenWatchTree, 1234});
+  ASSERT_EQ(with.size(), old_form.size() + 12);
+  ASSERT_EQ(decode_payload(with.data() + kHeaderSize, with.size() - kHeaderSize, &out), Err::Ok);
+  EXPECT_TRUE(out.has_tail);
+  EXPECT_EQ(out.flags, kOpenWatchTree);
+  EXPECT_EQ(out.unchanged_before_ns, 1234u);
+  std::vector<uint8_t> buf(kMaxV1Frame);
+  EXPECT_EQ(encode(buf.data(), buf.size(), 1, SessionOpen{"/r", "/m", true, kOpenFlagsMask + 1, 0}),
+            0u); // an unknown flag
 }
 
 TEST(ProtoCodec, Negotiation) {

@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <string>
 
 #include "vrift/daemon/skeleton_watch.h"
@@ -100,6 +101,125 @@ TEST(SkeletonWatch, SymlinksAndFilesAreNotDirectories) {
   EXPECT_FALSE(w.clean(r.path + "/missing")) << "no root";
   w.arm(r.path, Tree());
   EXPECT_TRUE(w.clean(r.path)) << "an empty tree needs only its root";
+}
+
+int64_t now_ns() {
+  struct timespec ts {};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+void write_file(const std::string& path, const std::string& text) {
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  ASSERT_NE(f, nullptr) << path;
+  std::fputs(text.c_str(), f);
+  std::fclose(f);
+}
+
+// The tree as a zero-config run's manifest has it: "d" and "d/sub" directories, "d/f" (5
+// bytes) and "d/sub/g" (3 bytes), "l" a symlink.
+Tree file_tree() {
+  Tree t = tree_of({"d", "d/sub"});
+  auto file = [&](const char* path, uint64_t size) {
+    ManifestEntry e;
+    e.path = path;
+    e.type = EntryType::File;
+    e.mode = 0644;
+    e.size = size;
+    EXPECT_TRUE(t.put(e).ok()) << path;
+  };
+  file("d/f", 5);
+  file("d/sub/g", 3);
+  ManifestEntry l;
+  l.path = "l";
+  l.type = EntryType::Symlink;
+  l.mode = 0777;
+  l.size = 1;
+  l.target = "d";
+  EXPECT_TRUE(t.put(l).ok());
+  return t;
+}
+
+void make_file_tree(const std::string& root) {
+  make_dirs(root, {"d", "d/sub"});
+  write_file(root + "/d/f", "hello");
+  write_file(root + "/d/sub/g", "abc");
+  ASSERT_EQ(::symlink("d", (root + "/l").c_str()), 0);
+}
+
+// Zero-config runs (kOpenWatchTree): armed with the time the walk began, the watch vouches for
+// the files too, until any of them changes.
+TEST(SkeletonWatch, TheTreeIsUnchangedUntilAFileChanges) {
+  TempRoot r;
+  make_file_tree(r.path);
+  const Tree t = file_tree();
+  // A walk that began after every change (and after the ctime margin).
+  const int64_t later = now_ns() + 2 * SkeletonWatch::kCtimeMarginNs;
+  SkeletonWatch w;
+  w.arm(r.path, t);
+  ASSERT_TRUE(w.clean(r.path));
+  EXPECT_FALSE(w.tree_unchanged()) << "armed for the skeleton only";
+  w.arm(r.path, t, later);
+  ASSERT_TRUE(w.clean(r.path));
+  EXPECT_TRUE(w.tree_unchanged());
+  EXPECT_EQ(w.watched(), 3u);
+  write_file(r.path + "/d/sub/g", "xyz"); // same size: the event tells
+  EXPECT_FALSE(w.clean(r.path));
+  EXPECT_FALSE(w.tree_unchanged());
+  w.arm(r.path, t, now_ns() + 2 * SkeletonWatch::kCtimeMarginNs);
+  ASSERT_TRUE(w.clean(r.path));
+  EXPECT_TRUE(w.tree_unchanged());
+  write_file(r.path + "/d/new", "n"); // a new file: the directory's event
+  EXPECT_FALSE(w.clean(r.path));
+  ASSERT_EQ(::unlink((r.path + "/d/new").c_str()), 0);
+  w.arm(r.path, t, now_ns() + 2 * SkeletonWatch::kCtimeMarginNs);
+  ASSERT_TRUE(w.clean(r.path));
+  ASSERT_TRUE(w.tree_unchanged());
+  ASSERT_EQ(::chmod((r.path + "/d/f").c_str(), 0600), 0); // metadata too
+  EXPECT_FALSE(w.clean(r.path));
+}
+
+// What changed before the watches were in place is found by looking: a file changed after the
+// walk began (its ctime), a size or type other than the tree's, a file the disk lacks.
+TEST(SkeletonWatch, AChangeBeforeTheWatchesIsFoundByLooking) {
+  TempRoot r;
+  make_file_tree(r.path);
+  SkeletonWatch w;
+  const int64_t walk = now_ns() - 10 * SkeletonWatch::kCtimeMarginNs;
+  w.arm(r.path, file_tree(), walk); // every file is younger than that walk
+  ASSERT_TRUE(w.clean(r.path)) << "the skeleton is fine";
+  EXPECT_FALSE(w.tree_unchanged());
+  ::usleep(static_cast<useconds_t>(2 * SkeletonWatch::kCtimeMarginNs / 1000));
+  w.arm(r.path, file_tree(), now_ns());
+  EXPECT_TRUE(w.clean(r.path) && w.tree_unchanged()) << "the same, older than the walk";
+  const int64_t walk2 = now_ns() + 2 * SkeletonWatch::kCtimeMarginNs;
+  write_file(r.path + "/d/f", "hello, longer");
+  w.arm(r.path, file_tree(), walk2);
+  EXPECT_TRUE(w.clean(r.path));
+  EXPECT_FALSE(w.tree_unchanged()) << "d/f has another size than the tree's";
+  write_file(r.path + "/d/f", "hello");
+  ASSERT_EQ(::unlink((r.path + "/d/sub/g").c_str()), 0);
+  w.arm(r.path, file_tree(), now_ns() + 2 * SkeletonWatch::kCtimeMarginNs);
+  EXPECT_TRUE(w.clean(r.path));
+  EXPECT_FALSE(w.tree_unchanged()) << "d/sub/g is missing (a phantom tree is never vouched for)";
+  write_file(r.path + "/d/sub/g", "abc");
+  ASSERT_EQ(::unlink((r.path + "/l").c_str()), 0);
+  write_file(r.path + "/l", "d");
+  w.arm(r.path, file_tree(), now_ns() + 2 * SkeletonWatch::kCtimeMarginNs);
+  EXPECT_TRUE(w.clean(r.path));
+  EXPECT_FALSE(w.tree_unchanged()) << "a file where the tree has a symlink";
+  // A file rewritten in place (same size, same inode: its directory is untouched) after the
+  // walk began but before the watches: only its ctime tells.
+  ASSERT_EQ(::unlink((r.path + "/l").c_str()), 0);
+  ASSERT_EQ(::symlink("d", (r.path + "/l").c_str()), 0);
+  ::usleep(static_cast<useconds_t>(2 * SkeletonWatch::kCtimeMarginNs / 1000));
+  const int64_t walk3 = now_ns();
+  w.arm(r.path, file_tree(), walk3);
+  ASSERT_TRUE(w.clean(r.path) && w.tree_unchanged());
+  write_file(r.path + "/d/sub/g", "xyz");
+  w.arm(r.path, file_tree(), walk3);
+  EXPECT_TRUE(w.clean(r.path));
+  EXPECT_FALSE(w.tree_unchanged()) << "d/sub/g changed after the walk began";
 }
 
 } // namespace

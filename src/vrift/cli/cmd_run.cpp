@@ -83,9 +83,25 @@ int failed(int code, const Error& e, const std::string& hint = "") {
 
 // ---- Zero-config ---------------------------------------------------------------------------
 // `vrift run -- CMD` without --manifest: find the project root around the current directory,
-// ingest it transiently (the re-ingest cache makes a repeated run on an unchanged project cost
-// milliseconds) and project the result at the root (project/transient.h).
-Result<std::vector<run::ProjectionRequest>> zero_config_requests(const Paths& paths) {
+// ingest it transiently (the re-ingest cache makes a repeated run on an unchanged project read
+// no file) and project the result at the root (project/transient.h). Before walking, the daemon
+// is asked whether it has watched the project since the manifest was last checked against it
+// and seen no change (SESSION_OPEN's kOpenWatchTree): then there is nothing to walk, and the
+// run costs what a run with --manifest does (docs/run.md, "Zero-config").
+struct ZeroConfig {
+  run::ProjectionRequest request;
+  std::optional<run::Sessions> sessions; ///< connected (and holding the session if unchanged)
+  run::Projection opened;                ///< the session, when the daemon vouched for the tree
+  int64_t walk_started_ns = 0;           ///< when the walk began (CLOCK_REALTIME), if one was made
+};
+
+int64_t realtime_ns() {
+  struct timespec ts {};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+Result<ZeroConfig> zero_config(const Paths& paths, const std::string& exe) {
   char cwd[PATH_MAX];
   if (!::getcwd(cwd, sizeof cwd)) return fail_os("reading the current directory");
   VRIFT_ASSIGN(auto root, project::find_root(cwd));
@@ -95,12 +111,31 @@ Result<std::vector<run::ProjectionRequest>> zero_config_requests(const Paths& pa
                     "setup.py, go.mod, vrift.toml, vrift.manifest)",
                 ENOENT);
   }
-  VRIFT_ASSIGN(auto prep, project::prepare_transient(paths, root->dir)
-                              .context("ingesting the project at '" + root->dir + "'"));
+  const std::string what = "ingesting the project at '" + root->dir + "'";
+  VRIFT_ASSIGN(auto target, project::transient_target(paths, root->dir).context(what));
+  ZeroConfig z;
+  VRIFT_ASSIGN(z.sessions, run::Sessions::connect(paths, exe));
+  struct stat st {};
+  if (::stat(target.manifest_path.c_str(), &st) == 0) {
+    z.opened.root = target.root;
+    z.opened.manifest_path = target.manifest_path;
+    VRIFT_ASSIGN(bool unchanged, z.sessions->open_if_tree_unchanged(z.opened));
+    if (unchanged) {
+      log::info("zero-config: project {} ({}), manifest {}: unchanged (watched by the daemon), "
+                "not walked",
+                target.root, root->marker, target.manifest_path);
+      z.request = {target.manifest_path, target.root};
+      return z;
+    }
+    z.opened = run::Projection{};
+  }
+  z.walk_started_ns = realtime_ns();
+  VRIFT_ASSIGN(auto prep, project::prepare_transient(paths, std::move(target)).context(what));
   log::info("zero-config: project {} ({}), manifest {}: {} files, {} new blobs, {:.0f} ms",
             prep.root, root->marker, prep.manifest_path, prep.report.files, prep.report.new_blobs,
             prep.report.seconds * 1000);
-  return std::vector<run::ProjectionRequest>{{prep.manifest_path, prep.root}};
+  z.request = {prep.manifest_path, prep.root};
+  return z;
 }
 
 std::string absolute(const std::string& p) {
@@ -123,6 +158,7 @@ std::vector<std::string> inherited_environment() {
 
 // What passes 1-3 decide.
 struct Plan {
+  std::optional<run::Sessions> sessions; ///< connected already (zero-config)
   std::vector<run::PlannedProjection> planned;
   std::vector<run::Projection> projections; ///< root and manifest_path set
   std::string shim;
@@ -202,13 +238,19 @@ int make_plan(const GlobalOptions& g, const RunArgs& a, const std::vector<std::s
   *paths = std::move(*p);
 
   // 2. The manifests and their roots.
+  std::optional<ZeroConfig> zero;
   if (a.manifests.empty()) {
-    requests = zero_config_requests(*paths);
-    if (!requests.ok()) {
-      return failed(kExitRunFailed, requests.error(),
-                    "run it inside a project, `vrift init` one, or name the manifest: vrift run "
-                    "--manifest FILE -- CMD");
+    auto z = zero_config(*paths, exe);
+    if (!z.ok()) {
+      return failed(kExitRunFailed, z.error(),
+                    z.error().errnum() == EXDEV
+                        ? "stop it with `vrift daemon stop`, or use its store (VR_THE_SOURCE)"
+                        : "run it inside a project, `vrift init` one, or name the manifest: vrift "
+                          "run --manifest FILE -- CMD");
     }
+    zero = std::move(*z);
+    requests = std::vector<run::ProjectionRequest>{zero->request};
+    plan->sessions = std::move(zero->sessions);
   }
   for (const auto& req : *requests) {
     auto pp = run::plan_projection(*paths, req);
@@ -217,6 +259,16 @@ int make_plan(const GlobalOptions& g, const RunArgs& a, const std::vector<std::s
               pp->prefix.empty() ? "" : " (ingested with --prefix " + pp->prefix + ")");
     plan->projections.push_back({pp->root, "", pp->manifest_path, 0});
     plan->planned.push_back(std::move(*pp));
+  }
+  if (zero) {
+    run::Projection& zp = plan->projections.front();
+    if (zero->opened.session != 0 && zero->opened.root == zp.root &&
+        zero->opened.manifest_path == zp.manifest_path) {
+      zp.session = zero->opened.session; // held by plan->sessions' connection
+      zp.vdir_path = zero->opened.vdir_path;
+      zp.skeleton_clean = zero->opened.skeleton_clean;
+    }
+    zp.watch_tree_since_ns = zero->walk_started_ns;
   }
   if (auto s = run::check_projections(plan->projections); !s.ok())
     return failed(kExitRunFailed, s.error());
@@ -245,7 +297,11 @@ int run_command(const GlobalOptions& g, const RunArgs& a, const std::vector<std:
   log::debug("run: plan ready at {:.2f} ms", ms());
 
   // 4. The daemon and the sessions.
-  auto sessions = run::Sessions::open(paths, exe, plan.projections);
+  auto sessions = plan.sessions ? Result<run::Sessions>(std::move(*plan.sessions))
+                                : run::Sessions::connect(paths, exe);
+  if (sessions.ok()) {
+    if (auto s = sessions->open_all(plan.projections); !s.ok()) sessions = fail(s.error());
+  }
   if (!sessions.ok()) {
     return failed(kExitRunFailed, sessions.error(),
                   sessions.error().errnum() == EXDEV

@@ -99,7 +99,9 @@ struct LiveSession {
   std::unique_ptr<VdirSink> sink;
   std::unique_ptr<Session> session;
   std::string root;
-  SkeletonWatch skeleton; ///< whether its directories exist (SESSION_REPLY flags)
+  SkeletonWatch skeleton;  ///< whether its directories exist (SESSION_REPLY flags)
+  bool watch_tree = false; ///< a client asked for the files to be watched too (kOpenWatchTree)
+  int64_t arm_unchanged_before_ns = 0; ///< the next arm's proof of age (0: the skeleton only)
   int refs = 0;
   bool dirty = false;
   Clock::time_point last_change, released;
@@ -147,8 +149,7 @@ private:
   Status lease(const Conn& c);
   void end_lease(int pidfd);
   Status shutdown_sessions();
-  Result<proto::SessionReply> open_session(Conn& c, std::string_view root,
-                                           std::string_view manifest);
+  Result<proto::SessionReply> open_session(Conn& c, const proto::SessionOpen& req);
   using SessionMap = std::map<uint64_t, LiveSession>;
   // Checkpoints the session if it changed, forgets it and removes its VDir and listing files.
   SessionMap::iterator end_session(SessionMap::iterator it);
@@ -242,9 +243,8 @@ LiveSession* Server::find(uint64_t id) {
   return it == m_sessions.end() ? nullptr : &it->second;
 }
 
-Result<proto::SessionReply> Server::open_session(Conn& c, std::string_view root_v,
-                                                 std::string_view manifest_v) {
-  std::string root(root_v), manifest(manifest_v);
+Result<proto::SessionReply> Server::open_session(Conn& c, const proto::SessionOpen& req) {
+  std::string root(req.root), manifest(req.manifest);
   // A session is reused only for the same manifest file as it was: a manifest rewritten since
   // (a re-ingest, zero-config's transient ingest) is a new tree and gets a new session, while a
   // lingering one for the old file runs out on its own.
@@ -278,10 +278,17 @@ Result<proto::SessionReply> Server::open_session(Conn& c, std::string_view root_
   c.sessions.insert(id);
   proto::SessionReply r{id, ls.vdir->live_count(), ls.vdir->path()};
   r.has_flags = (c.caps & proto::kCapSessionFlags) != 0;
-  if (ls.skeleton.clean(ls.root)) {
-    r.flags |= proto::kSessionSkeletonClean;
-  } else {
-    m_arm_pending.insert(id); // the client checks it this time; the next one need not
+  const bool watch = req.has_tail && (req.flags & proto::kOpenWatchTree) != 0;
+  ls.watch_tree = ls.watch_tree || watch;
+  const bool skeleton = ls.skeleton.clean(ls.root);
+  if (skeleton) r.flags |= proto::kSessionSkeletonClean;
+  if (skeleton && ls.watch_tree && ls.skeleton.tree_unchanged()) {
+    r.flags |= proto::kSessionTreeClean;
+  } else if (!skeleton || (watch && req.unchanged_before_ns != 0)) {
+    // The client checks the skeleton itself this time (and, asking for the tree, has just walked
+    // it): armed after the replies, the next run need not.
+    ls.arm_unchanged_before_ns = watch ? static_cast<int64_t>(req.unchanged_before_ns) : 0;
+    m_arm_pending.insert(id);
   }
   return r;
 }
@@ -464,7 +471,7 @@ bool Server::handle(Conn& c, const proto::Frame& fr) {
       reply(c, id, proto::OkReply{});
       m_stop = true;
     } else if constexpr (std::is_same_v<M, proto::SessionOpen>) {
-      auto r = open_session(c, msg.root, msg.manifest);
+      auto r = open_session(c, msg);
       if (r.ok()) {
         reply(c, id, *r);
       } else {
@@ -593,8 +600,10 @@ void Server::end_lease(int pidfd) {
 void Server::arm_skeletons() {
   for (uint64_t id : m_arm_pending) {
     auto it = m_sessions.find(id);
-    if (it != m_sessions.end())
-      it->second.skeleton.arm(it->second.root, it->second.session->tree());
+    if (it == m_sessions.end()) continue;
+    LiveSession& ls = it->second;
+    ls.skeleton.arm(ls.root, ls.session->tree(),
+                    ls.watch_tree ? ls.arm_unchanged_before_ns : int64_t{0});
   }
   m_arm_pending.clear();
 }

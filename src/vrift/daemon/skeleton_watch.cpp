@@ -11,20 +11,41 @@ namespace vrift {
 namespace {
 
 constexpr uint32_t kMask = IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT | IN_ONLYDIR | IN_DONT_FOLLOW;
+// Every change to a directory's entries or to a file in it (reads and opens are not changes).
+constexpr uint32_t kTreeMask =
+    IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO;
+
+int64_t ctime_ns(const struct stat& st) {
+  return static_cast<int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec;
+}
+
+bool same_type(EntryType t, mode_t m) {
+  switch (t) {
+  case EntryType::File:
+    return S_ISREG(m);
+  case EntryType::Dir:
+    return S_ISDIR(m);
+  case EntryType::Symlink:
+    return S_ISLNK(m);
+  }
+  return false;
+}
 
 } // namespace
 
 void SkeletonWatch::reset() {
   m_fd.reset();
   m_watched = 0;
+  m_tree_unchanged = false;
 }
 
-void SkeletonWatch::arm(const std::string& root, const Tree& tree) {
+void SkeletonWatch::arm(const std::string& root, const Tree& tree, int64_t unchanged_before_ns) {
   reset();
   UniqueFd fd(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
   if (!fd.valid()) return;
+  const uint32_t mask = unchanged_before_ns > 0 ? kMask | kTreeMask : kMask;
   struct stat st {};
-  if (::inotify_add_watch(fd.get(), root.c_str(), kMask) < 0 || ::lstat(root.c_str(), &st) != 0 ||
+  if (::inotify_add_watch(fd.get(), root.c_str(), mask) < 0 || ::lstat(root.c_str(), &st) != 0 ||
       !S_ISDIR(st.st_mode))
     return;
   size_t watched = 1;
@@ -35,13 +56,27 @@ void SkeletonWatch::arm(const std::string& root, const Tree& tree) {
     if (watched > kMaxDirs) return; // too many to watch: the client checks
     p.resize(base);
     p += path;
-    if (::inotify_add_watch(fd.get(), p.c_str(), kMask) < 0) return;
+    if (::inotify_add_watch(fd.get(), p.c_str(), mask) < 0) return;
     ++watched;
   }
   m_fd = std::move(fd);
   m_dev = st.st_dev;
   m_ino = st.st_ino;
   m_watched = watched;
+  if (unchanged_before_ns <= 0) return;
+  // The watches are in place: from here on a change is an event, so an entry found unchanged
+  // now stays known until one arrives.
+  const int64_t limit = unchanged_before_ns - kCtimeMarginNs;
+  if (ctime_ns(st) >= limit) return;
+  for (const auto& [path, e] : tree.entries()) {
+    p.resize(base);
+    p += path;
+    struct stat es {};
+    if (::lstat(p.c_str(), &es) != 0 || !same_type(e.type, es.st_mode) || ctime_ns(es) >= limit)
+      return;
+    if (e.type == EntryType::File && static_cast<uint64_t>(es.st_size) != e.size) return;
+  }
+  m_tree_unchanged = true;
 }
 
 bool SkeletonWatch::clean(const std::string& root) {

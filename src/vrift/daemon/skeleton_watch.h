@@ -10,6 +10,14 @@
 // check, and because the watches are in place before each path is looked at, a removal after
 // its check is an event, never a miss. Any event, or a root that is no longer the same directory
 // (a rename above it), makes the skeleton unknown again; the next session open re-arms it.
+//
+// The tree too (zero-config runs, SESSION_OPEN's kOpenWatchTree): armed with a time T, the
+// watches also take every change of a file or of a directory's entries (IN_MODIFY, IN_ATTRIB,
+// IN_CLOSE_WRITE, IN_CREATE, IN_DELETE, IN_MOVED_FROM/TO), and once they are in place every
+// entry of the tree is looked at: the same type, a file's size, and a ctime (which every change
+// of an inode sets, and no one can set back) older than T less a margin, as are the root's and
+// every directory's. T is when the walk that wrote the manifest began, so nothing changed between
+// that walk and the watches; any event after them makes the tree unknown again.
 #pragma once
 
 #include <sys/types.h>
@@ -27,10 +35,19 @@ public:
   /// Trees with more directories are not watched (their runs check the skeleton themselves).
   static constexpr size_t kMaxDirs = 100000;
 
+  /// A ctime this close to the walk's start does not prove the entry older than the walk: the
+  /// kernel stamps ctime from a clock that lags by up to a tick.
+  static constexpr int64_t kCtimeMarginNs = 50'000'000;
+
   /// Watches ROOT and every directory of TREE below it, dropping earlier watches first. Clean
   /// when every watch could be added; otherwise (a directory missing or not a directory, the
-  /// inotify limits reached, too many directories) not, and nothing stays watched.
-  void arm(const std::string& root, const Tree& tree);
+  /// inotify limits reached, too many directories) not, and nothing stays watched. With
+  /// UNCHANGED_BEFORE_NS (CLOCK_REALTIME), the files too, and tree_unchanged() says whether
+  /// every entry of TREE was found on disk as TREE has it and unchanged since that time.
+  void arm(const std::string& root, const Tree& tree, int64_t unchanged_before_ns = 0);
+  /// After clean() returned true: whether the last arm() watched the files too and found every
+  /// entry unchanged (any event since has made clean() false).
+  bool tree_unchanged() const { return m_fd.valid() && m_tree_unchanged; }
   /// Whether the skeleton is as arm() found it: no event pending or seen since, and ROOT still
   /// names the directory it named then. Drops the watches when not.
   bool clean(const std::string& root);
@@ -45,6 +62,7 @@ private:
   dev_t m_dev = 0;
   ino_t m_ino = 0;
   size_t m_watched = 0;
+  bool m_tree_unchanged = false;
 };
 
 } // namespace vrift

@@ -67,16 +67,25 @@ IngestOptions ingest_options(const ProjectConfig& config, const std::string& roo
   return o;
 }
 
-Result<Prepared> prepare_transient(const Paths& paths, const std::string& root,
-                                   IngestProgress* progress) {
+Result<Prepared> transient_target(const Paths& paths, const std::string& root) {
   Prepared p;
   VRIFT_ASSIGN(p.root, fs::canonical(root).context("project root"));
   VRIFT_ASSIGN(p.detection, detect(p.root));
   VRIFT_ASSIGN(p.config, load_config(p.root, p.detection));
-  IngestTier tier = IngestTier::Tier2;
-  VRIFT_ASSIGN(p.manifest_path, choose_manifest(paths, p.root, p.config, tier));
+  VRIFT_ASSIGN(p.manifest_path, choose_manifest(paths, p.root, p.config, p.tier));
+  return p;
+}
+
+Result<Prepared> prepare_transient(const Paths& paths, const std::string& root,
+                                   IngestProgress* progress) {
+  VRIFT_ASSIGN(Prepared target, transient_target(paths, root));
+  return prepare_transient(paths, std::move(target), progress);
+}
+
+Result<Prepared> prepare_transient(const Paths& paths, Prepared target, IngestProgress* progress) {
+  Prepared p = std::move(target);
   IngestOptions o = ingest_options(p.config, p.root, p.manifest_path);
-  o.tier = tier;
+  o.tier = p.tier;
   VRIFT_ASSIGN(p.report, ingest(paths, o, progress).context("ingesting project '" + p.root + "'"));
   const IngestReport& r = p.report;
   log::info("project {} ({}): {} files, {} unchanged, {} new blobs, {} left out, {:.1f} ms -> {}",

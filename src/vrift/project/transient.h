@@ -22,6 +22,7 @@ struct Prepared {
   std::string manifest_path; ///< absolute path of the manifest written
   Detection detection;
   ProjectConfig config; ///< what the ingest used (config.file empty: no vrift.toml, defaults)
+  IngestTier tier = IngestTier::Tier2; ///< tier2, or an adopted vrift.manifest's
   IngestReport report;
 };
 
@@ -30,6 +31,10 @@ struct Prepared {
 IngestOptions ingest_options(const ProjectConfig& config, const std::string& root,
                              const std::string& manifest);
 
+/// Where prepare_transient(PATHS, ROOT) would write its manifest, without ingesting: the
+/// canonical root, detection, config and manifest path of a Prepared (no report).
+Result<Prepared> transient_target(const Paths& paths, const std::string& root);
+
 /// Ingests the project at ROOT for a zero-config `vrift run` and returns the manifest to run
 /// over. The manifest goes to the vrift.toml's `manifest`; without a vrift.toml, to
 /// <root>/vrift.manifest when that is an earlier ingest of this root (its registered mode and
@@ -37,6 +42,9 @@ IngestOptions ingest_options(const ProjectConfig& config, const std::string& roo
 /// ~/.vrift/run/<id>.manifest). Prints nothing on stdout; a summary on stderr with -v.
 /// PROGRESS may be null. Errors: ROOT unreadable, an invalid vrift.toml, any ingest error.
 Result<Prepared> prepare_transient(const Paths& paths, const std::string& root,
+                                   IngestProgress* progress = nullptr);
+/// The same with the target already chosen (TARGET from transient_target).
+Result<Prepared> prepare_transient(const Paths& paths, Prepared target,
                                    IngestProgress* progress = nullptr);
 
 } // namespace vrift::project

@@ -82,13 +82,27 @@ VRIFT_PROTO_EMPTY_MESSAGE(Shutdown);    ///< -> OK, then the daemon stops
 VRIFT_PROTO_EMPTY_MESSAGE(OkReply);     ///< the reply of requests that return nothing
 #undef VRIFT_PROTO_EMPTY_MESSAGE
 
-/// SESSION_OPEN: project `manifest` at `root` (both canonical absolute paths).
+/// SESSION_OPEN flags (the optional tail, with kCapTreeWatch).
+inline constexpr uint32_t kOpenWatchTree = 1u << 0; ///< watch the files too (zero-config runs):
+                                                    ///< kSessionTreeClean can then be answered
+inline constexpr uint32_t kOpenFlagsMask = kOpenWatchTree;
+
+/// SESSION_OPEN: project `manifest` at `root` (both canonical absolute paths). Then, only with
+/// kCapTreeWatch (`has_tail`): `flags`, and `unchanged_before_ns`: with kOpenWatchTree, a time
+/// (CLOCK_REALTIME, ns) before which the walk that wrote the manifest began, so that the daemon
+/// can check nothing in the tree changed since (0: no walk was made for this open).
 struct SessionOpen {
   VRIFT_PROTO_MESSAGE(SessionOpen);
   std::string_view root, manifest;
+  bool has_tail = false; ///< not a field: whether the optional tail is (to be) present
+  uint32_t flags = 0;
+  uint64_t unchanged_before_ns = 0;
   template <class V, class Self> static constexpr void fields(V& v, Self& m) {
     v.abspath(m.root);
     v.abspath(m.manifest);
+    v.optional_tail(m.has_tail);
+    v.flags(m.flags, kOpenFlagsMask);
+    v.u64(m.unchanged_before_ns);
   }
 };
 
@@ -96,7 +110,10 @@ struct SessionOpen {
 inline constexpr uint32_t kSessionSkeletonClean = 1u << 0; ///< every directory of the session's
                                                            ///< tree exists under its root, and the
                                                            ///< daemon has watched them since
-inline constexpr uint32_t kSessionFlagsMask = kSessionSkeletonClean;
+inline constexpr uint32_t kSessionTreeClean = 1u << 1; ///< (asked with kOpenWatchTree) and every
+                                                       ///< entry is on disk as the tree has it:
+                                                       ///< checked, and watched since
+inline constexpr uint32_t kSessionFlagsMask = kSessionSkeletonClean | kSessionTreeClean;
 
 /// SESSION_REPLY: the session id, its entry count and the VDir file the shim maps; then, only
 /// with kCapSessionFlags (`has_flags`), what the daemon knows of the session's skeleton.

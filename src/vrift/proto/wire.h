@@ -18,8 +18,10 @@ inline constexpr uint16_t kMinProtocolVersion = 1; ///< the oldest version this 
 inline constexpr uint64_t kCapSessionFlags = 1u << 0; ///< SESSION_REPLY carries `flags`
 inline constexpr uint64_t kCapSessionLease = 1u << 1; ///< SESSION_LEASE is understood
 inline constexpr uint64_t kCapHelloStore = 1u << 2;   ///< HELLO_REPLY names the daemon's store
+inline constexpr uint64_t kCapTreeWatch = 1u << 3;    ///< SESSION_OPEN's tail: watch the tree
 /// Every capability this build supports.
-inline constexpr uint64_t kCapabilities = kCapSessionFlags | kCapSessionLease | kCapHelloStore;
+inline constexpr uint64_t kCapabilities =
+    kCapSessionFlags | kCapSessionLease | kCapHelloStore | kCapTreeWatch;
 
 inline constexpr uint32_t kMagic = 0x31505256; ///< the bytes "VRP1" read as a little-endian u32
 inline constexpr size_t kHeaderSize = 16;

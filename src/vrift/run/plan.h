@@ -46,6 +46,9 @@ struct Projection {
   std::string manifest_path; ///< canonical, absolute
   uint64_t session = 0;
   bool skeleton_clean = false; ///< SESSION_REPLY: the daemon vouches for the skeleton
+  /// Zero-config, after a walk: ask the daemon to watch the files too, the walk having begun at
+  /// this time (CLOCK_REALTIME ns; SESSION_OPEN's kOpenWatchTree). 0: do not ask.
+  int64_t watch_tree_since_ns = 0;
 };
 
 /// Checks what can be checked before any session exists: at most kMaxProjections, no '\t' or

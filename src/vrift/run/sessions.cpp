@@ -14,6 +14,12 @@ constexpr int kDaemonStartMs = 3000;
 
 Result<Sessions> Sessions::open(const Paths& paths, const std::string& exe,
                                 std::vector<Projection>& ps) {
+  VRIFT_ASSIGN(Sessions s, connect(paths, exe));
+  VRIFT_TRY(s.open_all(ps));
+  return s;
+}
+
+Result<Sessions> Sessions::connect(const Paths& paths, const std::string& exe) {
   Sessions s;
   VRIFT_ASSIGN(proto::Client c, connect_daemon(paths, exe, kDaemonStartMs)
                                     .context("starting or reaching the vrift daemon at '" +
@@ -44,34 +50,76 @@ Result<Sessions> Sessions::open(const Paths& paths, const std::string& exe,
                     ") serves the store '" + daemon_store + "', not '" + s.m_store + "'",
                 EXDEV);
   }
-  for (const Projection& p : ps) {
+  return s;
+}
+
+Status Sessions::open_all(std::vector<Projection>& ps) {
+  constexpr int kTimeout = proto::kCliRequestTimeoutMs;
+  const uint64_t caps = m_client->daemon().capabilities;
+  std::vector<Projection*> opening;
+  for (Projection& p : ps) {
+    if (p.session != 0) continue; // open already (open_if_tree_unchanged)
     proto::SessionOpen req;
     req.root = p.root;
     req.manifest = p.manifest_path;
-    VRIFT_TRY(s.m_client->send(req, kTimeout)
+    if (p.watch_tree_since_ns > 0 && (caps & proto::kCapTreeWatch) != 0) {
+      req.has_tail = true;
+      req.flags = proto::kOpenWatchTree;
+      req.unchanged_before_ns = static_cast<uint64_t>(p.watch_tree_since_ns);
+    }
+    VRIFT_TRY(m_client->send(req, kTimeout)
                   .context("opening a session for '" + p.manifest_path + "' at '" + p.root + "'"));
+    opening.push_back(&p);
   }
-  // Requests of a connection are served in order: the lease covers every session opened above.
-  const bool lease = (s.m_client->daemon().capabilities & proto::kCapSessionLease) != 0;
+  // Requests of a connection are served in order: the lease covers every session opened above
+  // (and any opened before on this connection).
+  const bool lease = (caps & proto::kCapSessionLease) != 0;
   if (lease) {
-    VRIFT_TRY(s.m_client->send(proto::SessionLease{}, kTimeout).context("leasing the sessions"));
+    VRIFT_TRY(m_client->send(proto::SessionLease{}, kTimeout).context("leasing the sessions"));
   }
-  for (Projection& p : ps) {
+  for (Projection* p : opening) {
     VRIFT_ASSIGN(auto r,
-                 s.m_client->receive<proto::SessionReply>(kTimeout).context(
-                     "opening a session for '" + p.manifest_path + "' at '" + p.root + "'"));
-    p.session = r.session;
-    p.vdir_path = std::string(r.vdir_path);
-    p.skeleton_clean = (r.flags & proto::kSessionSkeletonClean) != 0;
-    log::info("session {} for {} at {} ({} entries, VDir {})", p.session, p.manifest_path, p.root,
-              r.entry_count, p.vdir_path);
+                 m_client->receive<proto::SessionReply>(kTimeout).context(
+                     "opening a session for '" + p->manifest_path + "' at '" + p->root + "'"));
+    p->session = r.session;
+    p->vdir_path = std::string(r.vdir_path);
+    p->skeleton_clean = (r.flags & proto::kSessionSkeletonClean) != 0;
+    log::info("session {} for {} at {} ({} entries, VDir {})", p->session, p->manifest_path,
+              p->root, r.entry_count, p->vdir_path);
   }
   if (lease) {
-    auto r = s.m_client->receive<proto::OkReply>(kTimeout);
-    s.m_leased = r.ok();
+    auto r = m_client->receive<proto::OkReply>(kTimeout);
+    m_leased = r.ok();
     if (!r.ok()) log::debug("the daemon did not lease the sessions: {}", r.error().message());
   }
-  return s;
+  return {};
+}
+
+Result<bool> Sessions::open_if_tree_unchanged(Projection& p) {
+  constexpr int kTimeout = proto::kCliRequestTimeoutMs;
+  if ((m_client->daemon().capabilities & proto::kCapTreeWatch) == 0) return false;
+  proto::SessionOpen req;
+  req.root = p.root;
+  req.manifest = p.manifest_path;
+  req.has_tail = true;
+  req.flags = proto::kOpenWatchTree;
+  const std::string what = "opening a session for '" + p.manifest_path + "' at '" + p.root + "'";
+  VRIFT_ASSIGN(auto r, m_client->call<proto::SessionReply>(req, kTimeout).context(what));
+  if ((r.flags & proto::kSessionTreeClean) == 0) {
+    // A walk decides; the session it leads to may be another (a rewritten manifest).
+    proto::SessionClose close;
+    close.session = r.session;
+    auto closed = m_client->call<proto::OkReply>(close, kTimeout);
+    if (!closed.ok()) return fail(std::move(closed).error().context(what));
+    return false;
+  }
+  p.session = r.session;
+  p.vdir_path = std::string(r.vdir_path);
+  p.skeleton_clean = (r.flags & proto::kSessionSkeletonClean) != 0;
+  log::info("session {} for {} at {} ({} entries, VDir {}): unchanged since the daemon checked "
+            "it",
+            p.session, p.manifest_path, p.root, r.entry_count, p.vdir_path);
+  return true;
 }
 
 bool Sessions::lease_to_this_process() {

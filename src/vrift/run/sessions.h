@@ -26,6 +26,16 @@ public:
   /// refuses a session (its message, naming the manifest).
   static Result<Sessions> open(const Paths& paths, const std::string& exe,
                                std::vector<Projection>& ps);
+  /// open() in two steps: the daemon (started if needed, its store checked), then the sessions
+  /// of PS that are not open yet (session == 0), with the lease.
+  static Result<Sessions> connect(const Paths& paths, const std::string& exe);
+  Status open_all(std::vector<Projection>& ps);
+  /// Zero-config, before any walk: opens a session for P (root and manifest_path set) asking
+  /// the daemon to watch the tree, and keeps it (filling in P's session, VDir and skeleton flag)
+  /// when the daemon vouches that every file is as the manifest has it and none has changed
+  /// since it last looked (kSessionTreeClean). Otherwise the session is closed again and false
+  /// returned: the project must be walked. False at once when the daemon cannot watch trees.
+  Result<bool> open_if_tree_unchanged(Projection& p);
 
   /// The canonical store root the daemon serves.
   const std::string& store() const { return m_store; }
