@@ -324,6 +324,10 @@ zrun sh -c 'echo x >>src/lib/m8.js' # CMD changes the project: the next run walk
 zrun stat -c %s src/lib/m8.js >"$T/z.out"
 check "zero-config: a change made by CMD makes the next run walk" grep -q "53 files" "$T/z.err"
 check_eq "zero-config: and projects it" 11 "$(cat "$T/z.out")"
+echo garbage >"$Z/.vrift/run.manifest" # what the daemon cannot open: the walk rewrites it
+zrun cat src/lib/m7.js >"$T/z.out"
+check_eq "zero-config: a damaged manifest of an earlier run is walked over" \
+  "module 7, and changed again" "$(cat "$T/z.out")"
 # A daemon that cannot watch trees (an older vrift; VRIFT_DAEMON_CAPABILITIES: its test hook):
 # every run walks, as before.
 "$VRIFT" daemon stop >/dev/null 2>&1

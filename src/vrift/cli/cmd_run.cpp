@@ -119,8 +119,11 @@ Result<ZeroConfig> zero_config(const Paths& paths, const std::string& exe) {
   if (::stat(target.manifest_path.c_str(), &st) == 0) {
     z.opened.root = target.root;
     z.opened.manifest_path = target.manifest_path;
-    VRIFT_ASSIGN(bool unchanged, z.sessions->open_if_tree_unchanged(z.opened));
-    if (unchanged) {
+    auto unchanged = z.sessions->open_if_tree_unchanged(z.opened);
+    if (!unchanged.ok()) {
+      // A manifest the daemon cannot open (damaged, from another vrift): the walk rewrites it.
+      log::debug("zero-config: {}; walking the project", unchanged.error().message());
+    } else if (*unchanged) {
       log::info("zero-config: project {} ({}), manifest {}: unchanged (watched by the daemon), "
                 "not walked",
                 target.root, root->marker, target.manifest_path);
