@@ -10,6 +10,7 @@
 #     (each under `vrift run`, and with the shim alone: the environment of an open session)
 #   vrift run -- true (session already open / first open)             vs  true
 #   zero-config `vrift run -- true` in a small project (row skipped if vrift refuses it)
+#   zero-config `vrift run -- true` on a copy of B, unchanged: watched / walked / --manifest
 # Two copies of B (`cp -a`): phys stays physical, proj is ingested in phantom mode into a private
 # store; the benchmark's daemon, store, HOME, runtime and VDir dirs are all under the work dir.
 # usage: bench/shim_bench.sh [REPS] [DATA_DIR]
@@ -313,6 +314,30 @@ else
   zero_row="| zero-config \`vrift run -- true\` | fails: ${zc_err//$'\n'/ } | | | skipped |"
 fi
 
+# --- zero-config on dataset B (solid, the defaults): repeated runs on the unchanged project -----
+# Watched by the daemon since the last walk checked it (docs/run.md, "Zero-config"), against a
+# daemon that cannot watch trees (VRIFT_DAEMON_CAPABILITIES=0: every run walks, as before
+# session 11) and against --manifest.
+zbig=$work/zbig
+cp -a "$B" "$zbig"
+zbig_row=
+if (cd "$zbig" && "$vrift" run -- true && sleep 0.3 && "$vrift" run -- true && sleep 0.3) >/dev/null 2>&1; then
+  zb_files=$(cd "$zbig" && find . -type f -not -path './.vrift/*' | wc -l)
+  hf_reps zbig "$true_runs" 3 "env -C $zbig true" "env -C $zbig $vrift run -- true" \
+    "env -C $zbig $vrift run --manifest $zbig/.vrift/run.manifest -- true"
+  m_zb_t=$(median < "$work/zbig.0"); m_zb_r=$(median < "$work/zbig.1"); m_zb_m=$(median < "$work/zbig.2")
+  "$vrift" daemon stop >/dev/null 2>&1 || true
+  VRIFT_DAEMON_CAPABILITIES=0 "$vrift" daemon start >/dev/null
+  hf_reps zwalk "$true_runs" 3 "env -C $zbig true" "env -C $zbig $vrift run -- true"
+  m_zw_t=$(median < "$work/zwalk.0"); m_zw_r=$(median < "$work/zwalk.1")
+  "$vrift" daemon stop >/dev/null 2>&1 || true
+  zbig_row=$(printf '| zero-config `vrift run -- true`, dataset B (%s files), unchanged: watched by the daemon / walked (a daemon without kCapTreeWatch) / `--manifest` | %.2f / %.2f / %.2f ms | `true` %.2f / %.2f ms | +%.2f / +%.2f / +%.2f ms | milliseconds |' \
+    "$zb_files" "$m_zb_r" "$m_zw_r" "$m_zb_m" "$m_zb_t" "$m_zw_t" "$(echo "$m_zb_r - $m_zb_t" | bc -l)" \
+    "$(echo "$m_zw_r - $m_zw_t" | bc -l)" "$(echo "$m_zb_m - $m_zb_t" | bc -l)")
+else
+  zbig_row="| zero-config \`vrift run -- true\`, dataset B | fails | | | skipped |"
+fi
+
 # --- report ---------------------------------------------------------------------------------------
 echo "dataset B copy: $nfiles files ingested (phantom), $nlist regular files listed; REPS=$reps ROUNDS=$rounds"
 echo "load (1/5/15 min): start $load_start; after stat $load_stat; node $load_node; python $load_py; true $load_true; first open $load_open"
@@ -344,6 +369,7 @@ printf '| `vrift run --manifest M -- true`, session open | %.2f ms | `true` %.2f
 printf '| `vrift run --manifest M -- true`, first open (manifest of %s files) | %.2f ms | `true` %.2f ms | +%.2f ms | |\n' \
   "$nfiles" "$m_open_r" "$m_open_t" "$(echo "$m_open_r - $m_open_t" | bc -l)"
 echo "$zero_row"
+echo "$zbig_row"
 echo
 echo "raw (ns): stat kernel: $(raw "$work/k_stat")| shim: $(raw "$work/s_stat")| outside: $(raw "$work/o_stat")"
 echo "raw (ns): statx kernel: $(raw "$work/k_statx")| shim: $(raw "$work/s_statx")"

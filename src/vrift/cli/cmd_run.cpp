@@ -245,11 +245,13 @@ int make_plan(const GlobalOptions& g, const RunArgs& a, const std::vector<std::s
   if (a.manifests.empty()) {
     auto z = zero_config(*paths, exe);
     if (!z.ok()) {
+      const bool no_project = z.error().message().rfind("no project found", 0) == 0;
       return failed(kExitRunFailed, z.error(),
                     z.error().errnum() == EXDEV
                         ? "stop it with `vrift daemon stop`, or use its store (VR_THE_SOURCE)"
-                        : "run it inside a project, `vrift init` one, or name the manifest: vrift "
-                          "run --manifest FILE -- CMD");
+                    : no_project ? "run it inside a project, `vrift init` one, or name the "
+                                   "manifest: vrift run --manifest FILE -- CMD"
+                                 : "");
     }
     zero = std::move(*z);
     requests = std::vector<run::ProjectionRequest>{zero->request};

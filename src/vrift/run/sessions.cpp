@@ -12,13 +12,6 @@ constexpr int kDaemonStartMs = 3000;
 
 } // namespace
 
-Result<Sessions> Sessions::open(const Paths& paths, const std::string& exe,
-                                std::vector<Projection>& ps) {
-  VRIFT_ASSIGN(Sessions s, connect(paths, exe));
-  VRIFT_TRY(s.open_all(ps));
-  return s;
-}
-
 Result<Sessions> Sessions::connect(const Paths& paths, const std::string& exe) {
   Sessions s;
   VRIFT_ASSIGN(proto::Client c, connect_daemon(paths, exe, kDaemonStartMs)

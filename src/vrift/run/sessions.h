@@ -16,19 +16,16 @@ namespace vrift::run {
 
 class Sessions {
 public:
-  /// Starts the daemon if needed (EXE is the vrift binary that runs it), checks that it serves
-  /// the store of PATHS, and opens a session for each of PS (root and manifest_path set); fills
-  /// in their vdir_path and session. The sessions are leased to this process as they open
-  /// (SESSION_LEASE, where the daemon offers it): they outlive the connection for as long as
-  /// this process lives, which a run wants whether it becomes CMD or waits for it. Two round
-  /// trips with a current daemon: the greeting (which names its store) and the opens with the
-  /// lease. Errors: the daemon cannot be started or reached, it serves another store, or it
-  /// refuses a session (its message, naming the manifest).
-  static Result<Sessions> open(const Paths& paths, const std::string& exe,
-                               std::vector<Projection>& ps);
-  /// open() in two steps: the daemon (started if needed, its store checked), then the sessions
-  /// of PS that are not open yet (session == 0), with the lease.
+  /// Starts the daemon if needed (EXE is the vrift binary that runs it) and checks that it
+  /// serves the store of PATHS (from its greeting: one round trip with a current daemon).
+  /// Errors: the daemon cannot be started or reached, or it serves another store (EXDEV).
   static Result<Sessions> connect(const Paths& paths, const std::string& exe);
+  /// Opens a session for each of PS (root and manifest_path set) that is not open yet
+  /// (session == 0), and fills in their vdir_path and session. The sessions are leased to this
+  /// process as they open (SESSION_LEASE, where the daemon offers it): they outlive the
+  /// connection for as long as this process lives, which a run wants whether it becomes CMD or
+  /// waits for it. One round trip: the opens go out with the lease. Errors: the daemon refuses a
+  /// session (its message, naming the manifest).
   Status open_all(std::vector<Projection>& ps);
   /// Zero-config, before any walk: opens a session for P (root and manifest_path set) asking
   /// the daemon to watch the tree, and keeps it (filling in P's session, VDir and skeleton flag)
