@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "manifest_fixtures.h"
+#include "vdir_test_fixture.h"
 #include "vrift/manifest/manifest.h"
 #include "vrift/vdir/vdir_hash.h"
 #include "vrift/vdir/vdir_reader.h"
@@ -24,37 +25,7 @@ using vrift::testing::dir_entry;
 using vrift::testing::file_entry;
 using vrift::testing::link_entry;
 
-class VdirBasicTest : public ::testing::Test {
-protected:
-  void SetUp() override {
-    char tmpl[] = "/dev/shm/vrift-vdir-test.XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    m_dir = tmpl;
-  }
-  void TearDown() override {
-    vdir_unmap(&m_map);
-    std::system(("rm -rf " + m_dir).c_str());
-  }
-
-  VdirWriter make(VdirOptions o = {}) {
-    o.max_bytes = o.max_bytes == (uint64_t{1} << 30) ? (uint64_t{64} << 20) : o.max_bytes;
-    auto w = VdirWriter::create(file(), o);
-    EXPECT_TRUE(w.ok()) << w.error().message();
-    return w.ok() ? std::move(w).value() : VdirWriter{};
-  }
-  /// A reader over a separate PROT_READ mapping of the file, as a shimmed process has.
-  VdirReader reader() {
-    vdir_unmap(&m_map);
-    EXPECT_EQ(vdir_map_readonly(file().c_str(), &m_map), 0);
-    VdirReader r;
-    EXPECT_EQ(r.attach(m_map.base, m_map.len), VdirAttach::kOk);
-    return r;
-  }
-  std::string file() const { return m_dir + "/session.vdir"; }
-
-  std::string m_dir;
-  VdirMapping m_map;
-};
+using VdirBasicTest = VdirFileTest;
 
 VdirResult look(const VdirReader& r, std::string_view p, VdirStat* st = nullptr,
                 std::string* target = nullptr) {

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <string>
 
+#include "vdir_test_fixture.h"
 #include "vrift/util/fd.h"
 #include "vrift/vdir/vdir_reader.h"
 #include "vrift/vdir/vdir_writer.h"
@@ -18,32 +19,15 @@
 namespace vrift::vdir {
 namespace {
 
-class VdirFingerprintTest : public ::testing::Test {
+class VdirFingerprintTest : public VdirFileTest {
 protected:
-  void SetUp() override {
-    char tmpl[] = "/dev/shm/vrift-vdir-fp-test.XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    m_dir = tmpl;
-  }
   void TearDown() override {
     if (m_rw != MAP_FAILED) ::munmap(m_rw, m_rw_len);
-    vdir_unmap(&m_map);
-    std::system(("rm -rf " + m_dir).c_str());
+    VdirFileTest::TearDown();
   }
-  std::string file() const { return m_dir + "/session.vdir"; }
   VdirWriter make(VdirOptions o = {}) {
-    o.max_bytes = uint64_t{64} << 20;
     o.initial_entries = 16; // several growths below
-    auto w = VdirWriter::create(file(), o);
-    EXPECT_TRUE(w.ok()) << w.error().message();
-    return w.ok() ? std::move(w).value() : VdirWriter{};
-  }
-  VdirReader reader() {
-    vdir_unmap(&m_map);
-    EXPECT_EQ(vdir_map_readonly(file().c_str(), &m_map), 0);
-    VdirReader r;
-    EXPECT_EQ(r.attach(m_map.base, m_map.len), VdirAttach::kOk);
-    return r;
+    return VdirFileTest::make(o);
   }
   /// A writable mapping of the whole file, to inspect (and damage) the raw table.
   unsigned char* raw() {
@@ -89,8 +73,6 @@ protected:
     return used;
   }
 
-  std::string m_dir;
-  VdirMapping m_map;
   void* m_rw = MAP_FAILED;
   size_t m_rw_len = 0;
 };

@@ -176,8 +176,8 @@ VdirResult VdirReader::lookup(const char* path, size_t len, VdirStat* out, char*
     const uint64_t per_slot = m_fingerprints ? kSlotSize + 1 : kSlotSize;
     if (is_pow2(cap) && cap <= kMaxTableCap && off >= m_index_begin && off % kSlotSize == 0 &&
         off < m_index_end && cap <= (m_index_end - off) / per_slot)
-      r = m_fingerprints ? probe_fingerprints(off, cap, key, path, len, out, target, target_cap)
-                         : probe(off, cap, key, path, len, out, target, target_cap);
+      r = m_fingerprints ? probe<true>(off, cap, key, path, len, out, target, target_cap)
+                         : probe<false>(off, cap, key, path, len, out, target, target_cap);
     // Whatever the probe saw counts only if the table did not change meanwhile (the old table
     // may have been punched to zeros, or off/cap may have been read across a switch).
     fence_acquire();
@@ -186,42 +186,27 @@ VdirResult VdirReader::lookup(const char* path, size_t len, VdirStat* out, char*
   return VdirResult::kBusy;
 }
 
+// The probe, of a version 2 table (KFINGERPRINTS: fingerprint bytes first, a slot only where its
+// fingerprint matches) or of a version 1 table (slots only). The writer stores a slot, then its
+// fingerprint, both with release, so a fingerprint read with acquire makes its slot (and the
+// record behind it) visible. An empty slot under a set fingerprint (a damaged file, or a punched
+// table this lookup will discard) ends the probe as a miss, as an empty slot does.
+template <bool kFingerprints>
 VdirResult VdirReader::probe(uint64_t table_off, uint64_t cap, uint64_t key, const char* path,
                              size_t len, VdirStat* out, char* target, size_t target_cap) const {
   const auto* slots = static_cast<const Slot*>(static_cast<const void*>(m_base + table_off));
-  const uint64_t mask = cap - 1;
-  const uint64_t tag = slot_tag(key);
-  uint64_t i = key & mask;
-  // A sound table always has an empty slot (load <= max_load < 1); the bound is for damage.
-  for (uint64_t n = 0; n < cap; ++n, i = (i + 1) & mask) {
-    const uint64_t w = load_acquire(&slots[i].word);
-    if (w == 0) return VdirResult::kMiss;
-    if (w >> 32 != tag) continue;
-    if (const VdirResult r = match_slot(w, path, len, out, target, target_cap);
-        r != VdirResult::kMiss)
-      return r;
-  }
-  return VdirResult::kMiss;
-}
-
-// The probe of a version 2 table: fingerprint bytes first, a slot only where its fingerprint
-// matches. The writer stores a slot, then its fingerprint, both with release, so a fingerprint
-// read with acquire makes its slot (and the record behind it) visible. An empty slot under a
-// set fingerprint (a damaged file, or a punched table this lookup will discard) ends the probe
-// as a miss, as an empty slot does.
-VdirResult VdirReader::probe_fingerprints(uint64_t table_off, uint64_t cap, uint64_t key,
-                                          const char* path, size_t len, VdirStat* out, char* target,
-                                          size_t target_cap) const {
-  const auto* slots = static_cast<const Slot*>(static_cast<const void*>(m_base + table_off));
-  const uint8_t* fps = m_base + table_off + cap * kSlotSize;
+  const uint8_t* fps = m_base + table_off + cap * kSlotSize; // read only in version 2
   const uint64_t mask = cap - 1;
   const uint64_t tag = slot_tag(key);
   const uint8_t want = fingerprint(key);
   uint64_t i = key & mask;
+  // A sound table always has an empty slot (load <= max_load < 1); the bound is for damage.
   for (uint64_t n = 0; n < cap; ++n, i = (i + 1) & mask) {
-    const uint8_t f = load_acquire(&fps[i]);
-    if (f == 0) return VdirResult::kMiss;
-    if (f != want) continue;
+    if constexpr (kFingerprints) {
+      const uint8_t f = load_acquire(&fps[i]);
+      if (f == 0) return VdirResult::kMiss;
+      if (f != want) continue;
+    }
     const uint64_t w = load_acquire(&slots[i].word);
     if (w == 0) return VdirResult::kMiss;
     if (w >> 32 != tag) continue;

@@ -61,12 +61,10 @@ public:
   uint64_t record_count() const;
 
 private:
+  template <bool kFingerprints>
   [[gnu::always_inline]] inline VdirResult probe(uint64_t table_off, uint64_t cap, uint64_t key,
                                                  const char* path, size_t len, VdirStat* out,
                                                  char* target, size_t target_cap) const;
-  [[gnu::always_inline]] inline VdirResult
-  probe_fingerprints(uint64_t table_off, uint64_t cap, uint64_t key, const char* path, size_t len,
-                     VdirStat* out, char* target, size_t target_cap) const;
   [[gnu::always_inline]] inline VdirResult match_slot(uint64_t w, const char* path, size_t len,
                                                       VdirStat* out, char* target,
                                                       size_t target_cap) const;
