@@ -328,6 +328,22 @@ echo garbage >"$Z/.vrift/run.manifest" # what the daemon cannot open: the walk r
 zrun cat src/lib/m7.js >"$T/z.out"
 check_eq "zero-config: a damaged manifest of an earlier run is walked over" \
   "module 7, and changed again" "$(cat "$T/z.out")"
+# The session of a project watched and unchanged lingers longer than others (10 minutes; here
+# 60 s against the suites' 0.5 s, the daemon's test hooks), so that a run a while after the last
+# one walks nothing either; once the project changed, it lingers as others do.
+"$VRIFT" daemon stop >/dev/null 2>&1
+VRIFT_DAEMON_LINGER_MS=500 VRIFT_DAEMON_WATCHED_LINGER_MS=60000 "$VRIFT" daemon start >/dev/null 2>&1 ||
+  not_ok "starting a daemon with short lingers"
+zrun true
+zrun true
+sleep 1.5
+zrun true
+check_contains "zero-config: a watched, unchanged project's session outlives the others' linger" \
+  "not walked" "$(cat "$T/z.err")"
+printf 'touched\n' >"$Z/src/lib/m9.js"
+sleep 1.5
+sessions=$("$VRIFT" daemon status --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["sessions"])')
+check_eq "zero-config: a changed project's session lingers as others do" 0 "$sessions"
 # A daemon that cannot watch trees (an older vrift; VRIFT_DAEMON_CAPABILITIES: its test hook):
 # every run walks, as before.
 "$VRIFT" daemon stop >/dev/null 2>&1

@@ -136,6 +136,11 @@ void add_daemon_command(CLI::App& app, GlobalOptions& g, int* exit_code) {
     // Test hook: how long a session nobody holds lingers, in milliseconds.
     if (const char* linger = std::getenv("VRIFT_DAEMON_LINGER_MS"))
       o.linger_ms = static_cast<int>(std::clamp(std::strtol(linger, nullptr, 10), 0L, 86400000L));
+    // Test hook: the same for a zero-config session whose files are watched and unchanged.
+    if (const char* linger = std::getenv("VRIFT_DAEMON_WATCHED_LINGER_MS")) {
+      o.watched_linger_ms =
+          static_cast<int>(std::clamp(std::strtol(linger, nullptr, 10), 0L, 86400000L));
+    }
     auto s = run_daemon(*p, o);
     *exit_code = s.ok() ? kExitOk : report(s.error());
   });

@@ -629,8 +629,14 @@ void Server::timers() {
       if (ls.session->checkpoint().ok()) ls.dirty = false;
     }
     if (ls.refs == 0 && now - ls.released > std::chrono::milliseconds(m_opts.linger_ms)) {
-      it = end_session(it);
-      continue;
+      // A project watched and unchanged stays known for longer (clean() takes any event).
+      const bool watched = ls.watch_tree && ls.skeleton.tree_unchanged() &&
+                           ls.skeleton.clean(ls.root) &&
+                           now - ls.released <= std::chrono::milliseconds(m_opts.watched_linger_ms);
+      if (!watched) {
+        it = end_session(it);
+        continue;
+      }
     }
     ++it;
   }

@@ -21,6 +21,10 @@ struct ServerOptions {
   /// 9,690 files costs ~20 ms, and the client's own skeleton check ~1-2 ms). A session for a
   /// root that gets a new one (a re-ingested manifest) ends at once instead.
   int linger_ms = 60 * 1000;
+  /// A session whose files are watched (a zero-config run's) lingers this long while they are
+  /// unchanged: the next run in the project walks nothing (docs/run.md, "Zero-config"). Once
+  /// something changed, the next run walks anyway, and linger_ms applies.
+  int watched_linger_ms = 10 * 60 * 1000;
   int checkpoint_idle_ms = 1000; ///< checkpoint a changed session after this much quiet
   bool sync_journal = false;     ///< fdatasync every journal record
   /// The capability bits offered to clients (tests: a daemon that predates some of them).
