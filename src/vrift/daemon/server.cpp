@@ -284,9 +284,10 @@ Result<proto::SessionReply> Server::open_session(Conn& c, const proto::SessionOp
   if (skeleton) r.flags |= proto::kSessionSkeletonClean;
   if (skeleton && ls.watch_tree && ls.skeleton.tree_unchanged()) {
     r.flags |= proto::kSessionTreeClean;
-  } else if (!skeleton || (watch && req.unchanged_before_ns != 0)) {
+  } else if (watch ? req.unchanged_before_ns != 0 : !skeleton) {
     // The client checks the skeleton itself this time (and, asking for the tree, has just walked
-    // it): armed after the replies, the next run need not.
+    // it): armed after the replies, the next run need not. A zero-config client that only asks
+    // (no walk yet) walks next and opens again with the walk's time: that open arms.
     ls.arm_unchanged_before_ns = watch ? static_cast<int64_t>(req.unchanged_before_ns) : 0;
     m_arm_pending.insert(id);
   }

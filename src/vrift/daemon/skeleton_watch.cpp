@@ -1,5 +1,6 @@
 #include "vrift/daemon/skeleton_watch.h"
 
+#include <fcntl.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -68,11 +69,30 @@ void SkeletonWatch::arm(const std::string& root, const Tree& tree, int64_t uncha
   // now stays known until one arrives.
   const int64_t limit = unchanged_before_ns - kCtimeMarginNs;
   if (ctime_ns(st) >= limit) return;
+  // Each entry is looked at relative to its directory, opened once for the run of entries in
+  // it (the tree is in path order): a one-component lookup, not the whole path's walk.
+  UniqueFd root_fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root_fd.valid()) return;
+  std::string_view dir;
+  UniqueFd dir_fd;
   for (const auto& [path, e] : tree.entries()) {
-    p.resize(base);
-    p += path;
+    const size_t slash = path.rfind('/');
+    const std::string_view parent =
+        slash == std::string::npos ? std::string_view() : std::string_view(path).substr(0, slash);
+    if (parent.empty()) {
+      dir = parent;
+      dir_fd.reset();
+    } else if (parent != dir || !dir_fd.valid()) {
+      dir_fd.reset(::openat(root_fd.get(), std::string(parent).c_str(),
+                            O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!dir_fd.valid()) return;
+      dir = parent;
+    }
+    const int at = parent.empty() ? root_fd.get() : dir_fd.get();
+    const char* name = path.c_str() + (slash == std::string::npos ? 0 : slash + 1);
     struct stat es {};
-    if (::lstat(p.c_str(), &es) != 0 || !same_type(e.type, es.st_mode) || ctime_ns(es) >= limit)
+    if (::fstatat(at, name, &es, AT_SYMLINK_NOFOLLOW) != 0 || !same_type(e.type, es.st_mode) ||
+        ctime_ns(es) >= limit)
       return;
     if (e.type == EntryType::File && static_cast<uint64_t>(es.st_size) != e.size) return;
   }
