@@ -27,6 +27,7 @@
 #include "vrift/run/sessions.h"
 #include "vrift/run/skeleton.h"
 #include "vrift/run/supervise.h"
+#include "vrift/util/fs.h"
 #include "vrift/util/log.h"
 
 namespace vrift::cli {
@@ -95,12 +96,6 @@ struct ZeroConfig {
   int64_t walk_started_ns = 0;           ///< when the walk began (CLOCK_REALTIME), if one was made
 };
 
-int64_t realtime_ns() {
-  struct timespec ts {};
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
 Result<ZeroConfig> zero_config(const Paths& paths, const std::string& exe) {
   char cwd[PATH_MAX];
   if (!::getcwd(cwd, sizeof cwd)) return fail_os("reading the current directory");
@@ -132,7 +127,9 @@ Result<ZeroConfig> zero_config(const Paths& paths, const std::string& exe) {
     }
     z.opened = run::Projection{};
   }
-  z.walk_started_ns = realtime_ns();
+  struct timespec now {};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  z.walk_started_ns = fs::ns(now);
   VRIFT_ASSIGN(auto prep, project::prepare_transient(paths, std::move(target)).context(what));
   log::info("zero-config: project {} ({}), manifest {}: {} files, {} new blobs, {:.0f} ms",
             prep.root, root->marker, prep.manifest_path, prep.report.files, prep.report.new_blobs,

@@ -7,6 +7,8 @@
 
 #include <cerrno>
 
+#include "vrift/util/fs.h"
+
 namespace vrift {
 
 namespace {
@@ -16,9 +18,7 @@ constexpr uint32_t kMask = IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT | IN_ONLYD
 constexpr uint32_t kTreeMask =
     IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO;
 
-int64_t ctime_ns(const struct stat& st) {
-  return static_cast<int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec;
-}
+int64_t ctime_ns(const struct stat& st) { return fs::ns(st.st_ctim); }
 
 bool same_type(EntryType t, mode_t m) {
   switch (t) {

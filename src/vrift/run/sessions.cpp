@@ -10,6 +10,33 @@ namespace {
 
 constexpr int kDaemonStartMs = 3000;
 
+std::string opening(const Projection& p) {
+  return "opening a session for '" + p.manifest_path + "' at '" + p.root + "'";
+}
+
+// SESSION_OPEN for P; with WATCH, asking the daemon to watch the files too (kCapTreeWatch's
+// tail), the walk that wrote the manifest having begun at UNCHANGED_BEFORE_NS (0: no walk).
+proto::SessionOpen open_request(const Projection& p, bool watch, int64_t unchanged_before_ns) {
+  proto::SessionOpen req;
+  req.root = p.root;
+  req.manifest = p.manifest_path;
+  if (watch) {
+    req.has_tail = true;
+    req.flags = proto::kOpenWatchTree;
+    req.unchanged_before_ns = static_cast<uint64_t>(unchanged_before_ns);
+  }
+  return req;
+}
+
+// P is the session R names.
+void adopt(Projection& p, const proto::SessionReply& r, std::string_view how) {
+  p.session = r.session;
+  p.vdir_path = std::string(r.vdir_path);
+  p.skeleton_clean = (r.flags & proto::kSessionSkeletonClean) != 0;
+  log::info("session {} for {} at {} ({} entries, VDir {}){}", p.session, p.manifest_path, p.root,
+            r.entry_count, p.vdir_path, how);
+}
+
 } // namespace
 
 Result<Sessions> Sessions::connect(const Paths& paths, const std::string& exe) {
@@ -49,20 +76,13 @@ Result<Sessions> Sessions::connect(const Paths& paths, const std::string& exe) {
 Status Sessions::open_all(std::vector<Projection>& ps) {
   constexpr int kTimeout = proto::kCliRequestTimeoutMs;
   const uint64_t caps = m_client->daemon().capabilities;
-  std::vector<Projection*> opening;
+  std::vector<Projection*> pending;
   for (Projection& p : ps) {
     if (p.session != 0) continue; // open already (open_if_tree_unchanged)
-    proto::SessionOpen req;
-    req.root = p.root;
-    req.manifest = p.manifest_path;
-    if (p.watch_tree_since_ns > 0 && (caps & proto::kCapTreeWatch) != 0) {
-      req.has_tail = true;
-      req.flags = proto::kOpenWatchTree;
-      req.unchanged_before_ns = static_cast<uint64_t>(p.watch_tree_since_ns);
-    }
-    VRIFT_TRY(m_client->send(req, kTimeout)
-                  .context("opening a session for '" + p.manifest_path + "' at '" + p.root + "'"));
-    opening.push_back(&p);
+    const bool watch = p.watch_tree_since_ns > 0 && (caps & proto::kCapTreeWatch) != 0;
+    VRIFT_TRY(m_client->send(open_request(p, watch, p.watch_tree_since_ns), kTimeout)
+                  .context(opening(p)));
+    pending.push_back(&p);
   }
   // Requests of a connection are served in order: the lease covers every session opened above
   // (and any opened before on this connection).
@@ -70,15 +90,9 @@ Status Sessions::open_all(std::vector<Projection>& ps) {
   if (lease) {
     VRIFT_TRY(m_client->send(proto::SessionLease{}, kTimeout).context("leasing the sessions"));
   }
-  for (Projection* p : opening) {
-    VRIFT_ASSIGN(auto r,
-                 m_client->receive<proto::SessionReply>(kTimeout).context(
-                     "opening a session for '" + p->manifest_path + "' at '" + p->root + "'"));
-    p->session = r.session;
-    p->vdir_path = std::string(r.vdir_path);
-    p->skeleton_clean = (r.flags & proto::kSessionSkeletonClean) != 0;
-    log::info("session {} for {} at {} ({} entries, VDir {})", p->session, p->manifest_path,
-              p->root, r.entry_count, p->vdir_path);
+  for (Projection* p : pending) {
+    VRIFT_ASSIGN(auto r, m_client->receive<proto::SessionReply>(kTimeout).context(opening(*p)));
+    adopt(*p, r, "");
   }
   if (lease) {
     auto r = m_client->receive<proto::OkReply>(kTimeout);
@@ -91,27 +105,18 @@ Status Sessions::open_all(std::vector<Projection>& ps) {
 Result<bool> Sessions::open_if_tree_unchanged(Projection& p) {
   constexpr int kTimeout = proto::kCliRequestTimeoutMs;
   if ((m_client->daemon().capabilities & proto::kCapTreeWatch) == 0) return false;
-  proto::SessionOpen req;
-  req.root = p.root;
-  req.manifest = p.manifest_path;
-  req.has_tail = true;
-  req.flags = proto::kOpenWatchTree;
-  const std::string what = "opening a session for '" + p.manifest_path + "' at '" + p.root + "'";
-  VRIFT_ASSIGN(auto r, m_client->call<proto::SessionReply>(req, kTimeout).context(what));
+  VRIFT_ASSIGN(
+      auto r,
+      m_client->call<proto::SessionReply>(open_request(p, true, 0), kTimeout).context(opening(p)));
   if ((r.flags & proto::kSessionTreeClean) == 0) {
     // A walk decides; the session it leads to may be another (a rewritten manifest).
     proto::SessionClose close;
     close.session = r.session;
     auto closed = m_client->call<proto::OkReply>(close, kTimeout);
-    if (!closed.ok()) return fail(std::move(closed).error().context(what));
+    if (!closed.ok()) return fail(std::move(closed).error().context(opening(p)));
     return false;
   }
-  p.session = r.session;
-  p.vdir_path = std::string(r.vdir_path);
-  p.skeleton_clean = (r.flags & proto::kSessionSkeletonClean) != 0;
-  log::info("session {} for {} at {} ({} entries, VDir {}): unchanged since the daemon checked "
-            "it",
-            p.session, p.manifest_path, p.root, r.entry_count, p.vdir_path);
+  adopt(p, r, ": unchanged since the daemon checked it");
   return true;
 }
 
