@@ -345,5 +345,57 @@ TEST(ProtoIo, ConnectAndPeerCredentials) {
   ::rmdir(dir.c_str());
 }
 
+// begin_connect() greets without waiting: the HELLO is on the socket before the daemon has even
+// accepted the connection, calls wait for finish_connect(), which takes the answer.
+TEST(ProtoIo, BeginConnectGreetsBeforeTheDaemonAnswers) {
+  char tmpl[] = "/tmp/vrift-proto-test.XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  std::string dir = tmpl, path = dir + "/d.sock";
+  auto none = Client::begin_connect(path, Role::Cli, 100);
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().errnum(), ENOENT);
+
+  UniqueFd srv(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  ASSERT_EQ(::bind(srv.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(srv.get(), 4), 0);
+  for (bool answer : {true, false}) {
+    SCOPED_TRACE(answer ? "the daemon answers" : "the daemon hangs up");
+    auto c = Client::begin_connect(path, Role::Cli, 1000);
+    ASSERT_TRUE(c.ok()) << c.error().message();
+    EXPECT_FALSE(c->greeted());
+    auto early = c->call<StatusReply>(StatusQuery{}, 100);
+    ASSERT_FALSE(early.ok()) << "a call before the greeting's answer";
+
+    UniqueFd conn(::accept4(srv.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    ASSERT_TRUE(conn.valid());
+    std::vector<uint8_t> buf;
+    auto hello = recv_frame(conn.get(), buf, kMaxFrameSize, 0); // there already: no waiting
+    ASSERT_TRUE(hello.ok() && *hello) << "the greeting was not sent";
+    EXPECT_EQ((*hello)->type, MsgType::Hello);
+    if (answer) {
+      Hello ours{1, 1, Role::Daemon, kMaxFrameSize, kCapabilities, 4242};
+      ASSERT_TRUE(answer_hello(conn.get(), **hello, ours, 2000, "/the/store").ok());
+      auto done = c->finish_connect(2000);
+      ASSERT_TRUE(done.ok()) << done.error().message();
+      EXPECT_TRUE(c->greeted());
+      EXPECT_EQ(c->daemon().pid, 4242u);
+      ASSERT_TRUE(c->daemon_store().has_value());
+      EXPECT_EQ(*c->daemon_store(), "/the/store");
+      EXPECT_TRUE(c->finish_connect(0).ok()) << "finishing twice is harmless";
+    } else {
+      conn.reset();
+      auto done = c->finish_connect(2000);
+      ASSERT_FALSE(done.ok());
+      EXPECT_EQ(done.error().errnum(), ECONNRESET);
+      EXPECT_FALSE(c->greeted());
+    }
+  }
+  ::unlink(path.c_str());
+  ::rmdir(dir.c_str());
+}
+
 } // namespace
 } // namespace vrift::proto

@@ -97,6 +97,7 @@ struct ZeroConfig {
 };
 
 Result<ZeroConfig> zero_config(const Paths& paths, const std::string& exe) {
+  auto greeting = run::Sessions::reach(paths); // the daemon wakes while the project is found
   char cwd[PATH_MAX];
   if (!::getcwd(cwd, sizeof cwd)) return fail_os("reading the current directory");
   VRIFT_ASSIGN(auto root, project::find_root(cwd));
@@ -109,7 +110,7 @@ Result<ZeroConfig> zero_config(const Paths& paths, const std::string& exe) {
   const std::string what = "ingesting the project at '" + root->dir + "'";
   VRIFT_ASSIGN(auto target, project::transient_target(paths, root->dir).context(what));
   ZeroConfig z;
-  VRIFT_ASSIGN(z.sessions, run::Sessions::connect(paths, exe));
+  VRIFT_ASSIGN(z.sessions, run::Sessions::connect(paths, exe, std::move(greeting)));
   struct stat st {};
   if (::stat(target.manifest_path.c_str(), &st) == 0) {
     z.opened.root = target.root;
@@ -159,6 +160,7 @@ std::vector<std::string> inherited_environment() {
 // What passes 1-3 decide.
 struct Plan {
   std::optional<run::Sessions> sessions; ///< connected already (zero-config)
+  std::optional<proto::Client> greeting; ///< a daemon greeted while planning (Sessions::reach)
   std::vector<run::PlannedProjection> planned;
   std::vector<run::Projection> projections; ///< root and manifest_path set
   std::string shim;
@@ -237,8 +239,10 @@ int make_plan(const GlobalOptions& g, const RunArgs& a, const std::vector<std::s
   if (!p.ok()) return failed(kExitRunFailed, p.error());
   *paths = std::move(*p);
 
-  // 2. The manifests and their roots.
+  // 2. The manifests and their roots. With --manifest the daemon is greeted first and answers
+  // while the manifests, the shim and CMD are looked at (Sessions::reach).
   std::optional<ZeroConfig> zero;
+  if (!a.manifests.empty()) plan->greeting = run::Sessions::reach(*paths);
   if (a.manifests.empty()) {
     auto z = zero_config(*paths, exe);
     if (!z.ok()) {
@@ -300,7 +304,7 @@ int run_command(const GlobalOptions& g, const RunArgs& a, const std::vector<std:
 
   // 4. The daemon and the sessions.
   auto sessions = plan.sessions ? Result<run::Sessions>(std::move(*plan.sessions))
-                                : run::Sessions::connect(paths, exe);
+                                : run::Sessions::connect(paths, exe, std::move(plan.greeting));
   if (sessions.ok()) {
     if (auto s = sessions->open_all(plan.projections); !s.ok()) sessions = fail(s.error());
   }

@@ -118,6 +118,7 @@ struct Conn {
   UniqueFd fd;
   std::vector<uint8_t> in; // received bytes not yet served: at most the start of one frame
   bool greeted = false;    // its HELLO was answered
+  bool answered = false;   // the last serve() answered a request (not only the greeting)
   bool broken = false;     // a reply could not be sent: the connection goes
   // Since when the greeting, or the rest of a started frame, has been awaited (unset: nothing
   // is): timers() drops a connection that keeps the daemon waiting too long.
@@ -382,6 +383,7 @@ bool Server::serve(Conn& c) {
   }
   size_t off = 0;
   bool keep = true;
+  c.answered = false;
   while (keep && !c.broken) {
     proto::Frame f;
     size_t used = 0;
@@ -395,7 +397,13 @@ bool Server::serve(Conn& c) {
       send_error(c, id, proto::kind_for(e), proto::err_name(e));
       return false;
     }
-    keep = c.greeted ? handle(c, f) : greet(c, f);
+    if (c.greeted) {
+      keep = handle(c, f);
+      // A lease ends `vrift run`'s exchange: it execs CMD next, nothing follows.
+      c.answered = f.type != proto::MsgType::SessionLease;
+    } else {
+      keep = greet(c, f);
+    }
     off += used;
   }
   c.in.erase(c.in.begin(), c.in.begin() + static_cast<std::ptrdiff_t>(off));
@@ -685,10 +693,16 @@ Status Server::loop() {
         auto it = m_conns.find(pfds[i].fd);
         if (it == m_conns.end()) continue;
         if (serve(it->second)) {
-          m_spin_until = Clock::now() + kSpinAfterRequest; // from the reply on, not the request
+          // From the reply on, not the request. Not after a greeting alone: `vrift run` greets
+          // before it plans (run::Sessions::reach), and a daemon spinning meanwhile takes the
+          // CPU the client would plan on; its requests come after the planning, not at once.
+          if (it->second.answered) m_spin_until = Clock::now() + kSpinAfterRequest;
         } else {
           drop(it->second);
           m_conns.erase(it);
+          // Nobody left to answer: no spinning on a CPU that the client's program, just
+          // started, can use (`vrift run` execs CMD as its connection closes).
+          if (m_conns.empty()) m_spin_until = {};
         }
         if (m_stop) break;
       }

@@ -42,17 +42,37 @@ Result<Client> Client::connect(const std::string& path, Role role, int timeout_m
 
 Result<Client> Client::greet(UniqueFd fd, Role role, int timeout_ms) {
   Client c(std::move(fd), role);
-  VRIFT_TRY(c.hello(timeout_ms));
+  VRIFT_TRY(c.send_hello(timeout_ms));
+  VRIFT_TRY(c.finish_hello(timeout_ms));
   return c;
 }
 
-Status Client::hello(int timeout_ms) {
+Result<Client> Client::begin_connect(const std::string& path, Role role, int timeout_ms) {
+  VRIFT_ASSIGN(UniqueFd fd, connect_unix(path, timeout_ms));
+  Client c(std::move(fd), role);
+  VRIFT_TRY(c.send_hello(timeout_ms).context("talking to the vrift daemon at '" + path + "'"));
+  return c;
+}
+
+Status Client::finish_connect(int timeout_ms) {
+  if (greeted()) return {};
+  return finish_hello(timeout_ms).context("talking to the vrift daemon");
+}
+
+Hello Client::our_hello() const {
   Hello ours;
   ours.role = m_role;
   ours.max_frame = kMaxFrameSize;
   ours.capabilities = kCapabilities;
   ours.pid = static_cast<uint32_t>(::getpid());
-  VRIFT_ASSIGN(HelloReply r, call<HelloReply>(ours, timeout_ms));
+  return ours;
+}
+
+Status Client::send_hello(int timeout_ms) { return send(our_hello(), timeout_ms); }
+
+Status Client::finish_hello(int timeout_ms) {
+  const Hello ours = our_hello();
+  VRIFT_ASSIGN(HelloReply r, receive<HelloReply>(timeout_ms));
   if (!accept_hello_reply(ours, r)) {
     m_fd.reset();
     return fail("the daemon chose protocol version " + std::to_string(r.version) +
@@ -60,6 +80,7 @@ Status Client::hello(int timeout_ms) {
                 EPROTO);
   }
   m_daemon = r;
+  m_greeted = true;
   m_daemon.store_root = {}; // a view of the frame buffer
   if (r.has_store) m_daemon_store = std::string(r.store_root);
   return {};

@@ -21,6 +21,12 @@ public:
   static Result<Client> connect(const std::string& path, Role role, int timeout_ms);
   /// Greets over an already connected socket (tests use a socketpair).
   static Result<Client> greet(UniqueFd fd, Role role, int timeout_ms);
+  /// connect() in two halves: connects and sends the greeting without waiting for the answer,
+  /// so that the daemon wakes (on a virtual machine an idle CPU can take a millisecond to) while
+  /// the caller goes on with its own work; finish_connect() then takes the answer. Until then
+  /// only finish_connect() may be called.
+  static Result<Client> begin_connect(const std::string& path, Role role, int timeout_ms);
+  Status finish_connect(int timeout_ms);
 
   /// Sends `req` and waits up to `timeout_ms` for its reply, which must be a Reply. An ERROR
   /// reply becomes an Error whose message is the daemon's (with its kind) and whose errnum is
@@ -59,6 +65,9 @@ public:
   const std::optional<std::string>& daemon_store() const { return m_daemon_store; }
   ErrorKind last_error_kind() const { return m_last_kind; }
   bool connected() const { return m_fd.valid(); }
+  /// The daemon's greeting has been received (always, but between begin_connect() and
+  /// finish_connect()).
+  bool greeted() const { return m_greeted; }
 
 private:
   Client(UniqueFd fd, Role role) : m_fd(std::move(fd)), m_role(role) {}
@@ -66,7 +75,9 @@ private:
     uint32_t id;
     MsgType type;
   };
-  Status hello(int timeout_ms);
+  Hello our_hello() const;
+  Status send_hello(int timeout_ms);
+  Status finish_hello(int timeout_ms);
   uint32_t take_id();
   // Records request ID of TYPE as awaiting its reply once `result` (of sending it) is OK;
   // otherwise closes the connection.
@@ -83,6 +94,7 @@ private:
   std::vector<Pending> m_pending; // oldest first, from m_pending_head
   size_t m_pending_head = 0;
   HelloReply m_daemon;
+  bool m_greeted = false;
   std::optional<std::string> m_daemon_store;
   ErrorKind m_last_kind{};
 };

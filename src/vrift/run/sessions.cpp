@@ -39,11 +39,27 @@ void adopt(Projection& p, const proto::SessionReply& r, std::string_view how) {
 
 } // namespace
 
-Result<Sessions> Sessions::connect(const Paths& paths, const std::string& exe) {
+std::optional<proto::Client> Sessions::reach(const Paths& paths) {
+  // A listening Unix socket accepts at once (the kernel queues the connection), so the timeout
+  // only bounds a daemon whose backlog is full.
+  auto c = proto::Client::begin_connect(paths.daemon_socket(), proto::Role::Cli, 200);
+  if (!c.ok()) return std::nullopt;
+  return std::move(*c);
+}
+
+Result<Sessions> Sessions::connect(const Paths& paths, const std::string& exe,
+                                   std::optional<proto::Client> early) {
   Sessions s;
-  VRIFT_ASSIGN(proto::Client c, connect_daemon(paths, exe, kDaemonStartMs)
-                                    .context("starting or reaching the vrift daemon at '" +
-                                             paths.daemon_socket() + "'"));
+  if (early) {
+    if (auto done = early->finish_connect(proto::kCliConnectTimeoutMs); !done.ok()) {
+      log::debug("{}; reaching the daemon again", done.error().message());
+      early.reset();
+    }
+  }
+  VRIFT_ASSIGN(proto::Client c, early ? Result<proto::Client>(std::move(*early))
+                                      : connect_daemon(paths, exe, kDaemonStartMs)
+                                            .context("starting or reaching the vrift daemon at '" +
+                                                     paths.daemon_socket() + "'"));
   s.m_pid = static_cast<int>(c.daemon().pid);
   s.m_client.emplace(std::move(c));
   // The shim reads blobs from VRIFT_STORE and the daemon commits into its own store: they must

@@ -19,7 +19,14 @@ public:
   /// Starts the daemon if needed (EXE is the vrift binary that runs it) and checks that it
   /// serves the store of PATHS (from its greeting: one round trip with a current daemon).
   /// Errors: the daemon cannot be started or reached, or it serves another store (EXDEV).
-  static Result<Sessions> connect(const Paths& paths, const std::string& exe);
+  /// EARLY, if given, is a greeting already on its way (reach()); a daemon that does not answer
+  /// it is reached again as without one.
+  static Result<Sessions> connect(const Paths& paths, const std::string& exe,
+                                  std::optional<proto::Client> early = std::nullopt);
+  /// Connects to a running daemon and greets it without waiting for the answer, for connect()
+  /// to finish after the caller's own work: the daemon wakes meanwhile. Nullopt when no daemon
+  /// listens (connect() starts one).
+  static std::optional<proto::Client> reach(const Paths& paths);
   /// Opens a session for each of PS (root and manifest_path set) that is not open yet
   /// (session == 0), and fills in their vdir_path and session. The sessions are leased to this
   /// process as they open (SESSION_LEASE, where the daemon offers it): they outlive the
