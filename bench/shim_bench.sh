@@ -220,6 +220,18 @@ for _ in $(seq 1 100); do [ -e "$work/bg.ready" ] && break; sleep 0.1; done
 "$vrift" run --manifest "$man" -- env > "$work/run.env"
 getenv() { sed -n "s/^$1=//p" "$work/run.env"; }
 shim_env="LD_PRELOAD=$(getenv LD_PRELOAD) 'VRIFT_PROJECTIONS=$(getenv VRIFT_PROJECTIONS)' VRIFT_STORE=$(getenv VRIFT_STORE) UV_USE_IO_URING=$(getenv UV_USE_IO_URING)"
+# The environment's size decides where a program's stack starts, and with it how its hot data
+# falls on cache lines and pages: a few percent either way, whatever the program does (found in
+# session 12: python on the physical tree ran 1-2% faster or slower than under the shim as the
+# shim's 400 bytes of variables came and went). So the physical tree's program gets a variable
+# as long as the ones vrift adds (VRIFT_BENCH_PAD), and every program of a round one more of a
+# random length (VRIFT_BENCH_JITTER, 0-4095 bytes; @JITTER@ in a command): the three are then
+# compared at the same sizes, and over many.
+added=0
+for v in LD_PRELOAD VRIFT_PROJECTIONS VRIFT_STORE UV_USE_IO_URING; do
+  added=$((added + ${#v} + 2 + $(getenv "$v" | wc -c) - 1)) # NAME=VALUE and its NUL
+done
+pad_env="VRIFT_BENCH_PAD=$(head -c $((added - 17)) /dev/zero | tr '\0' p)"
 
 # Commands compared by hyperfine, interleaved run by run: hyperfine runs all runs of one command
 # before the next, and on this machine the load drifts over seconds, so each invocation does one
@@ -241,7 +253,8 @@ hf_reps() { # TAG RUNS WARMUP CMD...
       # runs ~3% slower than the same program right after it (measured in session 10), which a
       # fixed order turns into a bias against the first command (the physical tree).
       order=()
-      for j in $(seq 0 $((n - 1))); do order+=("${cmds[$(((j + k) % n))]}"); done
+      jitter="VRIFT_BENCH_JITTER=$(head -c $((RANDOM % 4096)) /dev/zero | tr '\0' j)"
+      for j in $(seq 0 $((n - 1))); do order+=("${cmds[$(((j + k) % n))]//@JITTER@/$jitter}"); done
       hyperfine -N --runs 1 ${hf_opts[@]+"${hf_opts[@]}"} --export-json "$work/$tag.json" "${order[@]}" > /dev/null 2>&1
       [ "$k" -gt "$warm" ] || continue
       # Rows back in the commands' own order.
@@ -265,9 +278,9 @@ hf_reps() { # TAG RUNS WARMUP CMD...
 js="require('lodash'); require('express'); require('vue')"
 (cd "$proj" && "$vrift" run --manifest "$man" -- node -e "$js") # fails loudly if it does not work
 hf_reps node "$node_runs" 2 \
-  "env -C $phys node -e \"$js\"" \
-  "env -C $proj $vrift run --manifest $man -- node -e \"$js\"" \
-  "env -C $proj $shim_env node -e \"$js\""
+  "env -C $phys @JITTER@ $pad_env node -e \"$js\"" \
+  "env -C $proj @JITTER@ $vrift run --manifest $man -- node -e \"$js\"" \
+  "env -C $proj @JITTER@ $shim_env node -e \"$js\""
 m_node_k=$(median < "$work/node.0"); m_node_r=$(median < "$work/node.1"); m_node_s=$(median < "$work/node.2")
 c_node_k=$(median < "$work/node.cpu.0"); c_node_r=$(median < "$work/node.cpu.1"); c_node_s=$(median < "$work/node.cpu.2")
 p_node_r=$(median < "$work/node.pairs.1"); p_node_s=$(median < "$work/node.pairs.2")
@@ -278,9 +291,9 @@ py_k=$(cd "$phys/pybench" && "$py" -B main.py)
 py_r=$(cd "$proj/pybench" && "$vrift" run --manifest "$man" -- "$py" -B main.py)
 [ "$py_k" = "$py_r" ] || { echo "python output differs: '$py_k' vs '$py_r'" >&2; exit 1; }
 hf_reps py "$py_runs" 3 \
-  "env -C $phys/pybench $py -B main.py" \
-  "env -C $proj/pybench $vrift run --manifest $man -- $py -B main.py" \
-  "env -C $proj/pybench $shim_env $py -B main.py"
+  "env -C $phys/pybench @JITTER@ $pad_env $py -B main.py" \
+  "env -C $proj/pybench @JITTER@ $vrift run --manifest $man -- $py -B main.py" \
+  "env -C $proj/pybench @JITTER@ $shim_env $py -B main.py"
 m_py_k=$(median < "$work/py.0"); m_py_r=$(median < "$work/py.1"); m_py_s=$(median < "$work/py.2")
 c_py_k=$(median < "$work/py.cpu.0"); c_py_r=$(median < "$work/py.cpu.1"); c_py_s=$(median < "$work/py.cpu.2")
 p_py_r=$(median < "$work/py.pairs.1"); p_py_s=$(median < "$work/py.pairs.2")
