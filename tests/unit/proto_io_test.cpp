@@ -315,6 +315,18 @@ TEST(ProtoIo, FirstFrameMustBeHello) {
   EXPECT_FALSE(greeted.ok());
 }
 
+// A Unix socket listening at PATH (invalid if it could not be made).
+UniqueFd listening(const std::string& path) {
+  UniqueFd srv(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  if (::bind(srv.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(srv.get(), 4) != 0)
+    srv.reset();
+  return srv;
+}
+
 TEST(ProtoIo, ConnectAndPeerCredentials) {
   char tmpl[] = "/tmp/vrift-proto-test.XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);
@@ -327,12 +339,8 @@ TEST(ProtoIo, ConnectAndPeerCredentials) {
   ASSERT_FALSE(too_long.ok());
   EXPECT_EQ(too_long.error().errnum(), ENAMETOOLONG);
 
-  UniqueFd srv(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  ASSERT_EQ(::bind(srv.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(srv.get(), 4), 0);
+  UniqueFd srv = listening(path);
+  ASSERT_TRUE(srv.valid());
   auto c = connect_unix(path, 1000);
   ASSERT_TRUE(c.ok()) << c.error().message();
   UniqueFd conn(::accept4(srv.get(), nullptr, nullptr, SOCK_CLOEXEC));
@@ -355,12 +363,8 @@ TEST(ProtoIo, BeginConnectGreetsBeforeTheDaemonAnswers) {
   ASSERT_FALSE(none.ok());
   EXPECT_EQ(none.error().errnum(), ENOENT);
 
-  UniqueFd srv(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  ASSERT_EQ(::bind(srv.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(srv.get(), 4), 0);
+  UniqueFd srv = listening(path);
+  ASSERT_TRUE(srv.valid());
   for (bool answer : {true, false}) {
     SCOPED_TRACE(answer ? "the daemon answers" : "the daemon hangs up");
     auto c = Client::begin_connect(path, Role::Cli, 1000);
