@@ -1,5 +1,6 @@
 // The daemon's knowledge of a session's skeleton (daemon/skeleton_watch.h): clean only while
 // every directory of the tree exists under the root and nothing was removed or moved since.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 
 #include "vrift/daemon/skeleton_watch.h"
 #include "vrift/daemon/tree.h"
+#include "vrift/hash/blake3.h"
 
 namespace vrift {
 namespace {
@@ -220,6 +222,82 @@ TEST(SkeletonWatch, AChangeBeforeTheWatchesIsFoundByLooking) {
   w.arm(r.path, file_tree(), walk3);
   EXPECT_TRUE(w.clean(r.path));
   EXPECT_FALSE(w.tree_unchanged()) << "d/sub/g changed after the walk began";
+}
+
+// The tree of make_file_tree() as a walk of it records it: each file's mode, mtime and hash too.
+Tree walked_file_tree(const std::string& root) {
+  Tree t = file_tree();
+  for (const char* path : {"d/f", "d/sub/g"}) {
+    const std::string full = root + "/" + path;
+    struct stat st {};
+    EXPECT_EQ(::stat(full.c_str(), &st), 0) << full;
+    std::FILE* f = std::fopen(full.c_str(), "r");
+    EXPECT_NE(f, nullptr) << full;
+    std::string bytes(static_cast<size_t>(st.st_size), '\0');
+    if (f) {
+      EXPECT_EQ(std::fread(bytes.data(), 1, bytes.size(), f), bytes.size());
+      std::fclose(f);
+    }
+    ManifestEntry e;
+    e.path = path;
+    e.type = EntryType::File;
+    e.mode = st.st_mode & 07777;
+    e.size = static_cast<uint64_t>(st.st_size);
+    e.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+    e.hash = blake3(bytes);
+    EXPECT_TRUE(t.put(e).ok()) << path;
+  }
+  return t;
+}
+
+// A file whose ctime is younger than the walk is read: still the tree's mode, mtime, size and
+// bytes (what linking it into the store leaves: only its ctime moves), it is vouched for;
+// anything else of it changed, it is not.
+TEST(SkeletonWatch, AFileTheWalkLinkedIsReadNotRefused) {
+  TempRoot r, elsewhere;
+  make_file_tree(r.path);
+  ::usleep(static_cast<useconds_t>(2 * SkeletonWatch::kCtimeMarginNs / 1000));
+  const Tree t = walked_file_tree(r.path);
+  const int64_t walk = now_ns(); // the walk began: everything is older
+  ::usleep(static_cast<useconds_t>(2 * SkeletonWatch::kCtimeMarginNs / 1000));
+  const std::string f = r.path + "/d/f";
+  ASSERT_EQ(::link(f.c_str(), (elsewhere.path + "/blob").c_str()), 0); // as the store does
+  SkeletonWatch w;
+  w.arm(r.path, t, walk);
+  ASSERT_TRUE(w.clean(r.path));
+  EXPECT_TRUE(w.tree_unchanged()) << "only d/f's ctime moved, and its bytes are the tree's";
+
+  // The same bytes count, so same size; the mtime put back: only the bytes tell.
+  struct stat st {};
+  ASSERT_EQ(::stat(f.c_str(), &st), 0);
+  write_file(f, "jello");
+  const struct timespec times[2] = {st.st_atim, st.st_mtim};
+  ASSERT_EQ(::utimensat(AT_FDCWD, f.c_str(), times, 0), 0);
+  w.arm(r.path, t, walk);
+  EXPECT_TRUE(w.clean(r.path));
+  EXPECT_FALSE(w.tree_unchanged()) << "d/f's bytes are not the tree's";
+  write_file(f, "hello");
+  ASSERT_EQ(::utimensat(AT_FDCWD, f.c_str(), times, 0), 0);
+  w.arm(r.path, t, walk);
+  EXPECT_TRUE(w.clean(r.path) && w.tree_unchanged()) << "the tree's bytes and mtime again";
+
+  ASSERT_EQ(::chmod(f.c_str(), 0600), 0);
+  w.arm(r.path, t, walk);
+  EXPECT_FALSE(w.tree_unchanged()) << "d/f's mode is not the tree's";
+  ASSERT_EQ(::chmod(f.c_str(), st.st_mode & 07777), 0);
+  const struct timespec later[2] = {st.st_atim, {st.st_mtim.tv_sec + 1, st.st_mtim.tv_nsec}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, f.c_str(), later, 0), 0);
+  w.arm(r.path, t, walk);
+  EXPECT_FALSE(w.tree_unchanged()) << "d/f's mtime is not the tree's";
+  ASSERT_EQ(::utimensat(AT_FDCWD, f.c_str(), times, 0), 0);
+  w.arm(r.path, t, walk);
+  EXPECT_TRUE(w.clean(r.path) && w.tree_unchanged());
+
+  // A directory younger than the walk is not vouched for (an entry came or went).
+  write_file(r.path + "/d/sub/tmp", "x");
+  ASSERT_EQ(::unlink((r.path + "/d/sub/tmp").c_str()), 0);
+  w.arm(r.path, t, walk);
+  EXPECT_FALSE(w.tree_unchanged()) << "d/sub changed after the walk began";
 }
 
 } // namespace

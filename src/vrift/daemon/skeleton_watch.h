@@ -17,7 +17,11 @@
 // entry of the tree is looked at: the same type, a file's size, and a ctime (which every change
 // of an inode sets, and no one can set back) older than T less a margin, as are the root's and
 // every directory's. T is when the walk that wrote the manifest began, so nothing changed between
-// that walk and the watches; any event after them makes the tree unknown again.
+// that walk and the watches; any event after them makes the tree unknown again. A file with a
+// younger ctime is read instead, and must still have the tree's mode, mtime, size and bytes: the
+// walk itself sets the ctime of every file it links into the store, i.e. of every file changed
+// since the run before (a few: past kMaxReread files or kMaxRereadBytes the tree is not vouched
+// for, and the next run walks).
 #pragma once
 
 #include <sys/types.h>
@@ -38,6 +42,10 @@ public:
   /// A ctime this close to the walk's start does not prove the entry older than the walk: the
   /// kernel stamps ctime from a clock that lags by up to a tick.
   static constexpr int64_t kCtimeMarginNs = 50'000'000;
+  /// Files younger than the walk are read and compared with the tree (mode, mtime, size, bytes):
+  /// at most this many, and this many bytes, or the tree is not vouched for.
+  static constexpr size_t kMaxReread = 1000;
+  static constexpr uint64_t kMaxRereadBytes = 64ull << 20;
 
   /// Watches ROOT and every directory of TREE below it, dropping earlier watches first. Clean
   /// when every watch could be added; otherwise (a directory missing or not a directory, the

@@ -624,10 +624,25 @@ Result<BlobState> Store::revalidate(const Hash& h, uint64_t size) {
     if (st.st_nlink > 1 || (st.st_mode & 0222) != 0) VRIFT_TRY(set_fingerprint(p, mtime_ns(st)));
     return BlobState::Ok;
   }
+  // A linked blob (the fingerprint xattr, or the user's write bits) shares its inode with a
+  // user's file, which tier2 leaves the user's to edit: its bytes moving is the user saving that
+  // file in place (zero-config's next `vrift run` finds it after every save of such an editor),
+  // said with -v. An owned blob's bytes moving is damage to the store: a warning. Not judged by
+  // the link count: a tier1 file is the store's own inode linked read-only into a project.
+  struct stat st {};
+  char fp[8];
+  const bool linked =
+      ::lstat(p.c_str(), &st) == 0 &&
+      ((st.st_mode & 0222) != 0 || ::lgetxattr(p.c_str(), kFingerprintXattr, fp, sizeof fp) >= 0);
   std::string q = m_root + "/quarantine/" + fs::basename(p) + "." + std::to_string(::time(nullptr));
   if (::rename(p.c_str(), q.c_str()) != 0 && errno != ENOENT)
     return fail_os("quarantining '" + p + "'");
-  log::warn("blob {} changed after it was stored; moved to {}", fs::basename(p), q);
+  if (linked) {
+    log::info("blob {}: the file it was linked with was edited in place; the old name moved to {}",
+              fs::basename(p), q);
+  } else {
+    log::warn("blob {} changed after it was stored; moved to {}", fs::basename(p), q);
+  }
   return BlobState::Missing;
 }
 

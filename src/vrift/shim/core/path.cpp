@@ -6,7 +6,11 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 #if __has_include(<sys/platform/x86.h>)
-#include <sys/platform/x86.h> // glibc 2.33+: the loader's CPU feature table
+// glibc 2.33+: the loader's CPU feature table. The header is C: clang's C++ has no _Bool (GCC's
+// takes it as an extension).
+#define _Bool bool
+#include <sys/platform/x86.h>
+#undef _Bool
 #else
 #include <cpuid.h>
 #endif
