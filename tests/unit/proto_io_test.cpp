@@ -288,6 +288,47 @@ TEST(ProtoIo, PipelinedRequestsAreAnsweredInOrder) {
   EXPECT_TRUE(greeted.ok());
 }
 
+// Queued requests go out together in one write at flush(), nothing before it: the daemon reads
+// them at once and answers them all before its own work (vrift run's opens and lease).
+TEST(ProtoIo, QueuedRequestsGoOutInOneWrite) {
+  Pair p;
+  const int daemon_fd = p.b.get();
+  Joiner daemon{std::thread([daemon_fd] {
+    Hello ours{1, 1, Role::Daemon, kMaxFrameSize, 0, 4242};
+    (void)serve_hello(daemon_fd, ours, 2000);
+  })};
+  auto c = Client::greet(std::move(p.a), Role::Cli, 2000);
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  daemon.t.join();
+  ASSERT_TRUE(c->queue(StatusQuery{}).ok());
+  ASSERT_TRUE(c->queue(Unlink{3, "gone.txt"}).ok());
+  EXPECT_EQ(c->pending(), 2u);
+  uint8_t in[4096];
+  EXPECT_LT(::recv(daemon_fd, in, sizeof in, MSG_DONTWAIT), 0) << "nothing sent before flush()";
+  ASSERT_TRUE(c->flush(2000).ok());
+  const ssize_t n = ::recv(daemon_fd, in, sizeof in, MSG_DONTWAIT);
+  ASSERT_GT(n, 0);
+  Frame f1, f2;
+  size_t used1 = 0, used2 = 0;
+  ASSERT_EQ(read_frame(in, static_cast<size_t>(n), kMaxFrameSize, &f1, &used1), Err::Ok);
+  ASSERT_EQ(read_frame(in + used1, static_cast<size_t>(n) - used1, kMaxFrameSize, &f2, &used2),
+            Err::Ok)
+      << "both requests in the one read";
+  EXPECT_EQ(used1 + used2, static_cast<size_t>(n));
+  EXPECT_EQ(f1.type, MsgType::StatusQuery);
+  EXPECT_EQ(f2.type, MsgType::Unlink);
+  ASSERT_TRUE(
+      send_msg(daemon_fd, f1.id, StatusReply{42, 1, 1, 5, 6, 7, 8, 9, "0.1.0", "/s"}, 1000));
+  ASSERT_TRUE(send_error(daemon_fd, f2.id, kind_of_errno(ENOENT), "no such file"));
+  auto st = c->receive<StatusReply>(2000);
+  ASSERT_TRUE(st.ok()) << st.error().message();
+  EXPECT_EQ(st->pid, 42u);
+  auto un = c->receive<OkReply>(2000);
+  ASSERT_FALSE(un.ok());
+  EXPECT_EQ(un.error().errnum(), ENOENT);
+  EXPECT_TRUE(c->flush(2000).ok()) << "nothing queued: nothing to do";
+}
+
 TEST(ProtoIo, VersionMismatchIsRefusedAndBothSidesKnowWhy) {
   Pair p;
   Status greeted;

@@ -86,6 +86,18 @@ Status Client::finish_hello(int timeout_ms) {
   return {};
 }
 
+Status Client::flush(int timeout_ms) {
+  if (m_out.empty()) return {};
+  Status r = m_fd.valid() ? send_all(m_fd.get(), m_out.data(), m_out.size(), timeout_ms)
+                          : fail("the connection was closed after an earlier error", EPIPE);
+  m_out.clear();
+  if (!r) {
+    m_fd.reset();
+    return fail(std::move(r).context("sending queued requests").error());
+  }
+  return {};
+}
+
 uint32_t Client::take_id() {
   const uint32_t id = m_next_id++;
   if (m_next_id == 0) m_next_id = 1; // id 0 is reserved for connection-level errors

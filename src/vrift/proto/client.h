@@ -5,6 +5,7 @@
 //   VRIFT_ASSIGN(auto st, c.call<proto::StatusReply>(proto::StatusQuery{}));
 #pragma once
 
+#include <array>
 #include <optional>
 #include <string>
 #include <vector>
@@ -49,6 +50,25 @@ public:
     const uint32_t id = take_id();
     return sent(Req::kType, id, send_msg(m_fd.get(), id, req, timeout_ms));
   }
+  /// Pipelining in one write: queue() encodes a request into this client's buffer (its reply
+  /// is then received like send()'s), flush() sends every request queued in one write, so the
+  /// daemon reads them together and answers them all before any work of its own (a request
+  /// that arrives apart can wait behind the tree check a session open leaves it: 75-120 ms for
+  /// dataset A).
+  template <class Req> Status queue(const Req& req) {
+    static_assert(is_request(Req::kType));
+    std::array<uint8_t, max_frame_size<Req>()> buf;
+    const uint32_t id = take_id();
+    const size_t n = encode(buf.data(), buf.size(), id, req);
+    if (n == 0)
+      return sent(
+          Req::kType, id,
+          fail(std::string("encoding ") + type_name(Req::kType) + ": a field breaks its rules",
+               EINVAL));
+    m_out.insert(m_out.end(), buf.data(), buf.data() + n);
+    return sent(Req::kType, id, Status{});
+  }
+  Status flush(int timeout_ms);
   template <class Reply> Result<Reply> receive(int timeout_ms) {
     static_assert(is_reply(Reply::kType));
     VRIFT_ASSIGN(Frame f, await_reply(Reply::kType, timeout_ms));
@@ -90,6 +110,7 @@ private:
   UniqueFd m_fd;
   Role m_role;
   std::vector<uint8_t> m_buf;
+  std::vector<uint8_t> m_out; // requests queued, not yet flushed
   uint32_t m_next_id = 1;
   std::vector<Pending> m_pending; // oldest first, from m_pending_head
   size_t m_pending_head = 0;

@@ -96,16 +96,14 @@ Status Sessions::open_all(std::vector<Projection>& ps) {
   for (Projection& p : ps) {
     if (p.session != 0) continue; // open already (open_if_tree_unchanged)
     const bool watch = p.watch_tree_since_ns > 0 && (caps & proto::kCapTreeWatch) != 0;
-    VRIFT_TRY(m_client->send(open_request(p, watch, p.watch_tree_since_ns), kTimeout)
-                  .context(opening(p)));
+    VRIFT_TRY(m_client->queue(open_request(p, watch, p.watch_tree_since_ns)).context(opening(p)));
     pending.push_back(&p);
   }
   // Requests of a connection are served in order: the lease covers every session opened above
-  // (and any opened before on this connection).
+  // (and any opened before on this connection). All in one write (proto::Client::queue).
   const bool lease = (caps & proto::kCapSessionLease) != 0;
-  if (lease) {
-    VRIFT_TRY(m_client->send(proto::SessionLease{}, kTimeout).context("leasing the sessions"));
-  }
+  if (lease) VRIFT_TRY(m_client->queue(proto::SessionLease{}).context("leasing the sessions"));
+  VRIFT_TRY(m_client->flush(kTimeout).context("opening the sessions"));
   for (Projection* p : pending) {
     VRIFT_ASSIGN(auto r, m_client->receive<proto::SessionReply>(kTimeout).context(opening(*p)));
     adopt(*p, r, "");
