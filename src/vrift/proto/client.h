@@ -59,13 +59,9 @@ public:
     static_assert(is_request(Req::kType));
     std::array<uint8_t, max_frame_size<Req>()> buf;
     const uint32_t id = take_id();
-    const size_t n = encode(buf.data(), buf.size(), id, req);
-    if (n == 0)
-      return sent(
-          Req::kType, id,
-          fail(std::string("encoding ") + type_name(Req::kType) + ": a field breaks its rules",
-               EINVAL));
-    m_out.insert(m_out.end(), buf.data(), buf.data() + n);
+    auto n = encode_frame(buf, id, req);
+    if (!n) return sent(Req::kType, id, Status(fail(std::move(n).error())));
+    m_out.insert(m_out.end(), buf.data(), buf.data() + *n);
     return sent(Req::kType, id, Status{});
   }
   Status flush(int timeout_ms);

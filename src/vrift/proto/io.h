@@ -25,14 +25,23 @@ inline constexpr int kForever = -1;
 /// gone), or the error send() reported.
 Status send_all(int fd, const uint8_t* data, size_t len, int timeout_ms);
 
+/// Encodes `m` as frame ID into BUF, which holds max_frame_size<M>() bytes; returns the frame's
+/// length. Errors: EINVAL when `m` breaks its schema.
+template <class M>
+Result<size_t> encode_frame(std::array<uint8_t, max_frame_size<M>()>& buf, uint32_t id,
+                            const M& m) {
+  const size_t n = encode(buf.data(), buf.size(), id, m);
+  if (n == 0)
+    return fail(std::string("encoding ") + type_name(M::kType) + ": a field breaks its rules",
+                EINVAL);
+  return n;
+}
+
 /// Encodes `m` (on the stack: v1 frames are at most kMaxV1Frame bytes) and sends it.
 /// Errors: EINVAL when `m` breaks its schema, then as send_all.
 template <class M> Status send_msg(int fd, uint32_t id, const M& m, int timeout_ms) {
   std::array<uint8_t, max_frame_size<M>()> buf;
-  size_t n = encode(buf.data(), buf.size(), id, m);
-  if (n == 0)
-    return fail(std::string("encoding ") + type_name(M::kType) + ": a field breaks its rules",
-                EINVAL);
+  VRIFT_ASSIGN(const size_t n, encode_frame(buf, id, m));
   return send_all(fd, buf.data(), n, timeout_ms);
 }
 
