@@ -412,5 +412,71 @@ PY
 check_eq "a terminal's ^C reaches CMD once" "INT" "$(cat "$T/t.log" 2>/dev/null)"
 check_eq "and vrift exits with CMD's status" 0 "$out"
 
+# --- the fast path (run/fast_run.cpp, docs/run.md): `vrift run --manifest ... -- CMD` done from
+# the entry point when the daemon has the session and vouches for its skeleton. With
+# VRIFT_FAST_RUN=require (a test hook) a run it does not take fails with its reason, so a
+# success below means the fast path ran it; VRIFT_FAST_RUN=0 turns it off.
+if [ "$(uname -m)" != x86_64 ]; then
+  echo "skip - the fast path (x86-64 only)"
+else
+  fast() { VRIFT_FAST_RUN=require "$VRIFT" run "$@"; }
+  # The session is the phantom tree's; the daemon vouches for its skeleton from its second open.
+  for _ in $(seq 1 50); do fast -m "$T/ph.manifest" -- true 2>/dev/null && break; sleep 0.1; done
+  fast -m "$T/ph.manifest" -- true 2>"$T/fast.err"
+  check_eq "a run of an open, vouched session takes the fast path" "0|" "$?|$(cat "$T/fast.err")"
+  check_eq "CMD's status" 3 "$(fast -m "$T/ph.manifest" -- sh -c 'exit 3' 2>/dev/null; echo $?)"
+  VRIFT_FAST_RUN=require "$VRIFT" run -m "$T/ph.manifest" -- sh -c 'echo $$ > "$1"' sh "$T/fast.pid" 2>/dev/null &
+  pid=$!
+  wait "$pid"
+  check_eq "CMD is vrift's process (exec in place)" "$pid" "$(cat "$T/fast.pid")"
+  # The environment is the full path's, byte for byte (the inherited LD_PRELOAD forms included).
+  for pre in unset "" "/lib/other.so" "$STUB" " $STUB:/lib/x.so" ":"; do
+    if [ "$pre" = unset ]; then
+      a=$(env -u LD_PRELOAD VRIFT_FAST_RUN=require "$VRIFT" run -m "$T/ph.manifest" -- env 2>/dev/null | grep -v '^VRIFT_FAST_RUN=')
+      b=$(env -u LD_PRELOAD VRIFT_FAST_RUN=0 "$VRIFT" run -m "$T/ph.manifest" -- env 2>/dev/null | grep -v '^VRIFT_FAST_RUN=')
+    else
+      a=$(LD_PRELOAD="$pre" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+        VRIFT_FAST_RUN=require "$VRIFT" run -m "$T/ph.manifest" -- env 2>/dev/null | grep -v '^VRIFT_FAST_RUN=')
+      b=$(LD_PRELOAD="$pre" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+        VRIFT_FAST_RUN=0 "$VRIFT" run -m "$T/ph.manifest" -- env 2>/dev/null | grep -v '^VRIFT_FAST_RUN=')
+    fi
+    check_eq "the environment with LD_PRELOAD '$pre': the full path's" "$b" "$a"
+  done
+  check_contains "(it carries the session)" "VRIFT_PROJECTIONS=$(realpath "$T/ph")" "$a"
+  # Two manifests at once, and a script through #!/usr/bin/env.
+  "$VRIFT" run -m "$T/ph.manifest" -m "$T/q.manifest" -- true 2>/dev/null
+  for _ in $(seq 1 50); do fast -m "$T/ph.manifest" -m "$T/q.manifest" -- true 2>/dev/null && break; sleep 0.1; done
+  a=$(fast -m "$T/ph.manifest" --manifest="$T/q.manifest" -- env 2>&1 | grep -v '^VRIFT_FAST_RUN=')
+  b=$(VRIFT_FAST_RUN=0 "$VRIFT" run -m "$T/ph.manifest" --manifest="$T/q.manifest" -- env 2>&1 | grep -v '^VRIFT_FAST_RUN=')
+  check_eq "two manifests: the full path's environment" "$b" "$a"
+  check_eq "a #!/usr/bin/env script" 6 "$(fast -m "$T/ph.manifest" -- "$T/env-script" 2>/dev/null; echo $?)"
+  # What it leaves to the full path, and why (each then gets the full path's answer, above).
+  why() { fast "$@" 2>&1 >/dev/null | sed -n 's/^vrift: the fast path was not taken: //p'; }
+  check_eq "zero-config" "no --manifest (zero-config)" "$(cd "$T/ph" && why -- true)"
+  check_eq "--at" "an option it does not take" "$(why -m "$M" --at "$T/same" -- true)"
+  check_eq "a command not on disk" "a command not found on disk" "$(why -m "$T/ph.manifest" -- no-such-command-here)"
+  check_eq "VRIFT_LOG" "VRIFT_LOG" "$(VRIFT_LOG=1 why -m "$T/ph.manifest" -- true)"
+  check_eq "a missing manifest" "a manifest that cannot be opened" "$(why -m "$T/nope.manifest" -- true)"
+  check_eq "a corrupt manifest" "a manifest whose header this path does not take" "$(why -m "$T/bad.manifest" -- true)"
+  check_eq "a --prefix manifest" "a manifest that may have been ingested with --prefix" "$(why -m "$T/web.manifest" -- true)"
+  check_eq "a setuid program" "a program the shim may not see" "$(why -m "$T/ph.manifest" -- "$T/suid-true")"
+  check_eq "a script under a setuid program" "a program the shim may not see" \
+    "$(PATH="$T/bin:$PATH" why -m "$T/ph.manifest" -- "$T/suid-env-script")"
+  if [ -x "$T/static-helper" ]; then
+    check_eq "a static program" "a program the shim may not see" "$(why -m "$T/ph.manifest" -- "$T/static-helper")"
+  fi
+  mkdir -p "$T/cfghome/.vrift"; : > "$T/cfghome/.vrift/config.toml"
+  check_eq "a config file (it may name the store)" "a config file" "$(HOME="$T/cfghome" why -m "$T/ph.manifest" -- true)"
+  check_eq "a daemon of another store" "a daemon of another version or store" \
+    "$(VR_THE_SOURCE="$T" why -m "$T/ph.manifest" -- true)"
+  stop_daemon
+  check_eq "no daemon (the full path starts one)" "no daemon listening (the full path starts one)" \
+    "$(why -m "$T/ph.manifest" -- true)"
+  "$VRIFT" daemon start >/dev/null 2>&1
+  check_eq "a new session (its skeleton not yet watched)" \
+    "a skeleton the daemon has not vouched for" "$(why -m "$T/ph.manifest" -- true)"
+  check_eq "without require, the full path then runs it" 0 "$(run_rc -m "$T/ph.manifest" -- true)"
+fi
+
 stop_daemon
 finish
