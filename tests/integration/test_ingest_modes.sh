@@ -205,4 +205,20 @@ ran=$(cd "$T/e" && "$VRIFT" run --manifest "$T/e.manifest" -- sh -c './bin/tool.
 check_eq "under vrift run, the phantom script runs and the program cannot (126)" \
   "$(printf 'script ran\ndyn 126')" "$ran"
 "$VRIFT" daemon stop >/dev/null 2>&1
+
+# --- how the new blobs become durable: an fsync each when they are few (the run after an edit),
+# one syncfs for many, nothing when nothing is new.
+mkdir -p "$T/dur/src"
+for i in $(seq 1 80); do echo "file $i" > "$T/dur/src/f$i.txt"; done
+err=$("$VRIFT" -vv ingest "$T/dur" -o "$T/dur.manifest" 2>&1 >/dev/null)
+check_contains "80 new blobs: one syncfs" "ingest: syncfs done" "$err"
+echo "edited" >> "$T/dur/src/f3.txt"
+err=$("$VRIFT" -vv ingest "$T/dur" -o "$T/dur.manifest" 2>&1 >/dev/null)
+check_contains "one edited file: its blob and directories synced by themselves" \
+  "ingest: fsync of 1 new blob and their directories" "$err"
+check "and no syncfs" bash -c "! grep -q 'syncfs done' <<< '$err'"
+check_eq "the blob it synced is the edited content" "$(printf 'file 3\nedited')" \
+  "$(cat "$VR_THE_SOURCE"/blake3/*/*/"$(b3sum --no-names "$T/dur/src/f3.txt")"_14.bin 2>/dev/null)"
+err=$("$VRIFT" -vv ingest "$T/dur" -o "$T/dur.manifest" 2>&1 >/dev/null)
+check "unchanged: no sync at all" bash -c "! grep -qE 'syncfs done|fsync of' <<< '$err'"
 finish

@@ -4,7 +4,8 @@
 //   3. Walk + hash + place in parallel; each worker keeps its own entries, no shared state but
 //      the directory queue and the counters.
 //   4. Build the manifest; an unchanged tree whose manifest is registered writes nothing.
-//   5. syncfs(store): every blob placed is durable before a manifest names it.
+//   5. Every blob placed is durable before a manifest names it: an fsync of each (and of its
+//      directories) when there are a few, as after an edit; else one syncfs(store).
 //   6. Write the manifest atomically, keep a copy in the store, register it.
 //   7. Phantom only: now that blobs and manifest are durable, move ownership of the content to
 //      the store and remove the project's files (directories stay as an empty skeleton).
@@ -42,6 +43,32 @@
 namespace vrift {
 
 namespace {
+
+// Up to this many new blobs, step 5 makes each durable by itself (fsync of the blob and of its
+// shard directories) rather than with syncfs, whose cost is every dirty page of the whole
+// filesystem: 35-40 ms on the benchmarks' VM for the run after an edit in dataset A, and far
+// more while another program (a build, a download) leaves data to write. An fsync there costs
+// 0.4-4 ms (docs/benchmarks.md, session 13).
+constexpr size_t kSyncEachMax = 64;
+
+// fsync of each blob of PLACED, then of each directory they are in and its two parents (the
+// shard directories and blake3/, which this run may have created).
+Status sync_each(const std::vector<std::string>& placed) {
+  std::vector<std::string> dirs;
+  for (const std::string& b : placed) {
+    UniqueFd fd(::open(b.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd.valid() || ::fsync(fd.get()) != 0) return fail_os("syncing blob '" + b + "'");
+    std::string d = fs::dirname(b);
+    for (int up = 0; up < 3; ++up, d = fs::dirname(d)) {
+      if (std::find(dirs.begin(), dirs.end(), d) == dirs.end()) dirs.push_back(d);
+    }
+  }
+  for (const std::string& d : dirs) {
+    UniqueFd fd(::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd.valid() || ::fsync(fd.get()) != 0) return fail_os("syncing directory '" + d + "'");
+  }
+  return {};
+}
 
 double since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -208,6 +235,7 @@ struct WorkerState {
   std::vector<PhantomProgram> programs;
   std::vector<PhantomItem> phantom;
   std::vector<Deferred> deferred;
+  std::vector<std::string> placed; ///< the blobs placed, while there are few (kSyncEachMax)
   // The read buffer for hashing, allocated (not zeroed) by the first file that needs it: an
   // unchanged tree hashes nothing, and zeroing 256 KiB per worker was most of a zero-config
   // re-ingest's system time.
@@ -425,6 +453,7 @@ private:
     if (how != Placement::Existing) {
       ++w.new_blobs;
       w.new_bytes += n;
+      if (w.placed.size() <= kSyncEachMax) w.placed.push_back(m_store.blob_path(h, n));
     }
     // The identity after placement (linking changes ctime; tier1 may change mode or inode).
     if (tier1 && how == Placement::Existing && ::lstat(abs(rel).c_str(), &fin) != 0) {
@@ -724,6 +753,7 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
   std::vector<CacheRecord> new_records;
   std::vector<uint32_t> hits;
   std::vector<PhantomItem> phantom;
+  std::vector<std::string> placed;
   {
     size_t ne = 0, nn = 0, nh = 0;
     for (const auto& w : ing.workers()) {
@@ -755,6 +785,7 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
     std::move(w.raw_callers.begin(), w.raw_callers.end(), std::back_inserter(rep.raw_callers));
     std::move(w.programs.begin(), w.programs.end(), std::back_inserter(rep.programs));
     std::move(w.phantom.begin(), w.phantom.end(), std::back_inserter(phantom));
+    std::move(w.placed.begin(), w.placed.end(), std::back_inserter(placed));
     w = WorkerState();
   }
   std::sort(rep.excluded.begin(), rep.excluded.end(),
@@ -851,7 +882,12 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
   // manifest (the repeated ingest of an unchanged tree), the ingest that wrote the manifest
   // already synced every blob it names: skipping syncfs keeps a re-run in milliseconds even
   // while other programs leave the filesystem full of dirty pages.
-  if (rep.new_blobs > 0 || !unchanged || !registered || opts.mode == IngestMode::Phantom) {
+  if (rep.new_blobs > 0 && rep.new_blobs <= kSyncEachMax && placed.size() == rep.new_blobs &&
+      opts.mode != IngestMode::Phantom) {
+    VRIFT_TRY(sync_each(placed).context("syncing store '" + store->root() + "'"));
+    log::debug("ingest: fsync of {} new blob{} and their directories done at {:.1f} ms",
+               placed.size(), placed.size() == 1 ? "" : "s", since(t0));
+  } else if (rep.new_blobs > 0 || !unchanged || !registered || opts.mode == IngestMode::Phantom) {
     UniqueFd sfd(::open(store->root().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!sfd.valid() || ::syncfs(sfd.get()) != 0)
       return fail_os("syncing store '" + store->root() + "'");
