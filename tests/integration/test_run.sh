@@ -429,35 +429,76 @@ else
   pid=$!
   wait "$pid"
   check_eq "CMD is vrift's process (exec in place)" "$pid" "$(cat "$T/fast.pid")"
-  # The environment is the full path's, byte for byte (the inherited LD_PRELOAD forms included).
+  # The environment is the full path's, byte for byte. The full path for sure: `vrift -v run`,
+  # which the fast path never takes, less the VRIFT_LOG=1 that -v adds.
+  full() { VRIFT_FAST_RUN=require "$VRIFT" -v run "$@" 2>/dev/null | grep -v '^VRIFT_LOG=1$'; }
+  quick() { VRIFT_FAST_RUN=require "$VRIFT" run "$@" 2>/dev/null; }
+  export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" # (LD_PRELOAD below)
   for pre in unset "" "/lib/other.so" "$STUB" " $STUB:/lib/x.so" ":"; do
     if [ "$pre" = unset ]; then
-      a=$(env -u LD_PRELOAD VRIFT_FAST_RUN=require "$VRIFT" run -m "$T/ph.manifest" -- env 2>/dev/null | grep -v '^VRIFT_FAST_RUN=')
-      b=$(env -u LD_PRELOAD VRIFT_FAST_RUN=0 "$VRIFT" run -m "$T/ph.manifest" -- env 2>/dev/null | grep -v '^VRIFT_FAST_RUN=')
+      a=$(env -u LD_PRELOAD bash -c "$(declare -f quick); quick -m '$T/ph.manifest' -- env")
+      b=$(env -u LD_PRELOAD bash -c "$(declare -f full); full -m '$T/ph.manifest' -- env")
     else
-      a=$(LD_PRELOAD="$pre" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
-        VRIFT_FAST_RUN=require "$VRIFT" run -m "$T/ph.manifest" -- env 2>/dev/null | grep -v '^VRIFT_FAST_RUN=')
-      b=$(LD_PRELOAD="$pre" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
-        VRIFT_FAST_RUN=0 "$VRIFT" run -m "$T/ph.manifest" -- env 2>/dev/null | grep -v '^VRIFT_FAST_RUN=')
+      a=$(LD_PRELOAD="$pre" quick -m "$T/ph.manifest" -- env)
+      b=$(LD_PRELOAD="$pre" full -m "$T/ph.manifest" -- env)
     fi
     check_eq "the environment with LD_PRELOAD '$pre': the full path's" "$b" "$a"
   done
   check_contains "(it carries the session)" "VRIFT_PROJECTIONS=$(realpath "$T/ph")" "$a"
+  a=$(VRIFT_PROJECTIONS=old VRIFT_STORE=old UV_USE_IO_URING=1 quick -m "$T/ph.manifest" -- env)
+  b=$(VRIFT_PROJECTIONS=old VRIFT_STORE=old UV_USE_IO_URING=1 full -m "$T/ph.manifest" -- env)
+  check_eq "inherited VRIFT_PROJECTIONS, VRIFT_STORE, UV_USE_IO_URING replaced as the full path does" "$b" "$a"
+  check_eq "(and replaced)" "" "$(grep -E '=old$|^UV_USE_IO_URING=1$' <<< "$a")"
+  args=(printf '[%s]' '' 'a b' -- -x '--manifest' "$T/ph.manifest")
+  check_eq "CMD's arguments as given" "$(full --manifest "$T/ph.manifest" -- "${args[@]}")" \
+    "$(quick --manifest "$T/ph.manifest" -- "${args[@]}")"
   # Two manifests at once, and a script through #!/usr/bin/env.
   "$VRIFT" run -m "$T/ph.manifest" -m "$T/q.manifest" -- true 2>/dev/null
   for _ in $(seq 1 50); do fast -m "$T/ph.manifest" -m "$T/q.manifest" -- true 2>/dev/null && break; sleep 0.1; done
-  a=$(fast -m "$T/ph.manifest" --manifest="$T/q.manifest" -- env 2>&1 | grep -v '^VRIFT_FAST_RUN=')
-  b=$(VRIFT_FAST_RUN=0 "$VRIFT" run -m "$T/ph.manifest" --manifest="$T/q.manifest" -- env 2>&1 | grep -v '^VRIFT_FAST_RUN=')
+  a=$(quick -m "$T/ph.manifest" --manifest="$T/q.manifest" -- env)
+  b=$(full -m "$T/ph.manifest" --manifest="$T/q.manifest" -- env)
   check_eq "two manifests: the full path's environment" "$b" "$a"
   check_eq "a #!/usr/bin/env script" 6 "$(fast -m "$T/ph.manifest" -- "$T/env-script" 2>/dev/null; echo $?)"
   # What it leaves to the full path, and why (each then gets the full path's answer, above).
   why() { fast "$@" 2>&1 >/dev/null | sed -n 's/^vrift: the fast path was not taken: //p'; }
-  check_eq "zero-config" "no --manifest (zero-config)" "$(cd "$T/ph" && why -- true)"
+  check_eq "zero-config outside a project" "no project found (the full path says so)" "$(cd "$T/ph" && why -- true)"
   check_eq "--at" "an option it does not take" "$(why -m "$M" --at "$T/same" -- true)"
   check_eq "a command not on disk" "a command not found on disk" "$(why -m "$T/ph.manifest" -- no-such-command-here)"
   check_eq "VRIFT_LOG" "VRIFT_LOG" "$(VRIFT_LOG=1 why -m "$T/ph.manifest" -- true)"
   check_eq "a missing manifest" "a manifest that cannot be opened" "$(why -m "$T/nope.manifest" -- true)"
   check_eq "a corrupt manifest" "a manifest whose header this path does not take" "$(why -m "$T/bad.manifest" -- true)"
+  mkfifo "$T/fifo.manifest"
+  check_eq "a FIFO as manifest (not waited on)" "a manifest that is not a regular file" \
+    "$(timeout 10 bash -c "$(declare -f fast why); why -m '$T/fifo.manifest' -- true")"
+  check_eq "two manifests at one root" "two manifests at one root" "$(why -m "$T/ph.manifest" -m "$T/ph.manifest" -- true)"
+  check_eq "a relative PATH entry" "a relative PATH entry" "$(PATH=".:$PATH" why -m "$T/ph.manifest" -- true)"
+  check_eq "a PATH entry with .." "a PATH entry with . or .." \
+    "$(PATH="$T/ph/src/../src:$PATH" why -m "$T/ph.manifest" -- true)"
+  check_eq "a command that may be inside a projection" "a command that may be inside a projection" \
+    "$(PATH="$T/ph/src:$PATH" why -m "$T/ph.manifest" -- true)"
+  check_eq "a PATH directory that does not exist is a miss, as for the full path" "0|" \
+    "$(PATH="$T/no/such/dir:$PATH" fast -m "$T/ph.manifest" -- true 2>&1; echo "$?|")"
+  check_eq "a file the kernel will not execute (the full path runs it with /bin/sh)" "the exec failed" \
+    "$(why -m "$T/ph.manifest" -- "$T/no-shebang")"
+  check_eq "a stack limit under 1 MiB" "a stack limit under 1 MiB" \
+    "$(bash -c "ulimit -s 512; $(declare -f fast why); why -m '$T/ph.manifest' -- true")"
+  check_eq "(where the full path still runs it)" 0 "$(bash -c "ulimit -s 512; '$VRIFT' run -m '$T/ph.manifest' -- true 2>/dev/null; echo \$?")"
+  if ! readelf -lW "$VRIFT" | grep -q 'INTERP'; then
+    cp "$VRIFT" "$T/vrift-copy"
+    check_eq "a static program (a copy of vrift)" "a program the shim may not see" \
+      "$(why -m "$T/ph.manifest" -- "$T/vrift-copy" --version)"
+    check_eq "vrift itself is let through" "0 $("$VRIFT" --version)" \
+      "$(out=$(fast -m "$T/ph.manifest" -- "$VRIFT" --version 2>&1); echo "$? $out")"
+    # A script `#!/usr/bin/env tool` whose tool is static, behind PATH entries long enough to
+    # fill the fast path's memory (a second reviewer's case): it must leave, never run the tool.
+    mkdir -p "$T/envt/bin1" "$T/envt/bin2"; cp "$VRIFT" "$T/envt/bin2/tool"
+    printf '#!/usr/bin/env tool\n' > "$T/envt/bin1/s"; chmod +x "$T/envt/bin1/s"
+    seg=$(head -c 200 /dev/zero | tr '\0' x); long=""
+    for i in $(seq 1 20); do long="$long:$T/envt/$i$(printf "/$seg%.0s" $(seq 1 16))"; done
+    reason=$(PATH="$T/envt/bin1$long:$T/envt/bin2:$PATH" why -m "$T/ph.manifest" -- s)
+    check "long PATH, script under a static tool: left to the full path ($reason)" test -n "$reason"
+    check_eq "which refuses it" 126 "$(PATH="$T/envt/bin1$long:$T/envt/bin2:$PATH" run_rc -m "$T/ph.manifest" -- s)"
+  fi
   check_eq "a --prefix manifest" "a manifest that may have been ingested with --prefix" "$(why -m "$T/web.manifest" -- true)"
   check_eq "a setuid program" "a program the shim may not see" "$(why -m "$T/ph.manifest" -- "$T/suid-true")"
   check_eq "a script under a setuid program" "a program the shim may not see" \
@@ -469,6 +510,37 @@ else
   check_eq "a config file (it may name the store)" "a config file" "$(HOME="$T/cfghome" why -m "$T/ph.manifest" -- true)"
   check_eq "a daemon of another store" "a daemon of another version or store" \
     "$(VR_THE_SOURCE="$T" why -m "$T/ph.manifest" -- true)"
+  # Zero-config: the project around the current directory, when the daemon vouches for its tree.
+  mkdir -p "$T/zc/src/deep"; echo '{}' > "$T/zc/package.json"; echo 'x' > "$T/zc/src/a.js"
+  check_eq "zero-config before its first walk" "no writable .vrift directory yet" \
+    "$(cd "$T/zc/src" && why -- true)"
+  # (The daemon vouches for a tree whose directories changed more than 50 ms before the walk
+  # that wrote the manifest: the first walk creates .vrift/ in the root, the second one counts.)
+  for _ in 1 2; do sleep 0.2; (cd "$T/zc/src/deep" && "$VRIFT" run -- true 2>/dev/null); done
+  for _ in $(seq 1 50); do (cd "$T/zc/src/deep" && fast -- true 2>/dev/null) && break; sleep 0.1; done
+  (cd "$T/zc/src/deep" && fast -- true 2>"$T/fast.err")
+  check_eq "zero-config, unchanged, takes the fast path (from a directory below the root)" \
+    "0|" "$?|$(cat "$T/fast.err")"
+  a=$(cd "$T/zc/src" && fast -- env 2>&1 | grep -v '^VRIFT_FAST_RUN=')
+  b=$(cd "$T/zc/src" && VRIFT_FAST_RUN=0 "$VRIFT" run -- env 2>&1 | grep -v '^VRIFT_FAST_RUN=')
+  check_eq "zero-config: the full path's environment" "$b" "$a"
+  check_contains "(the project's transient manifest, at its root)" \
+    "$(realpath "$T/zc")/.vrift/run.manifest" "$a"
+  echo 'y' >> "$T/zc/src/a.js"
+  check_eq "zero-config after an edit: the full path walks" \
+    "a tree the daemon has not vouched for (the full path walks it)" "$(cd "$T/zc/src" && why -- true)"
+  check_eq "which it does" 1 "$(cd "$T/zc/src" && "$VRIFT" run -- grep -c y "$T/zc/src/a.js" 2>/dev/null)"
+  : > "$T/zc/vrift.toml"
+  check_eq "zero-config with a vrift.toml (a config to parse)" "a vrift.toml (a project config)" \
+    "$(cd "$T/zc/src" && why -- true)"
+  rm "$T/zc/vrift.toml"
+  : > "$T/zc/vrift.manifest"
+  check_eq "zero-config with a vrift.manifest of the project's own" \
+    "a vrift.manifest of the project's own" "$(cd "$T/zc/src" && why -- true)"
+  rm "$T/zc/vrift.manifest"
+  check_eq "the search for the root stops below HOME when it starts inside it" \
+    "no project found (the full path says so)" "$(cd "$T/zc/src/deep" && HOME="$T/zc/src" why -- true)"
+  check_eq "(as the full path's)" 125 "$(cd "$T/zc/src/deep" && HOME="$T/zc/src" run_rc -- true)"
   stop_daemon
   check_eq "no daemon (the full path starts one)" "no daemon listening (the full path starts one)" \
     "$(why -m "$T/ph.manifest" -- true)"

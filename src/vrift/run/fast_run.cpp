@@ -28,6 +28,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "vrift/proto/messages.h"
 #include "vrift/proto/wire.h"
 #include "vrift/util/raw_syscall.h"
 
@@ -93,6 +94,24 @@ bool has_any(const char* s, size_t n, char a, char b) {
   for (size_t i = 0; i < n; ++i)
     if (s[i] == a || s[i] == b) return true;
   return false;
+}
+
+// The protocol's `abspath` (docs/protocol.md): 1 to 4,096 bytes from '/', no NUL, no empty, "."
+// or ".." component, no trailing '/' (but "/").
+bool abspath_ok(const char* p, size_t n) {
+  if (n == 0 || n > 4096 || p[0] != '/') return false;
+  if (n == 1) return true;
+  if (p[n - 1] == '/') return false;
+  for (size_t i = 0; i < n; ++i) {
+    if (p[i] == 0) return false;
+    if (p[i] != '/') continue;
+    const size_t j = i + 1;
+    if (j < n && p[j] == '/') return false;
+    if (j < n && p[j] == '.' && (j + 1 == n || p[j + 1] == '/')) return false;
+    if (j + 1 < n && p[j] == '.' && p[j + 1] == '.' && (j + 2 == n || p[j + 2] == '/'))
+      return false;
+  }
+  return true;
 }
 
 // All strings this path makes live in one arena on the stack; running out is a reason to
@@ -280,13 +299,12 @@ char* absolute_dir(Arena& a, const char* v) {
   return a.dup(v, n);
 }
 
-// ---- The daemon's socket
-// -------------------------------------------------------------------------
+// ---- The daemon's socket ------------------------------------------------------------------------
 
 struct Conn {
   long fd = -1;
   uint32_t next_id = 1;
-  char buf[proto::kMinFrameLimit]; // every v1 reply fits (proto/codec.h kMaxV1Frame)
+  char buf[8448]; // every v1 reply fits (proto/codec.h kMaxV1Frame, 8,224 bytes)
 };
 
 void put16(char* p, uint16_t v) {
@@ -373,8 +391,7 @@ bool reply(Conn& c, uint32_t id, int timeout_ms, uint16_t* type, size_t* n) {
   return recv_all(c, c.buf, *n, timeout_ms);
 }
 
-// ---- Manifests (docs/manifest-format.md)
-// ----------------------------------------------------------
+// ---- Manifests (docs/manifest-format.md) --------------------------------------------------------
 
 struct Projection {
   char* manifest = nullptr; // canonical
@@ -384,10 +401,11 @@ struct Projection {
 };
 constexpr size_t kMaxProjections = 8; // run/plan.h kMaxProjections
 
-// plan_projection() for a manifest projected where it was ingested from. Null reason: done.
-const char* plan(Arena& a, const char* given, Projection* p) {
+// plan_projection() for a manifest projected where it was ingested from, or (AT, zero-config) at
+// AT. Null reason: done.
+const char* plan(Arena& a, const char* given, Projection* p, const char* at = nullptr) {
   if (given[0] == '~') return "a manifest path with ~";
-  long fd = sys_open(given, O_RDONLY);
+  long fd = sys_open(given, O_RDONLY | O_NONBLOCK | O_NOCTTY); // a FIFO must not block
   if (failed(fd)) return "a manifest that cannot be opened";
   struct stat st;
   char h[128 + 80];
@@ -405,22 +423,26 @@ const char* plan(Arena& a, const char* given, Projection* p) {
   const uint64_t origin_off = get(h + 48, 4), origin_len = get(h + 52, 4);
   const uint64_t arena = 128 + 80 * (count > (1ull << 40) ? 0 : count);
   if (!eqn(h, "VRIFTMF\0", 8) || get(h + 8, 4) != 1 || get(h + 12, 4) != 128 ||
-      get(h + 16, 4) != 80 || count > (1ull << 40) || size != static_cast<uint64_t>(st.st_size) ||
-      arena + strings != size || origin_off != 0 || origin_len == 0 || origin_len >= PATH_MAX ||
-      origin_len + 1 > strings) {
+      get(h + 16, 4) != 80 || get(h + 20, 4) != 0 || get(h + 120, 8) != 0 || count > (1ull << 40) ||
+      size != static_cast<uint64_t>(st.st_size) || arena + strings != size || origin_off != 0 ||
+      origin_len == 0 || origin_len >= PATH_MAX || origin_len + 1 > strings) {
     sys_close(fd);
     return "a manifest whose header this path does not take";
   }
+  // The origin, its NUL, and no NUL inside (the arena's rules).
   char origin[PATH_MAX + 1];
-  bool ok = sys_pread_all(fd, origin, origin_len, arena);
-  origin[origin_len] = 0;
+  bool ok = sys_pread_all(fd, origin, origin_len + 1, arena) && origin[origin_len] == 0;
+  for (size_t k = 0; ok && k < origin_len; ++k)
+    ok = origin[k] != 0;
   // may_have_prefix(): an origin ending in the first entry's first component, or holding it,
   // may mean an ingest with --prefix, which only the registry can tell.
-  if (ok && count > 0 && sys_pread_all(fd, h + 128, 80, 128)) {
+  if (ok && at) {
+    // --at: no --prefix question, the root is AT.
+  } else if (ok && count > 0 && sys_pread_all(fd, h + 128, 80, 128)) {
     const uint64_t path_off = get(h + 128, 4), path_len = get(h + 132, 4);
     char first[PATH_MAX + 1];
-    if (path_len == 0 || path_len > PATH_MAX || path_off + path_len > strings ||
-        !sys_pread_all(fd, first, path_len, arena + path_off)) {
+    if (path_len == 0 || path_len > PATH_MAX || path_off != origin_len + 1 ||
+        path_off + path_len > strings || !sys_pread_all(fd, first, path_len, arena + path_off)) {
       ok = false;
     } else {
       size_t c = 0;
@@ -445,7 +467,7 @@ const char* plan(Arena& a, const char* given, Projection* p) {
   while (n > 1 && origin[n - 1] == '/')
     --n;
   origin[n] = 0;
-  p->root = canonical(a, origin, true);
+  p->root = canonical(a, at ? at : origin, true);
   if (!p->root) return "a projection root that is not a directory";
   if (has_any(p->root, len(p->root), '\t', '\n') ||
       has_any(p->manifest, len(p->manifest), '\t', '\n'))
@@ -503,7 +525,7 @@ bool parse_shebang(const char* head, size_t n, Shebang* sb) {
 
 // check_elf() for what it can answer here (64-bit little-endian): true when the loader runs the
 // program (PT_INTERP), false for a static one; *UNSURE for anything else.
-bool elf_dynamic(long fd, const char* head, size_t n, bool* unsure) {
+bool elf_dynamic(const char* head, size_t n, bool* unsure) {
   *unsure = true;
   if (n < 64 || static_cast<uint8_t>(head[4]) != 2 || head[5] != 1) return false;
   const uint64_t type = get(head + 16, 2);
@@ -512,15 +534,9 @@ bool elf_dynamic(long fd, const char* head, size_t n, bool* unsure) {
                  phnum = get(head + 56, 2);
   if (phnum == 0xffff || phentsize < 4 || phoff > (1u << 20) || phnum * phentsize > (1u << 20))
     return false;
+  if (phoff + phnum * phentsize > n) return false; // past the first bytes: not a usual program
   for (uint64_t i = 0; i < phnum; ++i) {
-    const uint64_t at = phoff + i * phentsize;
-    char t[4];
-    if (at + 4 <= n) {
-      copy(t, head + at, 4);
-    } else if (!sys_pread_all(fd, t, 4, at)) {
-      return false;
-    }
-    if (get(t, 4) == 3) {
+    if (get(head + phoff + i * phentsize, 4) == 3) {
       *unsure = false;
       return true;
     }
@@ -549,7 +565,7 @@ Judged judge(const char* path, Shebang* sb) {
                            "ELF",
                            4)) {
     bool unsure = false;
-    const bool dynamic = elf_dynamic(fd, head, n, &unsure);
+    const bool dynamic = elf_dynamic(head, n, &unsure);
     if (unsure) {
       j = Judged::Unsure;
     } else if (!dynamic) {
@@ -611,50 +627,97 @@ Probe probe_physical(const char* p) {
 // find_command() over PATH_ENV for NAME; with PS (the projections), a candidate missing on disk
 // whose directory lies in a projection is a reason to leave (*why) rather than a miss: the full
 // path looks for it in the manifest. Null: not found here (the full path says why).
+// may_be_projected() for the directory D (N bytes) of a PATH candidate missing on disk: D
+// normalised, as far as it exists canonical, the rest as given (canonical_prefix()), inside a
+// projection? Null: no; else the reason to leave.
+const char* projected_dir(Arena& a, const char* d, size_t n, const Projection* ps, size_t nps) {
+  char norm[PATH_MAX];
+  size_t m = 0;
+  for (size_t i = 0; i < n;) {
+    if (d[i] == '/') {
+      while (i < n && d[i] == '/')
+        ++i;
+      if (i < n) norm[m++] = '/';
+      continue;
+    }
+    size_t j = i;
+    while (j < n && d[j] != '/')
+      ++j;
+    // normalize() drops "." and pops at "..", lexically: a symlink above the ".." makes that
+    // another directory than the kernel's; the full path's answer, then.
+    if ((j - i == 1 && d[i] == '.') || (j - i == 2 && d[i] == '.' && d[i + 1] == '.'))
+      return "a PATH entry with . or ..";
+    if (m + (j - i) + 3 >= sizeof norm) return "a long PATH entry";
+    copy(norm + m, d + i, j - i);
+    m += j - i;
+    i = j;
+  }
+  if (m == 0) norm[m++] = '/';
+  norm[m] = 0;
+  char* c = nullptr;
+  size_t head = m; // norm[0, head) is the prefix tried, norm[head, m) the tail as given
+  for (;;) {
+    const char saved = norm[head];
+    norm[head] = 0;
+    c = head > 1 ? canonical(a, norm) : nullptr;
+    norm[head] = saved;
+    if (c || head <= 1) break;
+    while (head > 0 && norm[head - 1] != '/')
+      --head;
+    head = head > 1 ? head - 1 : 1;
+  }
+  Cat x(a);
+  if (c && !eq(c, "/")) x.add(c);
+  char* probe = x.add(c ? norm + head : norm, c ? m - head : m).add("/x").str();
+  if (!probe) return "an arena too small";
+  return inside(probe, ps, nps) ? "a command that may be inside a projection" : nullptr;
+}
+
+// find_command() over PATH_ENV for NAME; with PS (the projections), a candidate missing on disk
+// whose directory lies in a projection is a reason to leave (*WHY) rather than a miss: the full
+// path looks for it in the manifest. Null and no *WHY: not found here (the full path says why).
 char* find_command(Arena& a, const char* name, const char* path_env, const Projection* ps,
                    size_t nps, const char** why) {
+  *why = nullptr;
   if (!name[0]) return nullptr;
   bool slash = false;
   for (const char* c = name; *c; ++c)
     slash = slash || *c == '/';
+  const size_t nl = len(name);
   if (slash) {
     struct stat st;
     if (!sys_stat(name, &st)) return nullptr; // missing: maybe projected, the full path looks
-    if (S_ISDIR(st.st_mode)) return nullptr;
-    return probe_physical(name) == Probe::Executable ? a.dup(name, len(name)) : nullptr;
+    if (S_ISDIR(st.st_mode) || probe_physical(name) != Probe::Executable) return nullptr;
+    char* c = a.dup(name, nl);
+    if (!c) *why = "an arena too small";
+    return c;
   }
   const char* path = path_env ? path_env : "/bin:/usr/bin";
-  const size_t nl = len(name);
+  char cand[PATH_MAX];
   for (const char* s = path;;) {
     const char* e = s;
     while (*e && *e != ':')
       ++e;
-    if (e == s || s[0] != '/') {
+    const size_t dl = static_cast<size_t>(e - s);
+    if (dl == 0 || s[0] != '/') {
       *why = "a relative PATH entry";
       return nullptr;
     }
-    Cat cand(a);
-    char* c = cand.add(s, static_cast<size_t>(e - s)).add('/').add(name, nl).str();
-    if (!c) return nullptr;
+    if (dl + 1 + nl >= sizeof cand) {
+      *why = "a long PATH entry";
+      return nullptr;
+    }
+    copy(cand, s, dl);
+    cand[dl] = '/';
+    copy(cand + dl + 1, name, nl);
+    cand[dl + 1 + nl] = 0;
     struct stat st;
-    long r = call6(SYS_newfstatat, AT_FDCWD, arg(c), arg(&st), 0);
+    const long r = call6(SYS_newfstatat, AT_FDCWD, arg(cand), arg(&st), 0);
     if (failed(r) && (r == -ENOENT || r == -ENOTDIR) && ps) {
-      // may_be_projected(): the candidate's directory, as far as it exists, canonical.
-      size_t dl = static_cast<size_t>(e - s);
-      char* dir = a.dup(s, dl);
-      if (!dir) return nullptr;
-      char* cd = canonical(a, dir, true);
-      if (!cd) {
-        *why = "a PATH directory that does not exist";
-        return nullptr;
-      }
-      Cat probe(a);
-      char* x = probe.add(cd).add("/x").str();
-      if (!x || inside(x, ps, nps)) {
-        *why = "a command that may be inside a projection";
-        return nullptr;
-      }
-    } else if (probe_physical(c) == Probe::Executable) {
+      if ((*why = projected_dir(a, s, dl, ps, nps))) return nullptr;
+    } else if (probe_physical(cand) == Probe::Executable) {
+      char* c = a.dup(cand, dl + 1 + nl);
+      if (!c) *why = "an arena too small";
       return c;
     }
     if (!*e) return nullptr;
@@ -715,10 +778,12 @@ char* find_shim(Arena& a, const char* env_shim) {
     struct stat st;
     if (!sys_stat(p, &st) || !S_ISREG(st.st_mode) || failed(sys_access(p, R_OK))) return nullptr;
     char* c = canonical(a, p);
-    return c && !has_any(c, len(c), ':', ' ') ? c : nullptr;
+    return c && !has_any(c, len(c), ':', ' ') && !has_any(c, len(c), '\t', '\n') ? c : nullptr;
   };
   if (env_shim && *env_shim) {
-    if (env_shim[0] != '/' || has_any(env_shim, len(env_shim), ':', ' ')) return nullptr;
+    if (env_shim[0] != '/' || has_any(env_shim, len(env_shim), ':', ' ') ||
+        has_any(env_shim, len(env_shim), '\t', '\n'))
+      return nullptr;
     return usable(env_shim);
   }
   char exe[PATH_MAX];
@@ -736,8 +801,74 @@ char* find_shim(Arena& a, const char* env_shim) {
   return p ? usable(p) : nullptr;
 }
 
-// ---- The fast path
-// ---------------------------------------------------------------------------------
+// ---- Zero-config (project/detect.cpp, project/transient.cpp) ------------------------------------
+
+// is_file_at(): NAME in DFD is a regular file (a symlink to one counts).
+bool file_at(long dfd, const char* name) {
+  struct stat st;
+  return !failed(call6(SYS_newfstatat, dfd, arg(name), arg(&st), 0)) && S_ISREG(st.st_mode);
+}
+
+// find_root() from the current directory, then transient_target(): the project's root and its
+// transient manifest, where no vrift.toml (a config to parse) is involved and the manifest is
+// the default `.vrift/run.manifest`, which exists already. Null reason: done.
+const char* zero_config_target(Arena& a, const char* home_env, char** root, char** manifest) {
+  char cwd[PATH_MAX];
+  const long n = call6(SYS_getcwd, arg(cwd), sizeof cwd);
+  if (failed(n) || n < 2 || cwd[0] != '/') return "a current directory it cannot read";
+  char* start = canonical(a, cwd, true);
+  if (!start) return "a current directory it cannot read";
+  // The search stops below the home directory when it starts inside it, else below /.
+  char* home = home_env && *home_env ? canonical(a, home_env, true) : nullptr;
+  const size_t hl = home ? len(home) : 0, sl = len(start);
+  const bool under_home =
+      home && !(hl == 1 && home[0] == '/') &&
+      (eq(start, home) || (sl > hl && eqn(start, home, hl) && start[hl] == '/'));
+  const size_t ceiling = under_home ? hl : 1;
+  size_t nearest = 0; // the length of the nearest root found; 0: none yet
+  for (size_t d = sl; d > ceiling;) {
+    const char saved = start[d];
+    start[d] = 0;
+    const long dfd = sys_open(start, O_PATH | O_DIRECTORY);
+    start[d] = saved;
+    if (!failed(dfd)) {
+      const bool config = file_at(dfd, "vrift.toml");
+      if (!config && !nearest &&
+          (file_at(dfd, "package.json") || file_at(dfd, "Cargo.toml") ||
+           file_at(dfd, "pyproject.toml") || file_at(dfd, "requirements.txt") ||
+           file_at(dfd, "setup.py") || file_at(dfd, "go.mod") || file_at(dfd, "vrift.manifest")))
+        nearest = d;
+      sys_close(dfd);
+      if (config) return "a vrift.toml (a project config)";
+    }
+    // The parent: the last component and its slash dropped ("/a" becomes "/", the end).
+    while (d > 0 && start[d - 1] != '/')
+      --d;
+    d = d > 1 ? d - 1 : 1;
+  }
+  if (!nearest) return "no project found (the full path says so)";
+  *root = a.dup(start, nearest);
+  if (!*root) return "an arena too small";
+  // detect(): a directory it may read and search; load_config(): no vrift.toml at all;
+  // choose_manifest(): no vrift.manifest of the project's own, a writable .vrift/.
+  struct stat st;
+  if (failed(call6(SYS_faccessat, AT_FDCWD, arg(*root), R_OK | X_OK)))
+    return "a project root it may not read";
+  char* toml = Cat(a).add(*root).add("/vrift.toml").str();
+  if (!toml || call6(SYS_newfstatat, AT_FDCWD, arg(toml), arg(&st), 0) != -ENOENT)
+    return "a vrift.toml (a project config)";
+  char* mine = Cat(a).add(*root).add("/vrift.manifest").str();
+  if (!mine || !failed(call6(SYS_newfstatat, AT_FDCWD, arg(mine), arg(&st), AT_SYMLINK_NOFOLLOW)))
+    return "a vrift.manifest of the project's own";
+  char* dot = Cat(a).add(*root).add("/.vrift").str();
+  if (!dot || !sys_stat(dot, &st) || !S_ISDIR(st.st_mode) || failed(sys_access(dot, W_OK)))
+    return "no writable .vrift directory yet";
+  *manifest = Cat(a).add(dot).add("/run.manifest").str();
+  if (!*manifest || !sys_stat(*manifest, &st)) return "no transient manifest yet (a walk makes it)";
+  return nullptr;
+}
+
+// ---- The fast path ------------------------------------------------------------------------------
 
 // Leaves the work to the full path; with VRIFT_FAST_RUN=require (a test hook), says why and
 // fails instead.
@@ -751,18 +882,12 @@ void leave(bool require, const char* why, Conn& c) {
   call6(SYS_exit_group, 125);
 }
 
-void fast_run(long* sp) {
-  const int argc = static_cast<int>(sp[0]);
-  char** argv = reinterpret_cast<char**>(sp + 1);
-  char** envp = argv + argc + 1;
-  if (argc < 4 || !eq(argv[1], "run")) return;
-  const char* mode = env_get(envp, "VRIFT_FAST_RUN");
-  if (mode && eq(mode, "0")) return;
-  const bool require = mode && eq(mode, "require");
+__attribute__((noinline)) void run(int argc, char** argv, char** envp, bool require) {
   Conn conn;
   auto give_up = [&](const char* why) { leave(require, why, conn); };
 
-  // vrift run (--manifest|-m FILE | --manifest=FILE)... -- CMD ARGS...
+  // vrift run (--manifest|-m FILE | --manifest=FILE)... -- CMD ARGS..., or zero-config:
+  // vrift run -- CMD ARGS...
   const char* manifests[kMaxProjections];
   size_t nm = 0;
   int i = 2;
@@ -775,12 +900,12 @@ void fast_run(long* sp) {
     if (!v || !v[0] || nm == kMaxProjections) return give_up("an option it does not take");
     manifests[nm++] = v;
   }
-  if (nm == 0) return give_up("no --manifest (zero-config)");
+  const bool zero = nm == 0;
   if (i + 1 >= argc) return give_up("no command");
   char** command = argv + i + 1;
   if (env_get(envp, "VRIFT_LOG")) return give_up("VRIFT_LOG");
 
-  char mem[48 * 1024];
+  char mem[32 * 1024];
   Arena a(mem, sizeof mem);
 
   // The path authority (config/paths.cpp), where it needs no config file.
@@ -834,7 +959,7 @@ void fast_run(long* sp) {
   if (failed(conn.fd)) return give_up("no socket");
   if (failed(call6(SYS_connect, conn.fd, arg(&addr), sizeof addr)))
     return give_up("no daemon listening (the full path starts one)");
-  char out[proto::kMinFrameLimit];
+  char out[8448];
   size_t at = 0;
   {
     char hello[22];
@@ -849,9 +974,20 @@ void fast_run(long* sp) {
       return give_up("the greeting could not be sent");
   }
 
-  // The manifests, where they were ingested from.
+  // The manifests, where they were ingested from; zero-config: the project's, at its root.
   Projection ps[kMaxProjections];
-  for (size_t k = 0; k < nm; ++k) {
+  char* zero_manifest = nullptr;
+  if (zero) {
+    char* root = nullptr;
+    if (const char* why = zero_config_target(a, home_env, &root, &zero_manifest))
+      return give_up(why);
+    if (const char* why = plan(a, zero_manifest, &ps[0], root)) return give_up(why);
+    // The session the daemon vouches for is the one of these two strings (zero_config()).
+    if (!eq(ps[0].manifest, zero_manifest) || !eq(ps[0].root, root))
+      return give_up("a transient manifest reached through a symlink");
+    nm = 1;
+  }
+  for (size_t k = 0; !zero && k < nm; ++k) {
     if (const char* why = plan(a, manifests[k], &ps[k])) return give_up(why);
     for (size_t m = 0; m < k; ++m)
       if (eq(ps[m].root, ps[k].root)) return give_up("two manifests at one root");
@@ -867,8 +1003,8 @@ void fast_run(long* sp) {
   if (!our_store) return give_up("a store that does not exist");
 
   // The greeting's answer: version 1, the capabilities the usual case needs, our store.
-  constexpr uint64_t kNeeded =
-      proto::kCapSessionFlags | proto::kCapSessionLease | proto::kCapHelloStore;
+  const uint64_t kNeeded = proto::kCapSessionFlags | proto::kCapSessionLease |
+                           proto::kCapHelloStore | (zero ? proto::kCapTreeWatch : 0);
   uint16_t type = 0;
   size_t n = 0;
   if (!reply(conn, 1, proto::kCliConnectTimeoutMs, &type, &n) ||
@@ -876,24 +1012,32 @@ void fast_run(long* sp) {
     return give_up("no greeting from the daemon");
   const uint64_t caps = get(conn.buf + 8, 8);
   const size_t store_len = get(conn.buf + 20, 2);
-  if (get(conn.buf, 2) != 1 || (caps & kNeeded) != kNeeded || (caps & ~proto::kCapabilities) ||
-      22 + store_len > n || store_len != len(our_store) ||
-      !eqn(conn.buf + 22, our_store, store_len))
+  if (get(conn.buf, 2) != 1 || get(conn.buf + 4, 4) < proto::kMinFrameLimit ||
+      (caps & kNeeded) != kNeeded || (caps & ~proto::kCapabilities) || 22 + store_len > n ||
+      store_len != len(our_store) || !eqn(conn.buf + 22, our_store, store_len))
     return give_up("a daemon of another version or store");
 
-  // Every session and the lease, in one write; then the replies.
+  // Every session and the lease, in one write (Sessions::open_all); then the replies. Zero-config
+  // asks first whether the tree is as the manifest has it (open_if_tree_unchanged: the open with
+  // kOpenWatchTree and no walk), and leases only then.
   at = 0;
   for (size_t k = 0; k < nm; ++k) {
-    char payload[2 * (PATH_MAX + 2)];
+    char payload[2 * (PATH_MAX + 2) + 12];
     const size_t rl = len(ps[k].root), ml = len(ps[k].manifest);
     put16(payload, static_cast<uint16_t>(rl));
     copy(payload + 2, ps[k].root, rl);
     put16(payload + 2 + rl, static_cast<uint16_t>(ml));
     copy(payload + 4 + rl, ps[k].manifest, ml);
-    if (!frame(out, sizeof out, &at, conn, proto::MsgType::SessionOpen, payload, 4 + rl + ml))
+    size_t pl = 4 + rl + ml;
+    if (zero) {
+      put32(payload + pl, proto::kOpenWatchTree);
+      put64(payload + pl + 4, 0);
+      pl += 12;
+    }
+    if (!frame(out, sizeof out, &at, conn, proto::MsgType::SessionOpen, payload, pl))
       return give_up("paths too long for one write");
   }
-  if (!frame(out, sizeof out, &at, conn, proto::MsgType::SessionLease, nullptr, 0) ||
+  if ((!zero && !frame(out, sizeof out, &at, conn, proto::MsgType::SessionLease, nullptr, 0)) ||
       !send_all(conn, out, at))
     return give_up("the sessions could not be asked for");
   for (size_t k = 0; k < nm; ++k) {
@@ -905,13 +1049,22 @@ void fast_run(long* sp) {
     ps[k].session = get(conn.buf, 8);
     ps[k].vdir = a.dup(conn.buf + 18, vl);
     const uint64_t flags = get(conn.buf + 18 + vl, 4);
-    if (!ps[k].vdir || ps[k].session == 0 || ps[k].vdir[0] != '/' ||
-        has_any(ps[k].vdir, vl, '\t', '\n'))
+    if (!ps[k].vdir || ps[k].session == 0 || !abspath_ok(ps[k].vdir, vl) ||
+        (flags & ~uint64_t{proto::kSessionFlagsMask}) || has_any(ps[k].vdir, vl, '\t', '\n'))
       return give_up("a session reply this path does not take");
-    if (!(flags & 1u)) return give_up("a skeleton the daemon has not vouched for");
+    if (zero && !(flags & proto::kSessionTreeClean))
+      return give_up("a tree the daemon has not vouched for (the full path walks it)");
+    if (!(flags & proto::kSessionSkeletonClean))
+      return give_up("a skeleton the daemon has not vouched for");
+  }
+  if (zero) {
+    at = 0;
+    if (!frame(out, sizeof out, &at, conn, proto::MsgType::SessionLease, nullptr, 0) ||
+        !send_all(conn, out, at))
+      return give_up("the lease could not be asked for");
   }
   if (!reply(conn, static_cast<uint32_t>(2 + nm), proto::kCliRequestTimeoutMs, &type, &n) ||
-      type != static_cast<uint16_t>(proto::MsgType::OkReply))
+      type != static_cast<uint16_t>(proto::MsgType::OkReply) || n != 0)
     return give_up("a lease the daemon did not take");
 
   // The environment (run/plan.cpp child_environment): what was inherited, but for the four
@@ -958,6 +1111,34 @@ void fast_run(long* sp) {
   // path's to handle and report.
   call6(SYS_execve, arg(program), arg(command), arg(env));
   give_up("the exec failed");
+}
+
+// The entry point's question: is this a `vrift run` for the fast path at all? Cheap, and with a
+// small frame: run()'s needs ~70 KB of stack, which a tiny RLIMIT_STACK would not give (the full
+// path then runs with what there is).
+void fast_run(long* sp) {
+  const int argc = static_cast<int>(sp[0]);
+  char** argv = reinterpret_cast<char**>(sp + 1);
+  char** envp = argv + argc + 1;
+  if (argc < 4 || !eq(argv[1], "run")) return;
+  const char* mode = env_get(envp, "VRIFT_FAST_RUN");
+  if (mode && eq(mode, "0")) return;
+  const bool require = mode && eq(mode, "require");
+  Conn none;
+  // Secure execution (a set-id vrift): glibc would clean the environment first (LD_PRELOAD,
+  // LD_LIBRARY_PATH, ...), which this path does not.
+  char** e = envp;
+  while (*e)
+    ++e;
+  for (auto* av = reinterpret_cast<unsigned long*>(e + 1); av[0] != 0; av += 2) {
+    if (av[0] == 23 /* AT_SECURE */ && av[1] != 0) return leave(require, "secure execution", none);
+  }
+  struct {
+    uint64_t cur, max;
+  } lim = {0, 0};
+  if (failed(call6(SYS_prlimit64, 0, 3 /* RLIMIT_STACK */, 0, arg(&lim))) || lim.cur < (1u << 20))
+    return leave(require, "a stack limit under 1 MiB", none);
+  run(argc, argv, envp, require);
 }
 
 } // namespace
