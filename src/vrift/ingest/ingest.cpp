@@ -46,9 +46,8 @@ namespace {
 
 // Up to this many new blobs, step 5 makes each durable by itself (fsync of the blob and of its
 // shard directories) rather than with syncfs, whose cost is every dirty page of the whole
-// filesystem: 35-40 ms on the benchmarks' VM for the run after an edit in dataset A, and far
-// more while another program (a build, a download) leaves data to write. An fsync there costs
-// 0.4-4 ms (docs/benchmarks.md, session 13).
+// filesystem: ~1 ms on a quiet machine, but 75 ms measured with a build's output pending, where
+// the fsyncs of the one blob of an edit stay at 1-4 ms (docs/benchmarks.md, session 13).
 constexpr size_t kSyncEachMax = 64;
 
 // fsync of each blob of PLACED, then of each directory they are in and its two parents (the
