@@ -452,6 +452,9 @@ else
   args=(printf '[%s]' '' 'a b' -- -x '--manifest' "$T/ph.manifest")
   check_eq "CMD's arguments as given" "$(full --manifest "$T/ph.manifest" -- "${args[@]}")" \
     "$(quick --manifest "$T/ph.manifest" -- "${args[@]}")"
+  check_eq "CMD without -- (its first plain argument)" "$(full -m "$T/ph.manifest" printf '[%s]' x -m y)" \
+    "$(quick -m "$T/ph.manifest" printf '[%s]' x -m y)"
+  check_eq "(and taken by the fast path)" "0|" "$(fast -m "$T/ph.manifest" true 2>&1; echo "$?|")"
   # Two manifests at once, and a script through #!/usr/bin/env.
   "$VRIFT" run -m "$T/ph.manifest" -m "$T/q.manifest" -- true 2>/dev/null
   for _ in $(seq 1 50); do fast -m "$T/ph.manifest" -m "$T/q.manifest" -- true 2>/dev/null && break; sleep 0.1; done

@@ -886,12 +886,18 @@ __attribute__((noinline)) void run(int argc, char** argv, char** envp, bool requ
   Conn conn;
   auto give_up = [&](const char* why) { leave(require, why, conn); };
 
-  // vrift run (--manifest|-m FILE | --manifest=FILE)... -- CMD ARGS..., or zero-config:
-  // vrift run -- CMD ARGS...
+  // vrift run (--manifest|-m FILE | --manifest=FILE)... [--] CMD ARGS..., or zero-config:
+  // vrift run [--] CMD ARGS... CMD starts after "--" or at the first argument that is not an
+  // option (run/cmdline.cpp split_command_line; a value of --manifest is never CMD).
   const char* manifests[kMaxProjections];
   size_t nm = 0;
   int i = 2;
-  for (; i < argc && !eq(argv[i], "--"); ++i) {
+  for (; i < argc; ++i) {
+    if (eq(argv[i], "--")) {
+      ++i;
+      break;
+    }
+    if (argv[i][0] != '-' || argv[i][1] == 0) break; // a plain argument: CMD
     const char* v = nullptr;
     if ((eq(argv[i], "--manifest") || eq(argv[i], "-m")) && i + 1 < argc)
       v = argv[++i];
@@ -901,8 +907,8 @@ __attribute__((noinline)) void run(int argc, char** argv, char** envp, bool requ
     manifests[nm++] = v;
   }
   const bool zero = nm == 0;
-  if (i + 1 >= argc) return give_up("no command");
-  char** command = argv + i + 1;
+  if (i >= argc) return give_up("no command");
+  char** command = argv + i;
   if (env_get(envp, "VRIFT_LOG")) return give_up("VRIFT_LOG");
 
   char mem[32 * 1024];
@@ -1120,7 +1126,7 @@ void fast_run(long* sp) {
   const int argc = static_cast<int>(sp[0]);
   char** argv = reinterpret_cast<char**>(sp + 1);
   char** envp = argv + argc + 1;
-  if (argc < 4 || !eq(argv[1], "run")) return;
+  if (argc < 3 || !eq(argv[1], "run")) return;
   const char* mode = env_get(envp, "VRIFT_FAST_RUN");
   if (mode && eq(mode, "0")) return;
   const bool require = mode && eq(mode, "require");
