@@ -1,20 +1,21 @@
-// `vrift run --manifest FILE... -- CMD`'s fast path: the usual case (every session already open
-// in a running daemon, its skeleton vouched for) done before the C library starts, from the
-// process's entry point, in about 0.1 ms of system calls. The C++ program that does it in full
-// costs 1.2-1.4 ms more on the machine the benchmarks run on: glibc's start-up (~60 `cpuid`,
-// each a trap to the hypervisor), the static PIE's self-relocation, the C++ static constructors
-// and CLI11, ~130 more page faults, and tearing all of that down at the exec (docs/run.md,
-// "The fast path"). Anything it does not handle exactly as the full path would, it leaves to
-// the full path: it returns, and the entry stub jumps to glibc's `_start` with the stack as the
-// kernel gave it. So it decides only when the answer is the same: same checks, same
+// `vrift run [--manifest FILE]... -- CMD`'s fast path: the usual case (every session already open
+// in a running daemon, its skeleton and, zero-config, its tree vouched for) done before the C
+// library starts, from the process's entry point, in ~0.15 ms of system calls. The C++ program
+// that does it in full costs 0.6-0.9 ms more on the machine the benchmarks run on: glibc's
+// start-up (~60 `cpuid`, each a trap to the hypervisor), the static PIE's self-relocation, the
+// C++ static constructors and CLI11, ~90 more page faults, and tearing all of that down at the
+// exec (docs/run.md, "The fast path"). Anything it does not handle exactly as the full path would,
+// it leaves to the full path: it returns, and the entry stub jumps to glibc's `_start` with the
+// stack as the kernel gave it. So it decides only when the answer is the same: same checks, same
 // environment, same exec; every refusal and every message stays the full path's.
 //
 // Freestanding, and more than the shim: it runs before the static PIE has relocated itself and
 // before glibc has resolved its IFUNCs or set up TLS. So: no libc call (not even memcpy, which
 // is an IFUNC), no global variable holding an address (it would need a relocation), no stack
 // protector (its canary lives in TLS). System calls are made inline (util/raw_syscall.h), all
-// memory is this function's stack. The build checks the object file (check_fast_run.sh): no
-// undefined symbol, no absolute relocation.
+// memory is the stack. The build checks the object file (check_fast_run.sh): no undefined
+// symbol, no absolute relocation, no thread-local storage. Its string helpers repeat the shim's
+// and the codec's for that reason: theirs call memcpy and strlen.
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/limits.h>
@@ -872,14 +873,17 @@ const char* zero_config_target(Arena& a, const char* home_env, char** root, char
 
 // Leaves the work to the full path; with VRIFT_FAST_RUN=require (a test hook), says why and
 // fails instead.
-void leave(bool require, const char* why, Conn& c) {
-  if (c.fd >= 0) sys_close(c.fd);
-  c.fd = -1;
+void leave(bool require, const char* why) {
   if (!require) return;
   say("vrift: the fast path was not taken: ");
   say(why);
   say("\n");
   call6(SYS_exit_group, 125);
+}
+void leave(bool require, const char* why, Conn& c) {
+  if (c.fd >= 0) sys_close(c.fd);
+  c.fd = -1;
+  leave(require, why);
 }
 
 __attribute__((noinline)) void run(int argc, char** argv, char** envp, bool require) {
@@ -1130,20 +1134,19 @@ void fast_run(long* sp) {
   const char* mode = env_get(envp, "VRIFT_FAST_RUN");
   if (mode && eq(mode, "0")) return;
   const bool require = mode && eq(mode, "require");
-  Conn none;
   // Secure execution (a set-id vrift): glibc would clean the environment first (LD_PRELOAD,
   // LD_LIBRARY_PATH, ...), which this path does not.
   char** e = envp;
   while (*e)
     ++e;
   for (auto* av = reinterpret_cast<unsigned long*>(e + 1); av[0] != 0; av += 2) {
-    if (av[0] == 23 /* AT_SECURE */ && av[1] != 0) return leave(require, "secure execution", none);
+    if (av[0] == 23 /* AT_SECURE */ && av[1] != 0) return leave(require, "secure execution");
   }
   struct {
     uint64_t cur, max;
   } lim = {0, 0};
   if (failed(call6(SYS_prlimit64, 0, 3 /* RLIMIT_STACK */, 0, arg(&lim))) || lim.cur < (1u << 20))
-    return leave(require, "a stack limit under 1 MiB", none);
+    return leave(require, "a stack limit under 1 MiB");
   run(argc, argv, envp, require);
 }
 
