@@ -31,6 +31,7 @@
 
 #include "vrift/proto/messages.h"
 #include "vrift/proto/wire.h"
+#include "vrift/run/plan.h" // kMaxProjections only: nothing of it is called
 #include "vrift/util/raw_syscall.h"
 
 #if defined(__x86_64__)
@@ -226,34 +227,25 @@ bool sys_fstat(long fd, struct stat* st) { return !failed(call6(SYS_fstat, fd, a
 long sys_access(const char* path, long mode) {
   return call6(SYS_faccessat, AT_FDCWD, arg(path), mode);
 }
-bool sys_pread_all(long fd, void* buf, size_t n, uint64_t off) {
+// Up to N bytes of FD from OFF (fewer at its end); how many.
+size_t sys_pread(long fd, void* buf, size_t n, uint64_t off) {
   size_t got = 0;
   while (got < n) {
     long r = call6(SYS_pread64, fd, arg(static_cast<char*>(buf) + got), static_cast<long>(n - got),
                    static_cast<long>(off + got));
-    if (r == -EINTR) continue;
-    if (r <= 0) return false;
-    got += static_cast<size_t>(r);
-  }
-  return true;
-}
-// Up to N bytes from the start of FD; how many.
-size_t sys_read_head(long fd, char* buf, size_t n) {
-  size_t got = 0;
-  while (got < n) {
-    long r =
-        call6(SYS_pread64, fd, arg(buf + got), static_cast<long>(n - got), static_cast<long>(got));
     if (r == -EINTR) continue;
     if (r <= 0) break;
     got += static_cast<size_t>(r);
   }
   return got;
 }
+bool sys_pread_all(long fd, void* buf, size_t n, uint64_t off) {
+  return sys_pread(fd, buf, n, off) == n;
+}
 void say(const char* s) { call6(SYS_write, 2, arg(s), static_cast<long>(len(s))); }
 
-// What the kernel calls the file FD (or PATH, symlinks followed) is: realpath(3) for a file that
-// exists, from the descriptor's /proc link. Null when PATH does not exist (or /proc is not
-// mounted). DIR: it must be a directory.
+// What the kernel calls the file FD is, from the descriptor's /proc link: realpath(3) of the path
+// it was opened by. Null when /proc is not mounted.
 char* fd_path(Arena& a, long fd) {
   char link[32] = "/proc/self/fd/";
   size_t n = 14;
@@ -269,6 +261,7 @@ char* fd_path(Arena& a, long fd) {
   if (failed(r) || r == 0 || r >= static_cast<long>(sizeof buf) || buf[0] != '/') return nullptr;
   return a.dup(buf, static_cast<size_t>(r));
 }
+// realpath(3) of PATH (symlinks followed); null when it does not exist, or (DIR) is no directory.
 char* canonical(Arena& a, const char* path, bool dir = false) {
   long fd = sys_open(path, O_PATH | (dir ? O_DIRECTORY : 0));
   if (failed(fd)) return nullptr;
@@ -400,7 +393,7 @@ struct Projection {
   char* vdir = nullptr;
   uint64_t session = 0;
 };
-constexpr size_t kMaxProjections = 8; // run/plan.h kMaxProjections
+using vrift::run::kMaxProjections;
 
 // plan_projection() for a manifest projected where it was ingested from, or (AT, zero-config) at
 // AT. Null reason: done.
@@ -557,7 +550,7 @@ Judged judge(const char* path, Shebang* sb) {
   long fd = sys_open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK);
   if (failed(fd)) return Judged::Fine;
   char head[4096];
-  const size_t n = sys_read_head(fd, head, sizeof head);
+  const size_t n = sys_pread(fd, head, sizeof head, 0);
   Judged j = Judged::Fine;
   if (n >= 2 && head[0] == '#' && head[1] == '!') {
     j = parse_shebang(head, n, sb) ? Judged::Script : Judged::Unsure;
@@ -617,12 +610,10 @@ void env_program(const char* a, char* out) {
   }
 }
 
-enum class Probe { Missing, Executable, NotExecutable };
-
-Probe probe_physical(const char* p) {
-  struct stat st;
-  if (!sys_stat(p, &st) || S_ISDIR(st.st_mode)) return Probe::Missing;
-  return failed(sys_access(p, X_OK)) ? Probe::NotExecutable : Probe::Executable;
+// probe_physical() is Executable for P, which stat(2) described as ST: not a directory, and
+// access(X_OK) allows it.
+bool executable(const char* p, const struct stat& st) {
+  return !S_ISDIR(st.st_mode) && !failed(sys_access(p, X_OK));
 }
 
 // find_command() over PATH_ENV for NAME; with PS (the projections), a candidate missing on disk
@@ -688,7 +679,7 @@ char* find_command(Arena& a, const char* name, const char* path_env, const Proje
   if (slash) {
     struct stat st;
     if (!sys_stat(name, &st)) return nullptr; // missing: maybe projected, the full path looks
-    if (S_ISDIR(st.st_mode) || probe_physical(name) != Probe::Executable) return nullptr;
+    if (!executable(name, st)) return nullptr;
     char* c = a.dup(name, nl);
     if (!c) *why = "an arena too small";
     return c;
@@ -716,7 +707,7 @@ char* find_command(Arena& a, const char* name, const char* path_env, const Proje
     const long r = call6(SYS_newfstatat, AT_FDCWD, arg(cand), arg(&st), 0);
     if (failed(r) && (r == -ENOENT || r == -ENOTDIR) && ps) {
       if ((*why = projected_dir(a, s, dl, ps, nps))) return nullptr;
-    } else if (probe_physical(cand) == Probe::Executable) {
+    } else if (!failed(r) && executable(cand, st)) {
       char* c = a.dup(cand, dl + 1 + nl);
       if (!c) *why = "an arena too small";
       return c;
