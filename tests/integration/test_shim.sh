@@ -293,8 +293,14 @@ err=$(cd "$Z/src" && "$VRIFT" -v run -- cat lib/m7.js 2>&1 >"$T/z.out")
 check_eq "zero-config: runs from a subdirectory of the project" "module 7" "$(cat "$T/z.out")"
 check_contains "zero-config: finds the root by package.json" "project $Z (package.json)" "$err"
 check "zero-config: the transient manifest stays out of the project's files" test -f "$Z/.vrift/run.manifest"
+# The run right after the first walk is not walked: the daemon has checked, on a thread of its
+# own, what that walk changed (the root, by creating .vrift/; every file it linked into the store)
+# and the run waited for it (docs/run.md, "Zero-config").
 err=$(cd "$Z" && "$VRIFT" -v run -- true 2>&1)
-check_contains "zero-config: a repeated run reads nothing again" "52 files, 52 unchanged" "$err"
+check_contains "zero-config: the run after the first walk is not walked" "not walked" "$err"
+touch "$Z/src" # an event (a directory's attributes): the next run walks, but reads nothing
+err=$(cd "$Z" && "$VRIFT" -v run -- true 2>&1)
+check_contains "zero-config: a repeated walk reads nothing again" "52 files, 52 unchanged" "$err"
 printf 'module 7, longer now\n' >"$Z/src/lib/m7.js"
 out=$(cd "$Z" && "$VRIFT" run -- stat -c %s src/lib/m7.js)
 check_eq "zero-config: a change is in the next run's projection" 21 "$out"
@@ -327,6 +333,21 @@ check_eq "zero-config: an edit in place prints nothing without -v" "" "$err"
 check_eq "zero-config: and is projected" "module 5, saved in place" "$(cat "$T/z.out")"
 zrun true
 check_contains "zero-config: and the next run is not walked" "not walked" "$(cat "$T/z.err")"
+# A copy of a project whose files the store already has (a fresh checkout): its first walk
+# replaces each tier1 file (node_modules) with a link to the blob, whose mode and mtime it then
+# has; the daemon reads those and vouches for the tree, and the next run walks nothing.
+Z2="$T/zproj2"
+mkdir -p "$Z2/node_modules"
+printf '{"name": "z2"}\n' >"$Z2/package.json"
+cp -r "$Z/node_modules/dep" "$Z2/node_modules/dep"
+printf 'index\n' >"$Z2/index.js"
+sleep 0.2
+err=$(cd "$Z2" && "$VRIFT" -v run -- cat node_modules/dep/index.js 2>&1 >"$T/z.out")
+check_eq "zero-config, a copy: projected" "dep" "$(cat "$T/z.out")"
+check_eq "zero-config, a copy: its tier1 file became the store's blob" \
+  "$(stat -c %i "$Z/node_modules/dep/index.js") 444" "$(stat -c '%i %a' "$Z2/node_modules/dep/index.js")"
+err=$(cd "$Z2" && "$VRIFT" -v run -- true 2>&1)
+check_contains "zero-config, a copy: the next run is not walked" "not walked" "$err"
 printf 'new\n' >"$Z/src/lib/new.js"
 zrun cat src/lib/new.js >"$T/z.out"
 check "zero-config: a new file makes the next run walk" grep -q "53 files" "$T/z.err"

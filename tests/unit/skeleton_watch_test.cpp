@@ -13,6 +13,7 @@
 #include "vrift/daemon/skeleton_watch.h"
 #include "vrift/daemon/tree.h"
 #include "vrift/hash/blake3.h"
+#include "vrift/store/store.h"
 
 namespace vrift {
 namespace {
@@ -118,6 +119,12 @@ void write_file(const std::string& path, const std::string& text) {
   std::fclose(f);
 }
 
+// Whether W vouches for the tree once its look at it (a thread of its own) is over.
+bool vouched(const SkeletonWatch& w) {
+  EXPECT_TRUE(w.wait_tree(30000)) << "the look at the tree did not end";
+  return w.tree_unchanged();
+}
+
 // The tree as a zero-config run's manifest has it: "d" and "d/sub" directories, "d/f" (5
 // bytes) and "d/sub/g" (3 bytes), "l" a symlink.
 Tree file_tree() {
@@ -160,23 +167,23 @@ TEST(SkeletonWatch, TheTreeIsUnchangedUntilAFileChanges) {
   SkeletonWatch w;
   w.arm(r.path, t);
   ASSERT_TRUE(w.clean(r.path));
-  EXPECT_FALSE(w.tree_unchanged()) << "armed for the skeleton only";
+  EXPECT_FALSE(vouched(w)) << "armed for the skeleton only";
   w.arm(r.path, t, later);
   ASSERT_TRUE(w.clean(r.path));
-  EXPECT_TRUE(w.tree_unchanged());
+  EXPECT_TRUE(vouched(w));
   EXPECT_EQ(w.watched(), 3u);
   write_file(r.path + "/d/sub/g", "xyz"); // same size: the event tells
   EXPECT_FALSE(w.clean(r.path));
-  EXPECT_FALSE(w.tree_unchanged());
+  EXPECT_FALSE(vouched(w));
   w.arm(r.path, t, now_ns() + 2 * SkeletonWatch::kCtimeMarginNs);
   ASSERT_TRUE(w.clean(r.path));
-  EXPECT_TRUE(w.tree_unchanged());
+  EXPECT_TRUE(vouched(w));
   write_file(r.path + "/d/new", "n"); // a new file: the directory's event
   EXPECT_FALSE(w.clean(r.path));
   ASSERT_EQ(::unlink((r.path + "/d/new").c_str()), 0);
   w.arm(r.path, t, now_ns() + 2 * SkeletonWatch::kCtimeMarginNs);
   ASSERT_TRUE(w.clean(r.path));
-  ASSERT_TRUE(w.tree_unchanged());
+  ASSERT_TRUE(vouched(w));
   ASSERT_EQ(::chmod((r.path + "/d/f").c_str(), 0600), 0); // metadata too
   EXPECT_FALSE(w.clean(r.path));
 }
@@ -190,26 +197,26 @@ TEST(SkeletonWatch, AChangeBeforeTheWatchesIsFoundByLooking) {
   const int64_t walk = now_ns() - 10 * SkeletonWatch::kCtimeMarginNs;
   w.arm(r.path, file_tree(), walk); // every file is younger than that walk
   ASSERT_TRUE(w.clean(r.path)) << "the skeleton is fine";
-  EXPECT_FALSE(w.tree_unchanged());
+  EXPECT_FALSE(vouched(w));
   ::usleep(static_cast<useconds_t>(2 * SkeletonWatch::kCtimeMarginNs / 1000));
   w.arm(r.path, file_tree(), now_ns());
-  EXPECT_TRUE(w.clean(r.path) && w.tree_unchanged()) << "the same, older than the walk";
+  EXPECT_TRUE(w.clean(r.path) && vouched(w)) << "the same, older than the walk";
   const int64_t walk2 = now_ns() + 2 * SkeletonWatch::kCtimeMarginNs;
   write_file(r.path + "/d/f", "hello, longer");
   w.arm(r.path, file_tree(), walk2);
   EXPECT_TRUE(w.clean(r.path));
-  EXPECT_FALSE(w.tree_unchanged()) << "d/f has another size than the tree's";
+  EXPECT_FALSE(vouched(w)) << "d/f has another size than the tree's";
   write_file(r.path + "/d/f", "hello");
   ASSERT_EQ(::unlink((r.path + "/d/sub/g").c_str()), 0);
   w.arm(r.path, file_tree(), now_ns() + 2 * SkeletonWatch::kCtimeMarginNs);
   EXPECT_TRUE(w.clean(r.path));
-  EXPECT_FALSE(w.tree_unchanged()) << "d/sub/g is missing (a phantom tree is never vouched for)";
+  EXPECT_FALSE(vouched(w)) << "d/sub/g is missing (a phantom tree is never vouched for)";
   write_file(r.path + "/d/sub/g", "abc");
   ASSERT_EQ(::unlink((r.path + "/l").c_str()), 0);
   write_file(r.path + "/l", "d");
   w.arm(r.path, file_tree(), now_ns() + 2 * SkeletonWatch::kCtimeMarginNs);
   EXPECT_TRUE(w.clean(r.path));
-  EXPECT_FALSE(w.tree_unchanged()) << "a file where the tree has a symlink";
+  EXPECT_FALSE(vouched(w)) << "a file where the tree has a symlink";
   // A file rewritten in place (same size, same inode: its directory is untouched) after the
   // walk began but before the watches: only its ctime tells.
   ASSERT_EQ(::unlink((r.path + "/l").c_str()), 0);
@@ -217,11 +224,11 @@ TEST(SkeletonWatch, AChangeBeforeTheWatchesIsFoundByLooking) {
   ::usleep(static_cast<useconds_t>(2 * SkeletonWatch::kCtimeMarginNs / 1000));
   const int64_t walk3 = now_ns();
   w.arm(r.path, file_tree(), walk3);
-  ASSERT_TRUE(w.clean(r.path) && w.tree_unchanged());
+  ASSERT_TRUE(w.clean(r.path) && vouched(w));
   write_file(r.path + "/d/sub/g", "xyz");
   w.arm(r.path, file_tree(), walk3);
   EXPECT_TRUE(w.clean(r.path));
-  EXPECT_FALSE(w.tree_unchanged()) << "d/sub/g changed after the walk began";
+  EXPECT_FALSE(vouched(w)) << "d/sub/g changed after the walk began";
 }
 
 // The tree of make_file_tree() as a walk of it records it: each file's mode, mtime and hash too.
@@ -265,7 +272,7 @@ TEST(SkeletonWatch, AFileTheWalkLinkedIsReadNotRefused) {
   SkeletonWatch w;
   w.arm(r.path, t, walk);
   ASSERT_TRUE(w.clean(r.path));
-  EXPECT_TRUE(w.tree_unchanged()) << "only d/f's ctime moved, and its bytes are the tree's";
+  EXPECT_TRUE(vouched(w)) << "only d/f's ctime moved, and its bytes are the tree's";
 
   // The same bytes count, so same size; the mtime put back: only the bytes tell.
   struct stat st {};
@@ -275,29 +282,197 @@ TEST(SkeletonWatch, AFileTheWalkLinkedIsReadNotRefused) {
   ASSERT_EQ(::utimensat(AT_FDCWD, f.c_str(), times, 0), 0);
   w.arm(r.path, t, walk);
   EXPECT_TRUE(w.clean(r.path));
-  EXPECT_FALSE(w.tree_unchanged()) << "d/f's bytes are not the tree's";
+  EXPECT_FALSE(vouched(w)) << "d/f's bytes are not the tree's";
   write_file(f, "hello");
   ASSERT_EQ(::utimensat(AT_FDCWD, f.c_str(), times, 0), 0);
   w.arm(r.path, t, walk);
-  EXPECT_TRUE(w.clean(r.path) && w.tree_unchanged()) << "the tree's bytes and mtime again";
+  EXPECT_TRUE(w.clean(r.path) && vouched(w)) << "the tree's bytes and mtime again";
 
   ASSERT_EQ(::chmod(f.c_str(), 0600), 0);
   w.arm(r.path, t, walk);
-  EXPECT_FALSE(w.tree_unchanged()) << "d/f's mode is not the tree's";
+  EXPECT_FALSE(vouched(w)) << "d/f's mode is not the tree's";
   ASSERT_EQ(::chmod(f.c_str(), st.st_mode & 07777), 0);
   const struct timespec later[2] = {st.st_atim, {st.st_mtim.tv_sec + 1, st.st_mtim.tv_nsec}};
   ASSERT_EQ(::utimensat(AT_FDCWD, f.c_str(), later, 0), 0);
   w.arm(r.path, t, walk);
-  EXPECT_FALSE(w.tree_unchanged()) << "d/f's mtime is not the tree's";
+  EXPECT_FALSE(vouched(w)) << "d/f's mtime is not the tree's";
   ASSERT_EQ(::utimensat(AT_FDCWD, f.c_str(), times, 0), 0);
   w.arm(r.path, t, walk);
-  EXPECT_TRUE(w.clean(r.path) && w.tree_unchanged());
+  EXPECT_TRUE(w.clean(r.path) && vouched(w));
 
-  // A directory younger than the walk is not vouched for (an entry came or went).
+  // A directory younger than the walk (an entry came and went) is listed: the tree's entries.
   write_file(r.path + "/d/sub/tmp", "x");
   ASSERT_EQ(::unlink((r.path + "/d/sub/tmp").c_str()), 0);
   w.arm(r.path, t, walk);
-  EXPECT_FALSE(w.tree_unchanged()) << "d/sub changed after the walk began";
+  EXPECT_TRUE(vouched(w)) << "d/sub changed after the walk began, and is as walked again";
+  write_file(r.path + "/d/sub/tmp", "x");
+  w.arm(r.path, t, walk);
+  EXPECT_FALSE(vouched(w)) << "d/sub has an entry the walk did not see";
+}
+
+// A directory younger than the walk (an entry came or went since it began: the first walk creates
+// `.vrift/` in the root) is listed: each name the tree's, older than the walk (left out by its
+// filters), or the first component of the walk's own manifest in the root.
+TEST(SkeletonWatch, ADirectoryTheWalkChangedIsListed) {
+  TempRoot r;
+  make_file_tree(r.path);
+  write_file(r.path + "/d/left-out", "an ignored file, there before the walk");
+  ::usleep(static_cast<useconds_t>(2 * SkeletonWatch::kCtimeMarginNs / 1000));
+  const Tree t = walked_file_tree(r.path);
+  const int64_t walk = now_ns();
+  ::usleep(static_cast<useconds_t>(2 * SkeletonWatch::kCtimeMarginNs / 1000));
+  make_dirs(r.path, {".vrift"});
+  write_file(r.path + "/.vrift/run.manifest", "m");
+  const std::string manifest = r.path + "/.vrift/run.manifest";
+  SkeletonWatch w;
+  w.arm(r.path, t, walk, manifest);
+  ASSERT_TRUE(w.clean(r.path));
+  EXPECT_TRUE(vouched(w)) << "the root is younger than the walk, but only by its .vrift/";
+  w.arm(r.path, t, walk);
+  EXPECT_FALSE(vouched(w)) << "without the manifest's path, .vrift/ is a new entry";
+  w.arm(r.path, t, walk, "/elsewhere/.vrift/run.manifest");
+  EXPECT_FALSE(vouched(w)) << "a manifest outside the root is no excuse";
+
+  // A file replaced (a new inode under the same name: its directory changes, the tree's entry
+  // is looked at as usual).
+  write_file(r.path + "/d/tmp", "hello");
+  struct stat st {};
+  ASSERT_EQ(::stat((r.path + "/d/f").c_str(), &st), 0);
+  const struct timespec times[2] = {st.st_atim, st.st_mtim};
+  ASSERT_EQ(::utimensat(AT_FDCWD, (r.path + "/d/tmp").c_str(), times, 0), 0);
+  ASSERT_EQ(::chmod((r.path + "/d/tmp").c_str(), st.st_mode & 07777), 0);
+  ASSERT_EQ(::rename((r.path + "/d/tmp").c_str(), (r.path + "/d/f").c_str()), 0);
+  w.arm(r.path, t, walk, manifest);
+  EXPECT_TRUE(vouched(w)) << "d/f replaced by the same bytes, mode and mtime";
+
+  write_file(r.path + "/d/new", "x");
+  w.arm(r.path, t, walk, manifest);
+  ASSERT_TRUE(w.clean(r.path));
+  EXPECT_FALSE(vouched(w)) << "d/new came after the walk began";
+  ASSERT_EQ(::unlink((r.path + "/d/new").c_str()), 0);
+  w.arm(r.path, t, walk, manifest);
+  EXPECT_TRUE(vouched(w)) << "gone again: d is as walked";
+  make_dirs(r.path, {"d/sub/newdir"});
+  w.arm(r.path, t, walk, manifest);
+  EXPECT_FALSE(vouched(w)) << "a directory d/sub/newdir came after the walk began";
+}
+
+// A tier1 file the walk replaced with a link to the blob the store already had (or made
+// read-only) has the blob's mode and mtime, not the tree's: it is vouched for if it is that
+// blob's very inode, read-only, with the tree's bytes.
+TEST(SkeletonWatch, ATier1FileLinkedToItsBlobIsRead) {
+  TempRoot r, store;
+  make_file_tree(r.path);
+  ::usleep(static_cast<useconds_t>(2 * SkeletonWatch::kCtimeMarginNs / 1000));
+  const Tree t = walked_file_tree(r.path);
+  const ManifestEntry* f = t.find("d/f");
+  ASSERT_NE(f, nullptr);
+  const std::string blob = store.path + "/" + Store::blob_relpath(f->hash, f->size);
+  const std::string rel = Store::blob_relpath(f->hash, f->size);
+  ASSERT_EQ(
+      std::system(("mkdir -p '" + store.path + "/" + rel.substr(0, rel.rfind('/')) + "'").c_str()),
+      0);
+  const int64_t walk = now_ns();
+  ::usleep(static_cast<useconds_t>(2 * SkeletonWatch::kCtimeMarginNs / 1000));
+  // The blob of d/f's bytes, older (another mtime) and read-only; d/f becomes a link to it.
+  write_file(blob, "hello");
+  const struct timespec old[2] = {{1'000'000'000, 0}, {1'000'000'000, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, blob.c_str(), old, 0), 0);
+  ASSERT_EQ(::chmod(blob.c_str(), 0444), 0);
+  const std::string path = r.path + "/d/f";
+  ASSERT_EQ(::unlink(path.c_str()), 0);
+  ASSERT_EQ(::link(blob.c_str(), path.c_str()), 0);
+  SkeletonWatch w;
+  w.arm(r.path, t, walk, "", store.path);
+  ASSERT_TRUE(w.clean(r.path));
+  EXPECT_TRUE(vouched(w)) << "d/f is its blob, read-only, with the tree's bytes";
+  w.arm(r.path, t, walk);
+  EXPECT_FALSE(vouched(w)) << "without the store, another mode and mtime are a change";
+
+  ASSERT_EQ(::chmod(path.c_str(), 0644), 0);
+  w.arm(r.path, t, walk, "", store.path);
+  EXPECT_FALSE(vouched(w)) << "d/f is its blob but writable";
+  ASSERT_EQ(::chmod(path.c_str(), 0555), 0);
+  w.arm(r.path, t, walk, "", store.path);
+  EXPECT_TRUE(vouched(w)) << "read-only and executable (a script's blob)";
+
+  // The same bytes in another inode: not the blob.
+  ASSERT_EQ(::unlink(path.c_str()), 0);
+  write_file(path, "hello");
+  ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), old, 0), 0);
+  ASSERT_EQ(::chmod(path.c_str(), 0444), 0);
+  w.arm(r.path, t, walk, "", store.path);
+  EXPECT_FALSE(vouched(w)) << "d/f has the blob's mode and mtime but is another file";
+
+  // The blob's inode, but other bytes (its mtime put back).
+  ASSERT_EQ(::unlink(path.c_str()), 0);
+  ASSERT_EQ(::link(blob.c_str(), path.c_str()), 0);
+  ASSERT_EQ(::chmod(path.c_str(), 0644), 0);
+  write_file(path, "jello");
+  ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), old, 0), 0);
+  ASSERT_EQ(::chmod(path.c_str(), 0444), 0);
+  w.arm(r.path, t, walk, "", store.path);
+  EXPECT_FALSE(vouched(w)) << "d/f is its blob, but its bytes are not the tree's";
+}
+
+// The look at the tree runs on a thread of its own (two readers for a first walk's many files);
+// an event or a reset meanwhile makes its answer moot.
+TEST(SkeletonWatch, TheLookRunsBesideTheLoop) {
+  TempRoot r;
+  make_dirs(r.path, {"d"});
+  Tree t = tree_of({"d"});
+  const std::string block(256 << 10, 'b');
+  for (int i = 0; i < 96; ++i) {
+    const std::string rel = "d/f" + std::to_string(i);
+    write_file(r.path + "/" + rel, block + std::to_string(i));
+  }
+  ::usleep(static_cast<useconds_t>(2 * SkeletonWatch::kCtimeMarginNs / 1000));
+  for (int i = 0; i < 96; ++i) {
+    const std::string rel = "d/f" + std::to_string(i);
+    struct stat st {};
+    ASSERT_EQ(::stat((r.path + "/" + rel).c_str(), &st), 0);
+    ManifestEntry e;
+    e.path = rel;
+    e.type = EntryType::File;
+    e.mode = st.st_mode & 07777;
+    e.size = static_cast<uint64_t>(st.st_size);
+    e.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+    e.hash = blake3(block + std::to_string(i));
+    ASSERT_TRUE(t.put(e).ok());
+  }
+  const int64_t walk = now_ns();
+  ::usleep(static_cast<useconds_t>(2 * SkeletonWatch::kCtimeMarginNs / 1000));
+  // Every file younger than the walk (as a first walk leaves them): 96 files, 24 MiB to read.
+  ASSERT_EQ(std::system(("chmod -R u+w '" + r.path + "/d'").c_str()), 0);
+  SkeletonWatch w;
+  w.arm(r.path, t, walk);
+  EXPECT_TRUE(w.clean(r.path));
+  EXPECT_TRUE(vouched(w)) << "every file read, each with the tree's bytes";
+  EXPECT_FALSE(w.tree_pending());
+
+  // One file's bytes changed, its size and mtime put back: found by one of the readers.
+  const std::string f50 = r.path + "/d/f50";
+  struct stat st {};
+  ASSERT_EQ(::stat(f50.c_str(), &st), 0);
+  std::string other = block + "50";
+  other[1000] = 'x';
+  write_file(f50, other);
+  const struct timespec times[2] = {st.st_atim, st.st_mtim};
+  ASSERT_EQ(::utimensat(AT_FDCWD, f50.c_str(), times, 0), 0);
+  w.arm(r.path, t, walk);
+  EXPECT_FALSE(vouched(w)) << "d/f50's bytes are not the tree's";
+  write_file(f50, block + "50");
+  ASSERT_EQ(::utimensat(AT_FDCWD, f50.c_str(), times, 0), 0);
+
+  // Stopped while it looks: nothing is vouched for, whatever the thread finds after.
+  w.arm(r.path, t, walk);
+  w.reset();
+  EXPECT_TRUE(w.wait_tree(0)) << "no look to wait for";
+  EXPECT_FALSE(vouched(w));
+  w.arm(r.path, t, walk);
+  write_file(r.path + "/d/f7", block + "7"); // the same bytes: only the event tells
+  EXPECT_FALSE(w.clean(r.path));
+  EXPECT_FALSE(vouched(w));
 }
 
 } // namespace

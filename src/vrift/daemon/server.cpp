@@ -45,6 +45,11 @@ using Clock = std::chrono::steady_clock;
 // proto/client.cpp). The cost is bounded: at most this much CPU time per request served.
 constexpr auto kSpinAfterRequest = std::chrono::microseconds(200);
 
+// How long a zero-config run's open waits for the look at the tree after the last walk
+// (SkeletonWatch's thread) before it is told "not vouched for" and walks instead: about what a
+// walk of dataset A costs, which a longer wait would not save.
+constexpr int kTreeCheckWaitMs = 300;
+
 // The listing that goes with a VDir file: same name, ".listing" for ".vdir" (the shim derives
 // it the same way).
 std::string listing_path(const std::string& vdir_path) {
@@ -99,6 +104,7 @@ struct LiveSession {
   std::unique_ptr<VdirSink> sink;
   std::unique_ptr<Session> session;
   std::string root;
+  std::string manifest;    ///< the manifest file's path
   SkeletonWatch skeleton;  ///< whether its directories exist (SESSION_REPLY flags)
   bool watch_tree = false; ///< a client asked for the files to be watched too (kOpenWatchTree)
   int64_t arm_unchanged_before_ns = 0; ///< the next arm's proof of age (0: the skeleton only)
@@ -284,6 +290,11 @@ Result<proto::SessionReply> Server::open_session(Conn& c, const proto::SessionOp
   r.has_flags = (c.caps & proto::kCapSessionFlags) != 0;
   const bool watch = req.has_tail && (req.flags & proto::kOpenWatchTree) != 0;
   ls.watch_tree = ls.watch_tree || watch;
+  // A run asking whether the tree is unchanged while the look at it after the last walk is still
+  // going on (a first walk links every file, and each is read again: ~0.1 s for dataset B) waits
+  // for it rather than walk again, if it ends soon; the loop serves no one else meanwhile.
+  if (watch && req.unchanged_before_ns == 0 && ls.skeleton.tree_pending())
+    (void)ls.skeleton.wait_tree(kTreeCheckWaitMs);
   const bool skeleton = ls.skeleton.clean(ls.root);
   if (skeleton) r.flags |= proto::kSessionSkeletonClean;
   if (skeleton && ls.watch_tree && ls.skeleton.tree_unchanged()) {
@@ -328,6 +339,7 @@ Result<uint64_t> Server::create_session(const std::string& root, const std::stri
   ls.id = m_next_session++;
   ls.key = key;
   ls.root = root;
+  ls.manifest = manifest;
   VRIFT_ASSIGN(ls.session, Session::open(m_paths, *m_store, root, manifest, nullptr,
                                          SessionOptions{m_opts.sync_journal, 0}));
   VRIFT_TRY(fs::mkdir_p(m_paths.vdir_dir, 0700));
@@ -625,7 +637,8 @@ void Server::arm_skeletons() {
     if (it == m_sessions.end()) continue;
     LiveSession& ls = it->second;
     ls.skeleton.arm(ls.root, ls.session->tree(),
-                    ls.watch_tree ? ls.arm_unchanged_before_ns : int64_t{0});
+                    ls.watch_tree ? ls.arm_unchanged_before_ns : int64_t{0}, ls.manifest,
+                    m_store->root());
   }
   m_arm_pending.clear();
 }
