@@ -462,6 +462,35 @@ else
   b=$(full -m "$T/ph.manifest" --manifest="$T/q.manifest" -- env)
   check_eq "two manifests: the full path's environment" "$b" "$a"
   check_eq "a #!/usr/bin/env script" 6 "$(fast -m "$T/ph.manifest" -- "$T/env-script" 2>/dev/null; echo $?)"
+  # Paths as given, resolved as realpath(3) does: a lexically canonical one opened with no
+  # symlink on the way is its own, any other is resolved through /proc (fast_run.cpp,
+  # open_canonical). The manifest, the store and the shim, through symlinks and . / .. / //:
+  ln -sfn "$T" "$T/tlink"
+  ln -sfn "$VR_THE_SOURCE" "$T/storelink"
+  ln -sfn "$T/stub.so" "$T/stublink.so"
+  for m in "$T/tlink/ph.manifest" "$T/./ph.manifest" "$T//ph.manifest" "$T/ph/../ph.manifest" ph.manifest; do
+    a=$(cd "$T" && quick -m "$m" -- env)
+    b=$(cd "$T" && full -m "$m" -- env)
+    check_eq "the manifest as '$m': the full path's environment" "$b" "$a"
+  done
+  check_contains "(the manifest's canonical path)" "$(realpath "$T/ph.manifest")	" "$a"
+  for v in "VR_THE_SOURCE=$T/storelink" "VR_THE_SOURCE=$VR_THE_SOURCE/" "VRIFT_SHIM=$T/stublink.so" \
+    "VRIFT_SHIM=$T/ph/../stub.so"; do
+    a=$(env "$v" bash -c "$(declare -f quick); quick -m '$T/ph.manifest' -- env")
+    b=$(env "$v" bash -c "$(declare -f full); full -m '$T/ph.manifest' -- env")
+    check_eq "$v: the full path's environment" "$b" "$a"
+  done
+  # The shim in ../lib/vrift/ of the binary's directory (as the installed layout has it), found
+  # lexically; beside the binary (set up above, where it wins).
+  rm -f "$T/inst/bin/libvrift_shim.so"
+  a=$(env -u VRIFT_SHIM VRIFT_FAST_RUN=require "$T/inst/bin/vrift" run -m "$T/ph.manifest" -- env 2>&1)
+  b=$(env -u VRIFT_SHIM VRIFT_FAST_RUN=require "$T/inst/bin/vrift" -v run -m "$T/ph.manifest" -- env 2>/dev/null | grep -v '^VRIFT_LOG=1$')
+  check_eq "the shim in ../lib/vrift/: the full path's environment" "$b" "$a"
+  check_contains "(that shim)" "LD_PRELOAD=$(realpath "$T/inst/lib/vrift/libvrift_shim.so")" "$a"
+  ln -sfn inst "$T/inst-link"
+  a=$(env -u VRIFT_SHIM VRIFT_FAST_RUN=require "$T/inst-link/bin/vrift" run -m "$T/ph.manifest" -- env 2>&1)
+  check_contains "(a binary run through a symlink: the shim's canonical path)" \
+    "LD_PRELOAD=$(realpath "$T/inst/lib/vrift/libvrift_shim.so")" "$a"
   # What it leaves to the full path, and why (each then gets the full path's answer, above).
   why() { fast "$@" 2>&1 >/dev/null | sed -n 's/^vrift: the fast path was not taken: //p'; }
   check_eq "zero-config outside a project" "no project found (the full path says so)" "$(cd "$T/ph" && why -- true)"

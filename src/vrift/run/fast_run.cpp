@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/limits.h>
+#include <linux/openat2.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -261,11 +262,50 @@ char* fd_path(Arena& a, long fd) {
   if (failed(r) || r == 0 || r >= static_cast<long>(sizeof buf) || buf[0] != '/') return nullptr;
   return a.dup(buf, static_cast<size_t>(r));
 }
+// Whether PATH is absolute with no ".", ".." or empty component and no trailing slash ("/"
+// aside): its own realpath(3) when none of its components is a symlink.
+bool lexically_canonical(const char* p) {
+  if (p[0] != '/') return false;
+  if (p[1] == 0) return true;
+  for (const char* s = p; *s;) { // s: a '/'
+    const char* c = s + 1;
+    const char* e = c;
+    while (*e && *e != '/')
+      ++e;
+    const size_t n = static_cast<size_t>(e - c);
+    if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.')) return false;
+    s = e;
+  }
+  return true;
+}
+
+// PATH opened with FLAGS, and its realpath(3) in *CANON (null when it cannot be resolved): a
+// lexically canonical path opened with no symlink on the way (openat2's RESOLVE_NO_SYMLINKS) is
+// its own, which spares the readlink of /proc/self/fd (3.2-3.6 us here, against 2.3-2.8 us for
+// the open); otherwise, or on a kernel without openat2 (before 5.6), the /proc link says it.
+// The descriptor, or the open's error.
+long open_canonical(Arena& a, const char* path, long flags, char** canon) {
+  *canon = nullptr;
+  if (lexically_canonical(path)) {
+    struct open_how how = {};
+    how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
+    how.resolve = RESOLVE_NO_SYMLINKS;
+    const long fd = call6(SYS_openat2, AT_FDCWD, arg(path), arg(&how), sizeof how);
+    if (!failed(fd)) {
+      *canon = a.dup(path, len(path));
+      return fd;
+    }
+  }
+  const long fd = sys_open(path, flags);
+  if (!failed(fd)) *canon = fd_path(a, fd);
+  return fd;
+}
+
 // realpath(3) of PATH (symlinks followed); null when it does not exist, or (DIR) is no directory.
 char* canonical(Arena& a, const char* path, bool dir = false) {
-  long fd = sys_open(path, O_PATH | (dir ? O_DIRECTORY : 0));
+  char* c = nullptr;
+  const long fd = open_canonical(a, path, O_PATH | (dir ? O_DIRECTORY : 0), &c);
   if (failed(fd)) return nullptr;
-  char* c = fd_path(a, fd);
   sys_close(fd);
   return c;
 }
@@ -399,7 +439,9 @@ using vrift::run::kMaxProjections;
 // AT. Null reason: done.
 const char* plan(Arena& a, const char* given, Projection* p, const char* at = nullptr) {
   if (given[0] == '~') return "a manifest path with ~";
-  long fd = sys_open(given, O_RDONLY | O_NONBLOCK | O_NOCTTY); // a FIFO must not block
+  char* canon = nullptr;
+  // (O_NONBLOCK: a FIFO must not block)
+  const long fd = open_canonical(a, given, O_RDONLY | O_NONBLOCK | O_NOCTTY, &canon);
   if (failed(fd)) return "a manifest that cannot be opened";
   struct stat st;
   char h[128 + 80];
@@ -452,7 +494,7 @@ const char* plan(Arena& a, const char* given, Projection* p, const char* at = nu
   } else if (ok && count > 0) {
     ok = false;
   }
-  if (ok) p->manifest = fd_path(a, fd);
+  if (ok) p->manifest = canon;
   sys_close(fd);
   if (!ok) return why ? why : "a manifest this path cannot read";
   if (!p->manifest) return "a manifest path that cannot be resolved";
@@ -788,8 +830,14 @@ char* find_shim(Arena& a, const char* env_shim) {
   char* p = beside.add(exe, d).add("libvrift_shim.so").str();
   struct stat st;
   if (p && sys_stat(p, &st)) return usable(p);
+  // ../lib/vrift/ of the binary's directory, which (the binary's path being canonical) is a real
+  // directory: its parent is lexical, and the path stays canonical.
+  size_t up = d > 1 ? d - 1 : d;
+  while (up > 1 && exe[up - 1] != '/')
+    --up;
   Cat installed(a);
-  p = installed.add(exe, d).add("../lib/vrift/libvrift_shim.so").str();
+  p = up > 1 ? installed.add(exe, up).add("lib/vrift/libvrift_shim.so").str()
+             : installed.add(exe, d).add("../lib/vrift/libvrift_shim.so").str();
   return p ? usable(p) : nullptr;
 }
 
