@@ -20,8 +20,10 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -50,13 +52,90 @@ namespace {
 // the fsyncs of the one blob of an edit stay at 1-4 ms (docs/benchmarks.md, session 13).
 constexpr size_t kSyncEachMax = 64;
 
-// fsync of each blob of PLACED, then of each directory they are in and its two parents (the
-// shard directories and blake3/, which this run may have created).
-Status sync_each(const std::vector<std::string>& placed) {
+Status sync_blob(const std::string& b) {
+  UniqueFd fd(::open(b.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd.valid() || ::fsync(fd.get()) != 0) return fail_os("syncing blob '" + b + "'");
+  return {};
+}
+
+// The fsync of each blob as it is placed, on a thread of its own, while the walk goes on: the
+// one blob of an edit is then durable by the time the walk of the rest of the tree (40 ms for
+// dataset A) is over, rather than waited for after it (4-25 ms of the disk's journal commit).
+// Only for a tree walked before (a re-ingest: few new blobs, if any); past kSyncEachMax blobs it
+// takes no more (step 5 then syncs the filesystem). Thread-safe.
+class EarlySync {
+public:
+  explicit EarlySync(bool on) : m_on(on) {}
+  EarlySync(const EarlySync&) = delete;
+  EarlySync& operator=(const EarlySync&) = delete;
+  ~EarlySync() { (void)finish(); }
+
+  void add(const std::string& blob) {
+    if (!m_on) return;
+    std::lock_guard<std::mutex> l(m_mu);
+    if (m_closed || m_added >= kSyncEachMax) return;
+    ++m_added;
+    m_queue.push_back(blob);
+    if (!m_thread.joinable()) {
+      try {
+        m_thread = std::thread([this] { loop(); });
+      } catch (const std::system_error&) {
+        m_on = false; // step 5 syncs them all itself
+        m_queue.clear();
+        return;
+      }
+    }
+    m_wake.notify_one();
+  }
+  /// Waits for every blob added to be synced. The blobs synced; the first error.
+  Result<std::vector<std::string>> finish() {
+    {
+      std::lock_guard<std::mutex> l(m_mu);
+      m_closed = true;
+    }
+    m_wake.notify_one();
+    if (m_thread.joinable()) m_thread.join();
+    if (!m_error.ok()) return fail(m_error.error());
+    return m_synced;
+  }
+
+private:
+  void loop() {
+    std::unique_lock<std::mutex> l(m_mu);
+    for (;;) {
+      m_wake.wait(l, [this] { return m_closed || !m_queue.empty(); });
+      if (m_queue.empty()) return; // closed
+      std::string b = std::move(m_queue.front());
+      m_queue.pop_front();
+      l.unlock();
+      Status s = sync_blob(b);
+      l.lock();
+      if (!s.ok()) {
+        if (m_error.ok()) m_error = std::move(s);
+      } else {
+        m_synced.push_back(std::move(b));
+      }
+    }
+  }
+
+  bool m_on;
+  std::mutex m_mu;
+  std::condition_variable m_wake;
+  std::deque<std::string> m_queue;   // guarded by m_mu
+  size_t m_added = 0;                // guarded by m_mu
+  bool m_closed = false;             // guarded by m_mu
+  std::vector<std::string> m_synced; // guarded by m_mu (read after the join)
+  Status m_error;                    // guarded by m_mu (read after the join)
+  std::thread m_thread;
+};
+
+// fsync of each blob of PLACED (but those of SYNCED, an EarlySync's), then of each directory
+// they are in and its two parents (the shard directories and blake3/, which this run may have
+// created).
+Status sync_each(const std::vector<std::string>& placed, const std::vector<std::string>& synced) {
   std::vector<std::string> dirs;
   for (const std::string& b : placed) {
-    UniqueFd fd(::open(b.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-    if (!fd.valid() || ::fsync(fd.get()) != 0) return fail_os("syncing blob '" + b + "'");
+    if (std::find(synced.begin(), synced.end(), b) == synced.end()) VRIFT_TRY(sync_blob(b));
     std::string d = fs::dirname(b);
     for (int up = 0; up < 3; ++up, d = fs::dirname(d)) {
       if (std::find(dirs.begin(), dirs.end(), d) == dirs.end()) dirs.push_back(d);
@@ -258,6 +337,8 @@ public:
         m_tier1(tier1) {}
 
   void add_skip_dir(dev_t dev, ino_t ino) { m_skip_dirs.emplace_back(dev, ino); }
+  /// Each new blob placed goes to EARLY too (its fsync while the walk goes on).
+  void set_early_sync(EarlySync* early) { m_early = early; }
 
   Status run(unsigned threads) {
     m_workers.resize(threads);
@@ -452,7 +533,10 @@ private:
     if (how != Placement::Existing) {
       ++w.new_blobs;
       w.new_bytes += n;
-      if (w.placed.size() <= kSyncEachMax) w.placed.push_back(m_store.blob_path(h, n));
+      if (w.placed.size() <= kSyncEachMax) {
+        w.placed.push_back(m_store.blob_path(h, n));
+        if (m_early) m_early->add(w.placed.back());
+      }
     }
     // The identity after placement (linking changes ctime; tier1 may change mode or inode).
     if (tier1 && how == Placement::Existing && ::lstat(abs(rel).c_str(), &fin) != 0) {
@@ -558,6 +642,7 @@ private:
   std::vector<std::pair<dev_t, ino_t>> m_skip_dirs;
   std::vector<WorkerState> m_workers;
   FdBudget* m_budget = nullptr; // while run() walks and places
+  EarlySync* m_early = nullptr;
 };
 
 // What vouches for a registration without opening the registry: the manifest's path and id, the
@@ -742,6 +827,8 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
   log::debug("ingest: store and cache ready at {:.1f} ms", since(t0));
   // 3. Walk, hash, place.
   Ingester ing(opts, *store, cache, progress, rep.root, prefix, skip_rel, ignore, tier1);
+  EarlySync early(cache.size() > 0 && opts.mode != IngestMode::Phantom);
+  ing.set_early_sync(&early);
   for (const std::string& d : {store->root(), paths.home}) {
     struct stat s {};
     if (::stat(d.c_str(), &s) == 0) ing.add_skip_dir(s.st_dev, s.st_ino);
@@ -881,11 +968,15 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
   // manifest (the repeated ingest of an unchanged tree), the ingest that wrote the manifest
   // already synced every blob it names: skipping syncfs keeps a re-run in milliseconds even
   // while other programs leave the filesystem full of dirty pages.
+  auto early_synced = early.finish();
   if (rep.new_blobs > 0 && rep.new_blobs <= kSyncEachMax && placed.size() == rep.new_blobs &&
       opts.mode != IngestMode::Phantom) {
-    VRIFT_TRY(sync_each(placed).context("syncing store '" + store->root() + "'"));
-    log::debug("ingest: fsync of {} new blob{} and their directories done at {:.1f} ms",
-               placed.size(), placed.size() == 1 ? "" : "s", since(t0));
+    if (!early_synced.ok())
+      return fail(std::move(early_synced).error().context("syncing store '" + store->root() + "'"));
+    VRIFT_TRY(sync_each(placed, *early_synced).context("syncing store '" + store->root() + "'"));
+    log::debug("ingest: fsync of {} new blob{} ({} while the walk went on) and their directories "
+               "done at {:.1f} ms",
+               placed.size(), placed.size() == 1 ? "" : "s", early_synced->size(), since(t0));
   } else if (rep.new_blobs > 0 || !unchanged || !registered || opts.mode == IngestMode::Phantom) {
     UniqueFd sfd(::open(store->root().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!sfd.valid() || ::syncfs(sfd.get()) != 0)
