@@ -475,5 +475,31 @@ TEST(SkeletonWatch, TheLookRunsBesideTheLoop) {
   EXPECT_FALSE(vouched(w));
 }
 
+// An instance of many watches is closed on a thread of its own (a reset, a re-arm): the watch
+// goes on as before, and a new arm works at once.
+TEST(SkeletonWatch, ManyWatchesAreClosedAside) {
+  TempRoot r;
+  Tree t;
+  ASSERT_TRUE(t.mkdir("d", 0755, 1).ok());
+  ASSERT_EQ(::mkdir((r.path + "/d").c_str(), 0755), 0);
+  for (int i = 0; i < 400; ++i) {
+    const std::string d = "d/s" + std::to_string(i);
+    ASSERT_TRUE(t.mkdir(d, 0755, 1).ok());
+    ASSERT_EQ(::mkdir((r.path + "/" + d).c_str(), 0755), 0);
+  }
+  SkeletonWatch w;
+  for (int round = 0; round < 3; ++round) {
+    w.arm(r.path, t);
+    ASSERT_TRUE(w.clean(r.path)) << round;
+    EXPECT_EQ(w.watched(), 402u);
+  }
+  w.reset();
+  EXPECT_FALSE(w.clean(r.path));
+  w.arm(r.path, t);
+  ASSERT_TRUE(w.clean(r.path));
+  ASSERT_EQ(::rmdir((r.path + "/d/s7").c_str()), 0);
+  EXPECT_FALSE(w.clean(r.path)) << "a directory gone: the event of the new instance";
+}
+
 } // namespace
 } // namespace vrift
