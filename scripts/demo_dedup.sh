@@ -233,7 +233,7 @@ if [ "$fresh" -eq 1 ]; then
   ms_of() { local t0 t1; t0=$(date +%s%N); (cd "$run_dir/phys" && "$vrift" run -- true) >/dev/null 2>&1; t1=$(date +%s%N); echo "$(((t1 - t0) / 1000000)) ms"; }
   echo "  zero-config vrift run -- true: first run (ingests $(find "$run_dir/phys" -type f | wc -l) files): $(ms_of)"
   sleep 0.3
-  echo "  zero-config, second run (the first one's links into the store changed the files): $(ms_of)"
+  echo "  zero-config, second run (the daemon read what the first one's walk changed: nothing walked): $(ms_of)"
   sleep 0.3
   echo "  zero-config, third run (unchanged since the daemon checked it: nothing walked): $(ms_of)"
   "$vrift" daemon stop >/dev/null 2>&1 || true
