@@ -37,10 +37,10 @@ cmake --build build/asan -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build/asan --output-on-failure -j "$jobs"
 
-step "TSan: the VDir (lock-free readers vs a writer) and the daemon core"
+step "TSan: the VDir (lock-free readers vs a writer), the daemon core, the tree check and ingest threads"
 cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DVRIFT_TSAN=ON -DVRIFT_BENCH=OFF >/dev/null
 cmake --build build/tsan -j "$jobs" --target vrift_unit_tests
-TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/vrift_unit_tests --gtest_filter='Vdir*:Session*:Tree*:Store*:SkeletonWatch*'
+TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/vrift_unit_tests --gtest_filter='Vdir*:Session*:Tree*:Store*:SkeletonWatch*:ProjectIngestTest*'
 
 step "format and lint"
 files=$(git ls-files '*.cpp' '*.h' | grep -v '^tests/fuzz/corpus/')

@@ -231,6 +231,19 @@ TEST(SkeletonWatch, AChangeBeforeTheWatchesIsFoundByLooking) {
   EXPECT_FALSE(vouched(w)) << "d/sub/g changed after the walk began";
 }
 
+// The entry a walk records for the file at REL whose stat is ST and whose bytes are BYTES.
+ManifestEntry walked_entry(const std::string& rel, const struct stat& st,
+                           const std::string& bytes) {
+  ManifestEntry e;
+  e.path = rel;
+  e.type = EntryType::File;
+  e.mode = st.st_mode & 07777;
+  e.size = static_cast<uint64_t>(st.st_size);
+  e.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+  e.hash = blake3(bytes);
+  return e;
+}
+
 // The tree of make_file_tree() as a walk of it records it: each file's mode, mtime and hash too.
 Tree walked_file_tree(const std::string& root) {
   Tree t = file_tree();
@@ -245,14 +258,7 @@ Tree walked_file_tree(const std::string& root) {
       EXPECT_EQ(std::fread(bytes.data(), 1, bytes.size(), f), bytes.size());
       std::fclose(f);
     }
-    ManifestEntry e;
-    e.path = path;
-    e.type = EntryType::File;
-    e.mode = st.st_mode & 07777;
-    e.size = static_cast<uint64_t>(st.st_size);
-    e.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
-    e.hash = blake3(bytes);
-    EXPECT_TRUE(t.put(e).ok()) << path;
+    EXPECT_TRUE(t.put(walked_entry(path, st, bytes)).ok()) << path;
   }
   return t;
 }
@@ -431,14 +437,7 @@ TEST(SkeletonWatch, TheLookRunsBesideTheLoop) {
     const std::string rel = "d/f" + std::to_string(i);
     struct stat st {};
     ASSERT_EQ(::stat((r.path + "/" + rel).c_str(), &st), 0);
-    ManifestEntry e;
-    e.path = rel;
-    e.type = EntryType::File;
-    e.mode = st.st_mode & 07777;
-    e.size = static_cast<uint64_t>(st.st_size);
-    e.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
-    e.hash = blake3(block + std::to_string(i));
-    ASSERT_TRUE(t.put(e).ok());
+    ASSERT_TRUE(t.put(walked_entry(rel, st, block + std::to_string(i))).ok());
   }
   const int64_t walk = now_ns();
   ::usleep(static_cast<useconds_t>(2 * SkeletonWatch::kCtimeMarginNs / 1000));

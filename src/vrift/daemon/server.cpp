@@ -291,8 +291,8 @@ Result<proto::SessionReply> Server::open_session(Conn& c, const proto::SessionOp
   const bool watch = req.has_tail && (req.flags & proto::kOpenWatchTree) != 0;
   ls.watch_tree = ls.watch_tree || watch;
   // A run asking whether the tree is unchanged while the look at it after the last walk is still
-  // going on (a first walk links every file, and each is read again: ~0.1 s for dataset B) waits
-  // for it rather than walk again, if it ends soon; the loop serves no one else meanwhile.
+  // going on (a first walk links every file, and each is read again: 0.1-0.25 s for dataset B)
+  // waits for it rather than walk again, if it ends soon; the loop serves no one else meanwhile.
   if (watch && req.unchanged_before_ns == 0 && ls.skeleton.tree_pending())
     (void)ls.skeleton.wait_tree(kTreeCheckWaitMs);
   const bool skeleton = ls.skeleton.clean(ls.root);

@@ -5,7 +5,8 @@
 //      the directory queue and the counters.
 //   4. Build the manifest; an unchanged tree whose manifest is registered writes nothing.
 //   5. Every blob placed is durable before a manifest names it: an fsync of each (and of its
-//      directories) when there are a few, as after an edit; else one syncfs(store).
+//      directories) when there are a few, as after an edit (a re-ingest's begin on a thread of
+//      their own as each is placed, during pass 3: EarlySync); else one syncfs(store).
 //   6. Write the manifest atomically, keep a copy in the store, register it.
 //   7. Phantom only: now that blobs and manifest are durable, move ownership of the content to
 //      the store and remove the project's files (directories stay as an empty skeleton).
@@ -73,14 +74,14 @@ public:
   void add(const std::string& blob) {
     if (!m_on) return;
     std::lock_guard<std::mutex> l(m_mu);
-    if (m_closed || m_added >= kSyncEachMax) return;
+    if (m_closed || m_no_thread || m_added >= kSyncEachMax) return;
     ++m_added;
     m_queue.push_back(blob);
     if (!m_thread.joinable()) {
       try {
         m_thread = std::thread([this] { loop(); });
       } catch (const std::system_error&) {
-        m_on = false; // step 5 syncs them all itself
+        m_no_thread = true; // step 5 syncs them all itself
         m_queue.clear();
         return;
       }
@@ -118,12 +119,13 @@ private:
     }
   }
 
-  bool m_on;
+  const bool m_on;
   std::mutex m_mu;
   std::condition_variable m_wake;
   std::deque<std::string> m_queue;   // guarded by m_mu
   size_t m_added = 0;                // guarded by m_mu
   bool m_closed = false;             // guarded by m_mu
+  bool m_no_thread = false;          // guarded by m_mu
   std::vector<std::string> m_synced; // guarded by m_mu (read after the join)
   Status m_error;                    // guarded by m_mu (read after the join)
   std::thread m_thread;
