@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <climits>
 #include <condition_variable>
 #include <mutex>
 #include <system_error>
@@ -46,17 +47,19 @@ int64_t ctime_ns(const struct stat& st) { return fs::ns(st.st_ctim); }
 // what every file changed since the run before looks like once walked. Read after the watches
 // are in place, so a change after the read is an event.
 //
-// Or, a tier1 file (InsertPolicy::ReadOnly): made read-only, or replaced by a link to the blob
-// the store already had, whose mode and mtime it then has. It must be that blob's very inode
-// (under STORE, the store's root), read-only; its bytes are read as well.
+// Or, a tier1 file (InsertPolicy::ReadOnly) the walk replaced by a link to the blob the store
+// already had, whose mtime it then has (the manifest has the mode after placement, the mtime
+// before): it must be that blob's very inode (under STORE, the store's root), read-only, of the
+// tree's mode; its bytes are read as well.
 bool still_as_walked(const std::string& path, const ManifestEntry& e, const std::string& store,
                      std::vector<uint8_t>& buf) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY));
+  // (O_NONBLOCK: a FIFO put in the file's place must not block the thread)
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
   struct stat st {};
   if (!fd.valid() || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) ||
-      static_cast<uint64_t>(st.st_size) != e.size)
+      static_cast<uint64_t>(st.st_size) != e.size || (st.st_mode & 07777) != e.mode)
     return false;
-  if ((st.st_mode & 07777) != e.mode || fs::ns(st.st_mtim) != e.mtime_ns) {
+  if (fs::ns(st.st_mtim) != e.mtime_ns) {
     struct stat bs {};
     if (store.empty() || (st.st_mode & 0222) != 0 ||
         ::stat((store + "/" + Store::blob_relpath(e.hash, e.size)).c_str(), &bs) != 0 ||
@@ -123,6 +126,9 @@ struct SkeletonWatch::TreeCheck {
   // was looked at), those read so far, and when the reads began (steady clock; 0: not yet).
   std::atomic<uint64_t> to_read{0}, read{0};
   std::atomic<int64_t> reads_began_ns{0};
+  // A wait that ended before the look did: the next one does not wait again (the fast path and
+  // then the full path of one run both ask).
+  mutable std::atomic<bool> waited_out{false};
   mutable std::mutex m;
   mutable std::condition_variable done;
   State state = State::kRunning; // guarded by m
@@ -151,14 +157,22 @@ int64_t steady_ns() {
 // Every entry of ENTRIES (a tree's, in path order) under ROOT as the tree has it, and older than
 // LIMIT (a ctime) or, for a file, still as walked, for a directory its listing (ROOT_CTIME_NS:
 // the root's). Stops, with false, when CHECK is cancelled; publishes the reads' progress in it.
-bool entries_unchanged(const std::string& root, int64_t root_ctime_ns,
-                       const std::vector<ManifestEntry>& entries, std::string_view own,
-                       const std::string& store, int64_t limit, SkeletonWatch::TreeCheck& check) {
+bool entries_unchanged(const std::string& root, dev_t root_dev, ino_t root_ino,
+                       int64_t root_ctime_ns, const std::vector<ManifestEntry>& entries,
+                       std::string_view own, const std::string& store, int64_t limit,
+                       SkeletonWatch::TreeCheck& check) {
   const std::atomic<bool>& cancel = check.cancel;
   // Each entry is looked at relative to its directory, opened once for the run of entries in
   // it (the tree is in path order): a one-component lookup, not the whole path's walk.
   UniqueFd root_fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!root_fd.valid()) return false;
+  struct stat rs {};
+  if (!root_fd.valid() || ::fstat(root_fd.get(), &rs) != 0 || rs.st_dev != root_dev ||
+      rs.st_ino != root_ino)
+    return false; // not the root that was armed
+  // A directory below the root younger than the walk may have been put there whole (a rename
+  // keeps its entries' ctimes): everything below it counts as young too, and is read, listed or
+  // read as a link. (The root is young after any first walk, which creates `.vrift/` in it.)
+  std::unordered_set<std::string_view> young_below; // young directories other than the root
   std::string_view dir;
   UniqueFd dir_fd;
   std::vector<const ManifestEntry*> recent; // files to read
@@ -186,12 +200,20 @@ bool entries_unchanged(const std::string& root, int64_t root_ctime_ns,
     if (::fstatat(at, name, &es, AT_SYMLINK_NOFOLLOW) != 0 || !same_type(e.type, es.st_mode))
       return false;
     if (e.type == EntryType::File && static_cast<uint64_t>(es.st_size) != e.size) return false;
-    if (ctime_ns(es) >= limit) {
-      // Younger than the walk: a file may still be as walked (still_as_walked), if there are
-      // few enough to read, a directory too (listing_as_walked: the walk replaced files of it
-      // with links to blobs the store had); a symlink is not vouched for.
+    if (ctime_ns(es) >= limit || (!parent.empty() && young_below.count(parent))) {
+      // Younger than the walk, or below such a directory: a file may still be as walked
+      // (still_as_walked), if there are few enough to read, a directory too (listing_as_walked:
+      // the walk replaced files of it with links to blobs the store had), a symlink if it still
+      // points where the tree says.
       if (e.type == EntryType::Dir) {
         young_dirs.push_back(e.path);
+        young_below.insert(path);
+        continue;
+      }
+      if (e.type == EntryType::Symlink) {
+        char target[PATH_MAX];
+        const ssize_t n = ::readlinkat(at, name, target, sizeof target);
+        if (n < 0 || std::string_view(target, static_cast<size_t>(n)) != e.target) return false;
         continue;
       }
       recent_bytes += e.size;
@@ -224,7 +246,7 @@ bool entries_unchanged(const std::string& root, int64_t root_ctime_ns,
   check.reads_began_ns.store(steady_ns());
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
-  auto reader = [&] {
+  auto read_some = [&] {
     std::vector<uint8_t> buf;
     std::string p = root == "/" ? "/" : root + "/";
     const size_t base = p.size();
@@ -240,11 +262,18 @@ bool entries_unchanged(const std::string& root, int64_t root_ctime_ns,
       check.read.fetch_add(e.size, std::memory_order_relaxed);
     }
   };
+  auto reader = [&]() noexcept {
+    try {
+      read_some();
+    } catch (...) { // std::bad_alloc
+      failed.store(true);
+    }
+  };
   std::thread helper;
   if (recent.size() >= kTwoReadersFiles && recent_bytes >= kTwoReadersBytes) {
     try {
       helper = std::thread(reader);
-    } catch (const std::system_error&) {
+    } catch (...) {
       // one reader, then
     }
   }
@@ -257,27 +286,55 @@ bool entries_unchanged(const std::string& root, int64_t root_ctime_ns,
 
 namespace {
 
-// Starts F on a thread of its own, detached, with every signal blocked (a thread inherits the
-// mask it is created with: a SIGTERM must interrupt the loop's poll, on the main thread). False
-// when no thread could be started (F, and what it holds, then destroyed here).
+// Starts F on a thread of its own, detached, with the asynchronous signals blocked (a thread
+// inherits the mask it is created with: a SIGTERM must interrupt the loop's poll, on the main
+// thread). The synchronous ones stay open: a fault raises them in the thread that made it, and
+// one blocked there would kill the daemon (blake3_file turns a SIGBUS from a file truncated
+// under its mapping into an error). False when no thread could be started (F, and what it
+// holds, then destroyed here).
 template <typename F> bool detach_thread(F&& f) {
-  sigset_t all, old;
-  ::sigfillset(&all);
-  ::pthread_sigmask(SIG_SETMASK, &all, &old);
-  bool started = true;
+  sigset_t mask, old;
+  ::sigfillset(&mask);
+  for (int sig : {SIGBUS, SIGSEGV, SIGFPE, SIGILL, SIGTRAP, SIGSYS})
+    ::sigdelset(&mask, sig);
+  ::pthread_sigmask(SIG_SETMASK, &mask, &old);
+  struct Restore {
+    sigset_t* old;
+    ~Restore() { ::pthread_sigmask(SIG_SETMASK, old, nullptr); }
+  } restore{&old};
   try {
     std::thread(std::forward<F>(f)).detach();
-  } catch (const std::system_error&) {
-    started = false;
+    return true;
+  } catch (...) { // std::system_error, or std::bad_alloc for the thread's state
+    return false;
   }
-  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  return started;
 }
 
 // Instances with more watches are closed on a thread of their own: closing one removes each of
 // its watches, 21-33 ms for dataset A's 3,000, which the run whose open found the tree changed
-// (and its edit-run loop) would otherwise wait for.
+// (and its edit-run loop) would otherwise wait for. How many such closes are under way: their
+// watches still count against the user's inotify limits.
 constexpr size_t kCloseAsideWatches = 256;
+std::atomic<int> g_closing{0};
+
+void close_aside(UniqueFd fd) {
+  g_closing.fetch_add(1);
+  if (!detach_thread([f = std::move(fd)]() mutable {
+        f.reset();
+        g_closing.fetch_sub(1);
+      }))
+    g_closing.fetch_sub(1); // closed here, with the lambda
+}
+
+// inotify_add_watch, once more after the closes under way ended (at most ~0.5 s) when it failed
+// for the inotify limits (ENOSPC: watches; EMFILE: instances) while some were.
+int add_watch(int fd, const char* path, uint32_t mask) {
+  int w = ::inotify_add_watch(fd, path, mask);
+  if (w >= 0 || (errno != ENOSPC && errno != EMFILE)) return w;
+  for (int i = 0; i < 500 && g_closing.load() > 0; ++i)
+    ::usleep(1000);
+  return ::inotify_add_watch(fd, path, mask);
+}
 
 } // namespace
 
@@ -286,8 +343,7 @@ void SkeletonWatch::reset() {
   // shares nothing with this object but the TreeCheck it holds a reference to).
   if (m_check) m_check->cancel.store(true, std::memory_order_relaxed);
   m_check.reset();
-  if (m_watched > kCloseAsideWatches && m_fd.valid())
-    (void)detach_thread([fd = std::move(m_fd)]() mutable { fd.reset(); });
+  if (m_watched > kCloseAsideWatches && m_fd.valid()) close_aside(std::move(m_fd));
   m_fd.reset();
   m_watched = 0;
 }
@@ -305,17 +361,22 @@ bool SkeletonWatch::wait_tree(int timeout_ms) const {
   const TreeCheck& c = *m_check;
   const int64_t deadline = steady_ns() + int64_t{timeout_ms} * 1'000'000;
   std::unique_lock<std::mutex> l(c.m);
+  auto give_up = [&c] {
+    c.waited_out.store(true);
+    return false;
+  };
   for (;;) {
     if (c.state != TreeCheck::State::kRunning) return true;
+    if (c.waited_out.load()) return false;
     const int64_t now = steady_ns();
-    if (now >= deadline) return false;
+    if (now >= deadline) return give_up();
     // Reading: no longer than the rest takes at the rate so far, if that is within the time.
     const int64_t began = c.reads_began_ns.load();
     const uint64_t done = c.read.load(), total = c.to_read.load();
     if (began != 0 && done > 0 && now > began) {
       const double rest_ns = static_cast<double>(total - done) * static_cast<double>(now - began) /
                              static_cast<double>(done);
-      if (static_cast<double>(now) + rest_ns > static_cast<double>(deadline)) return false;
+      if (static_cast<double>(now) + rest_ns > static_cast<double>(deadline)) return give_up();
     }
     c.done.wait_for(l, std::chrono::nanoseconds(std::min<int64_t>(deadline - now, 10'000'000)));
   }
@@ -325,10 +386,15 @@ void SkeletonWatch::arm(const std::string& root, const Tree& tree, int64_t uncha
                         const std::string& manifest, const std::string& store) {
   reset();
   UniqueFd fd(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+  if (!fd.valid() && errno == EMFILE && g_closing.load() > 0) {
+    for (int i = 0; i < 500 && g_closing.load() > 0; ++i)
+      ::usleep(1000);
+    fd.reset(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+  }
   if (!fd.valid()) return;
   const uint32_t mask = unchanged_before_ns > 0 ? kMask | kTreeMask : kMask;
   struct stat st {};
-  if (::inotify_add_watch(fd.get(), root.c_str(), mask) < 0 || ::lstat(root.c_str(), &st) != 0 ||
+  if (add_watch(fd.get(), root.c_str(), mask) < 0 || ::lstat(root.c_str(), &st) != 0 ||
       !S_ISDIR(st.st_mode))
     return;
   size_t watched = 1;
@@ -339,7 +405,7 @@ void SkeletonWatch::arm(const std::string& root, const Tree& tree, int64_t uncha
     if (watched > kMaxDirs) return; // too many to watch: the client checks
     p.resize(base);
     p += path;
-    if (::inotify_add_watch(fd.get(), p.c_str(), mask) < 0) return;
+    if (add_watch(fd.get(), p.c_str(), mask) < 0) return;
     ++watched;
   }
   m_fd = std::move(fd);
@@ -357,9 +423,15 @@ void SkeletonWatch::arm(const std::string& root, const Tree& tree, int64_t uncha
   p.resize(base);
   if (manifest.size() > base && manifest.compare(0, base, p, 0, base) == 0)
     own = manifest.substr(base, manifest.find('/', base) - base);
-  if (!detach_thread([check, root, root_ctime = ctime_ns(st), entries = tree.to_vector(),
-                      own = std::move(own), store, limit] {
-        check->finish(entries_unchanged(root, root_ctime, entries, own, store, limit, *check));
+  if (!detach_thread([check, root, dev = st.st_dev, ino = st.st_ino, root_ctime = ctime_ns(st),
+                      entries = tree.to_vector(), own = std::move(own), store, limit] {
+        bool unchanged = false;
+        try {
+          unchanged =
+              entries_unchanged(root, dev, ino, root_ctime, entries, own, store, limit, *check);
+        } catch (...) { // std::bad_alloc: not vouched for
+        }
+        check->finish(unchanged);
       }))
     check->finish(false); // no thread: not vouched for, and the next run walks
 }

@@ -970,11 +970,13 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
   // manifest (the repeated ingest of an unchanged tree), the ingest that wrote the manifest
   // already synced every blob it names: skipping syncfs keeps a re-run in milliseconds even
   // while other programs leave the filesystem full of dirty pages.
+  // An early fsync that failed fails the ingest whichever way the rest is synced: a syncfs on a
+  // descriptor opened after a write-back error does not report it.
   auto early_synced = early.finish();
+  if (!early_synced.ok())
+    return fail(std::move(early_synced).error().context("syncing store '" + store->root() + "'"));
   if (rep.new_blobs > 0 && rep.new_blobs <= kSyncEachMax && placed.size() == rep.new_blobs &&
       opts.mode != IngestMode::Phantom) {
-    if (!early_synced.ok())
-      return fail(std::move(early_synced).error().context("syncing store '" + store->root() + "'"));
     VRIFT_TRY(sync_each(placed, *early_synced).context("syncing store '" + store->root() + "'"));
     log::debug("ingest: fsync of {} new blob{} ({} while the walk went on) and their directories "
                "done at {:.1f} ms",
