@@ -128,6 +128,17 @@ bool vouched(const SkeletonWatch& w) {
   return w.tree_unchanged();
 }
 
+// A symlink entry at PATH pointing to TARGET.
+ManifestEntry symlink_entry(const std::string& path, const std::string& target) {
+  ManifestEntry l;
+  l.path = path;
+  l.type = EntryType::Symlink;
+  l.mode = 0777;
+  l.size = target.size();
+  l.target = target;
+  return l;
+}
+
 // The tree as a zero-config run's manifest has it: "d" and "d/sub" directories, "d/f" (5
 // bytes) and "d/sub/g" (3 bytes), "l" a symlink.
 Tree file_tree() {
@@ -142,13 +153,7 @@ Tree file_tree() {
   };
   file("d/f", 5);
   file("d/sub/g", 3);
-  ManifestEntry l;
-  l.path = "l";
-  l.type = EntryType::Symlink;
-  l.mode = 0777;
-  l.size = 1;
-  l.target = "d";
-  EXPECT_TRUE(t.put(l).ok());
+  EXPECT_TRUE(t.put(symlink_entry("l", "d")).ok());
   return t;
 }
 
@@ -395,13 +400,7 @@ TEST(SkeletonWatch, ADirectoryPutInWholeIsReadThrough) {
   w.arm(r.path, t, walk);
   EXPECT_TRUE(vouched(w)) << "d/sub/g read, the tree's bytes and mtime";
   // A symlink below a young directory is read as a link: its target must be the tree's.
-  ManifestEntry link;
-  link.path = "d/sub/l";
-  link.type = EntryType::Symlink;
-  link.mode = 0777;
-  link.size = 2;
-  link.target = "up";
-  ASSERT_TRUE(t.put(link).ok());
+  ASSERT_TRUE(t.put(symlink_entry("d/sub/l", "up")).ok());
   ASSERT_EQ(::symlink("no", (r.path + "/d/sub/l").c_str()), 0);
   w.arm(r.path, t, walk);
   EXPECT_FALSE(vouched(w)) << "d/sub/l points elsewhere than the tree says";
@@ -427,8 +426,8 @@ TEST(SkeletonWatch, ATier1FileLinkedToItsBlobIsRead) {
   with_mode(0444); // as the walk records it after placement
   const ManifestEntry* f = t.find("d/f");
   ASSERT_NE(f, nullptr);
-  const std::string blob = store.path + "/" + Store::blob_relpath(f->hash, f->size);
   const std::string rel = Store::blob_relpath(f->hash, f->size);
+  const std::string blob = store.path + "/" + rel;
   ASSERT_EQ(
       std::system(("mkdir -p '" + store.path + "/" + rel.substr(0, rel.rfind('/')) + "'").c_str()),
       0);

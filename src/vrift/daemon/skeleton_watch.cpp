@@ -15,7 +15,6 @@
 #include <climits>
 #include <condition_variable>
 #include <mutex>
-#include <system_error>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
