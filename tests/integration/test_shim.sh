@@ -387,6 +387,43 @@ zrun cat src/lib/m7.js >"$T/z.out"
 check "older daemon: zero-config walks every run" grep -q "53 files, 53 unchanged" "$T/z.err"
 check_eq "older daemon: and projects the project" "module 7, and changed again" "$(cat "$T/z.out")"
 "$VRIFT" daemon stop >/dev/null 2>&1
+# Two zero-config runs of one project walking at once: run A's walk begins, the project changes
+# (here f.js becomes executable), run B's walk begins and sees the change, B writes its manifest,
+# then A writes its own over it. B's time must not vouch for A's manifest: f.js's ctime is older
+# than B's walk (which had no new bytes to link), so the daemon would only compare its type and
+# size, and every later run would project A's f.js, not executable (docs/run.md, "Zero-config").
+# Played with the protocol client: the daemon takes a walk's time only for the manifest that
+# walk produced (SESSION_OPEN's id).
+TC=${VRIFT_TESTCLIENT:?}
+ZR="$T/zrace"
+mkdir -p "$ZR/src"
+printf '{"name": "r"}\n' >"$ZR/package.json"
+printf 'aaaa\n' >"$ZR/src/f.js"
+sock=$("$VRIFT" daemon start 2>&1 | sed -n 's/.*socket \(.*\))$/\1/p')
+(cd "$ZR" && "$VRIFT" run -- true) || not_ok "zero-config race: run A"
+ZM=$(realpath "$ZR/.vrift/run.manifest")
+ZRR=$(realpath "$ZR")
+cp "$ZM" "$T/zrace.a" # what run A's walk produced
+sleep 0.2
+chmod 755 "$ZR/src/f.js"
+sleep 0.2
+since_b=$(date +%s%N)
+(cd "$ZR" && "$VRIFT" run -- true) || not_ok "zero-config race: run B"
+cp "$ZM" "$T/zrace.b"
+id_b=$("$VRIFT" manifest id "$T/zrace.b")
+cp "$T/zrace.a" "$ZM.new" && mv "$ZM.new" "$ZM" # run A writes last
+"$TC" walked "$sock" "$ZRR" "$ZM" "$since_b" "$id_b" >/dev/null || not_ok "zero-config race: B's open"
+check_eq "zero-config race: B's walk does not vouch for A's manifest" walk \
+  "$("$TC" ask "$sock" "$ZRR" "$ZM" 1000)"
+out=$(cd "$ZR" && "$VRIFT" run -- stat -c %a src/f.js)
+check_eq "zero-config race: so the next run walks, and projects the project as it is" 755 "$out"
+# The same open for the manifest B's walk did produce: its time vouches for it.
+cp "$T/zrace.b" "$ZM.new" && mv "$ZM.new" "$ZM"
+sleep 0.1
+"$TC" walked "$sock" "$ZRR" "$ZM" "$since_b" "$id_b" >/dev/null || not_ok "zero-config race: B's open"
+check_eq "zero-config race: B's walk vouches for B's manifest" tree-clean \
+  "$("$TC" ask "$sock" "$ZRR" "$ZM" 1000)"
+"$VRIFT" daemon stop >/dev/null 2>&1
 
 # --- changes to projected entries, before the write path (docs/shim.md) --------------------
 # A phantom file has nothing on disk: what the kernel would do (make a file its VDir entry

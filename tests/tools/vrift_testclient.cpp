@@ -9,6 +9,13 @@
 //   vrift_testclient hold SOCK ROOT MANIFEST               open a session, keep it until stdin
 //   closes vrift_testclient lookup VDIR REL                       read the VDir like the shim will
 //   vrift_testclient bench SOCK ROOT MANIFEST N            N 4 KiB commits: latency percentiles
+//   vrift_testclient walked SOCK ROOT MANIFEST SINCE_NS ID  open as zero-config does after a walk
+//                                                          begun at SINCE_NS that produced the
+//                                                          manifest of id ID (hex; - : none)
+//   vrift_testclient ask SOCK ROOT MANIFEST MS             open as zero-config does before a
+//                                                          walk, until the daemon vouches for the
+//                                                          tree (prints tree-clean) or MS pass
+//                                                          (prints walk)
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -149,6 +156,58 @@ int cmd_lookup(const char* vdir_path, const char* rel) {
   return 0;
 }
 
+// Zero-config's open after its walk (docs/run.md, "Zero-config"): kOpenWatchTree with the time
+// the walk began and, unless ID is "-", the id of the manifest it produced. Prints the flags.
+int cmd_walked(const char* sock, const char* root, const char* manifest, const char* since,
+               const char* id) {
+  auto c = proto::Client::connect(sock, proto::Role::Test, 2000);
+  if (!c.ok()) return die(c.error().message());
+  proto::SessionOpen o;
+  o.root = root;
+  o.manifest = manifest;
+  o.has_tail = true;
+  o.flags = proto::kOpenWatchTree;
+  o.unchanged_before_ns = std::strtoull(since, nullptr, 10);
+  if (std::string(id) != "-") {
+    if (std::strlen(id) != 2 * proto::kHashSize) return die(std::string("not an id: ") + id);
+    for (size_t i = 0; i < proto::kHashSize; ++i) {
+      unsigned b = 0;
+      if (std::sscanf(id + 2 * i, "%2x", &b) != 1) return die(std::string("not an id: ") + id);
+      o.walked_id[i] = static_cast<uint8_t>(b);
+    }
+    o.has_walked_id = true;
+  }
+  auto r = c->call<proto::SessionReply>(o, 10000);
+  if (!r.ok()) return die(r.error().message());
+  std::printf("session=%llu flags=%u\n", static_cast<unsigned long long>(r->session), r->flags);
+  return 0;
+}
+
+// Zero-config's question before it walks, asked again every 20 ms for up to MS ms.
+int cmd_ask(const char* sock, const char* root, const char* manifest, int ms) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  for (;;) {
+    auto c = proto::Client::connect(sock, proto::Role::Test, 2000);
+    if (!c.ok()) return die(c.error().message());
+    proto::SessionOpen o;
+    o.root = root;
+    o.manifest = manifest;
+    o.has_tail = true;
+    o.flags = proto::kOpenWatchTree;
+    auto r = c->call<proto::SessionReply>(o, 10000);
+    if (!r.ok()) return die(r.error().message());
+    if (r->flags & proto::kSessionTreeClean) {
+      std::printf("tree-clean\n");
+      return 0;
+    }
+    if (std::chrono::steady_clock::now() >= end) {
+      std::printf("walk\n");
+      return 0;
+    }
+    ::usleep(20000);
+  }
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -172,6 +231,8 @@ int main(int argc, char** argv) {
   }
   const char *sock = argv[2], *root = argv[3], *manifest = argv[4];
   if (cmd == "bench" && argc == 6) return cmd_bench(sock, root, manifest, std::atoi(argv[5]));
+  if (cmd == "walked" && argc == 7) return cmd_walked(sock, root, manifest, argv[5], argv[6]);
+  if (cmd == "ask" && argc == 6) return cmd_ask(sock, root, manifest, std::atoi(argv[5]));
   auto s = open_session(sock, root, manifest);
   if (!s.ok()) return die(s.error().message());
   proto::Client& c = s->first; // named, not a structured binding: lambdas below capture it

@@ -61,6 +61,8 @@ template <class F> void for_each_sample(F&& f) {
   f(SessionOpen{kMaxAbs, kMaxAbs});
   f(SessionOpen{"/r", "/m", true, 0, 0});
   f(SessionOpen{kMaxAbs, kMaxAbs, true, kOpenFlagsMask, ~0ull});
+  f(SessionOpen{"/r", "/m", true, kOpenWatchTree, 1, true, pattern_hash()});
+  f(SessionOpen{kMaxAbs, kMaxAbs, true, kOpenFlagsMask, ~0ull, true, Hash32{}});
   f(SessionReply{1, 0, "/dev/shm/vrift-1000-ab12"});
   f(SessionReply{~0ull, ~0ull, kMaxAbs});
   f(SessionReply{1, 0, "/dev/shm/v", true, 0});
@@ -176,9 +178,13 @@ TEST(ProtoCodec, LayoutMatchesTheSpec) {
 }
 
 TEST(ProtoCodec, SizeBoundsAreTightAndFitTheSmallestLimit) {
-  EXPECT_EQ(kMaxV1Frame, 8224u); // RENAME/LINK of two 4096-byte paths
+  // SESSION_OPEN of two 4096-byte paths with both tails; RENAME/LINK's two paths come next.
+  EXPECT_EQ(kMaxV1Frame, 8256u);
+  EXPECT_EQ(
+      encoded(SessionOpen{kMaxAbs, kMaxAbs, true, kOpenFlagsMask, ~0ull, true, Hash32{}}).size(),
+      kMaxV1Frame);
   EXPECT_EQ(encoded(Rename{1, 0, kMaxRel, kMaxRel}).size(), max_frame_size<Rename>());
-  EXPECT_EQ(encoded(Link{1, 0, kMaxRel, kMaxRel}).size(), kMaxV1Frame);
+  EXPECT_EQ(encoded(Link{1, 0, kMaxRel, kMaxRel}).size(), 8224u);
   EXPECT_EQ(encoded(ErrorReply{ErrorKind::Io, kMaxText}).size(), max_frame_size<ErrorReply>());
   EXPECT_LE(kMaxV1Frame, kMinFrameLimit);
 }
@@ -206,9 +212,18 @@ TEST(ProtoCodec, TruncatedAtEveryCutPoint) {
         }
       }
       if constexpr (std::is_same_v<M, SessionOpen>) {
-        if (m.has_tail && cut == plen - 12) { // exactly without the optional tail: the old form
+        const size_t second = m.has_walked_id ? kHashSize : 0;
+        if (m.has_tail && cut == plen - second - 12) { // exactly without the tails: the old form
           ASSERT_EQ(decode_payload(payload, cut, &out), Err::Ok);
           EXPECT_FALSE(out.has_tail);
+          EXPECT_FALSE(out.has_walked_id);
+          continue;
+        }
+        if (m.has_walked_id && cut == plen - kHashSize) { // without the second tail
+          ASSERT_EQ(decode_payload(payload, cut, &out), Err::Ok);
+          EXPECT_TRUE(out.has_tail);
+          EXPECT_EQ(out.unchanged_before_ns, m.unchanged_before_ns);
+          EXPECT_FALSE(out.has_walked_id);
           continue;
         }
       }
@@ -240,7 +255,7 @@ TEST(ProtoCodec, TrailingBytesRejectedExceptInTheGreeting) {
       if (!m.has_flags) want = Err::Truncated; // the byte starts an optional tail, cut short
     }
     if constexpr (std::is_same_v<M, SessionOpen>) {
-      if (!m.has_tail) want = Err::Truncated; // likewise
+      if (!m.has_walked_id) want = Err::Truncated; // likewise (the first tail, or the second)
     }
     if constexpr (std::is_same_v<M, HelloReply>) {
       if (!m.has_store) want = Err::Truncated; // likewise; after the store, bytes are ignored

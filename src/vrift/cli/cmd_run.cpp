@@ -94,6 +94,7 @@ struct ZeroConfig {
   std::optional<run::Sessions> sessions; ///< connected (and holding the session if unchanged)
   run::Projection opened;                ///< the session, when the daemon vouched for the tree
   int64_t walk_started_ns = 0;           ///< when the walk began (CLOCK_REALTIME), if one was made
+  std::optional<Hash> walked_id;         ///< the id of the manifest the walk produced
 };
 
 Result<ZeroConfig> zero_config(const Paths& paths, const std::string& exe) {
@@ -136,6 +137,7 @@ Result<ZeroConfig> zero_config(const Paths& paths, const std::string& exe) {
             prep.root, root->marker, prep.manifest_path, prep.report.files, prep.report.new_blobs,
             prep.report.seconds * 1000);
   z.request = {prep.manifest_path, prep.root};
+  z.walked_id = prep.report.manifest_id;
   return z;
 }
 
@@ -275,6 +277,7 @@ int make_plan(const GlobalOptions& g, const RunArgs& a, const std::vector<std::s
       zp.skeleton_clean = zero->opened.skeleton_clean;
     }
     zp.watch_tree_since_ns = zero->walk_started_ns;
+    zp.walked_manifest_id = zero->walked_id;
   }
   if (auto s = run::check_projections(plan->projections); !s.ok())
     return failed(kExitRunFailed, s.error());

@@ -297,9 +297,18 @@ Result<proto::SessionReply> Server::open_session(Conn& c, const proto::SessionOp
     (void)ls.skeleton.wait_tree(kTreeCheckWaitMs);
   const bool skeleton = ls.skeleton.clean(ls.root);
   if (skeleton) r.flags |= proto::kSessionSkeletonClean;
+  // The walk's time says how old the tree is only if the tree is the manifest that walk produced.
+  // Two zero-config runs walking one project at once: the one that began first may write its
+  // manifest last, and the other's time would then vouch for changes its walk saw but the file
+  // now on disk does not have. A client that cannot say (an older one) is taken at its word.
+  bool walked = watch && req.unchanged_before_ns != 0;
+  if (walked && (c.caps & proto::kCapWalkedId) != 0) {
+    const std::optional<Hash>& tid = ls.session->file_tree_id();
+    walked = req.has_walked_id && tid && tid->bytes == req.walked_id;
+  }
   if (skeleton && ls.watch_tree && ls.skeleton.tree_unchanged()) {
     r.flags |= proto::kSessionTreeClean;
-  } else if (watch ? req.unchanged_before_ns != 0 : !skeleton) {
+  } else if (watch ? walked : !skeleton) {
     // The client checks the skeleton itself this time (and, asking for the tree, has just walked
     // it): armed after the replies, the next run need not. A zero-config client that only asks
     // (no walk yet) walks next and opens again with the walk's time: that open arms.

@@ -87,6 +87,7 @@ Result<std::unique_ptr<Session>> Session::open(const Paths& paths, Store& store,
   if (::access(manifest_path.c_str(), F_OK) == 0) {
     VRIFT_ASSIGN(Manifest m, Manifest::open(manifest_path));
     base = m.id();
+    s->m_file_tree_id = base;
     s->m_tree = Tree(m);
     s->m_opened = std::move(m);
   }
@@ -103,6 +104,7 @@ Result<std::unique_ptr<Session>> Session::open(const Paths& paths, Store& store,
   }
   if (!replay.empty()) {
     s->m_opened.reset(); // the tree is no longer just the file's entries
+    s->m_file_tree_id.reset();
     VRIFT_TRY(s->checkpoint().context("folding the journal of an earlier daemon"));
   }
   return s;
@@ -112,6 +114,7 @@ Status Session::record(const JournalRecord& rec) {
   // Every Tree operation validates before it changes anything, so the callers apply first (to
   // learn whether the change is valid) and journal before acknowledging. If the journal cannot
   // take the record, the tree goes back to what is durable: the manifest plus the journal.
+  m_file_tree_id.reset();
   Status appended = m_journal.append(rec, m_opts.sync_journal);
   if (!appended.ok()) {
     Tree durable;

@@ -86,6 +86,9 @@ public:
   /// The manifest file the tree was loaded from, when open() found no journal to replay (the
   /// tree is then exactly its entries); empty otherwise, and after the first call.
   std::optional<Manifest> take_opened_manifest() { return std::exchange(m_opened, std::nullopt); }
+  /// The id of the manifest whose entries the tree exactly is: the file open() loaded when it
+  /// found no journal to replay; empty otherwise, and after any change to the tree.
+  const std::optional<Hash>& file_tree_id() const { return m_file_tree_id; }
   /// Where changes are mirrored from now on (the daemon fills its VDir first, then sets it).
   void set_sink(IndexSink* sink) { m_sink = sink; }
   const std::string& root() const { return m_root; }
@@ -118,7 +121,8 @@ private:
   Store& m_store;
   std::string m_root, m_manifest_path;
   Tree m_tree;
-  std::optional<Manifest> m_opened; ///< see take_opened_manifest()
+  std::optional<Manifest> m_opened;   ///< see take_opened_manifest()
+  std::optional<Hash> m_file_tree_id; ///< see file_tree_id()
   Journal m_journal;
   UniqueFd m_lock_fd; // <store>/lock, held shared around each placement + journal append
   IndexSink* m_sink = nullptr;

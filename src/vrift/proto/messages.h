@@ -90,19 +90,26 @@ inline constexpr uint32_t kOpenFlagsMask = kOpenWatchTree;
 /// SESSION_OPEN: project `manifest` at `root` (both canonical absolute paths). Then, only with
 /// kCapTreeWatch (`has_tail`): `flags`, and `unchanged_before_ns`: with kOpenWatchTree, a time
 /// (CLOCK_REALTIME, ns) before which the walk that wrote the manifest began, so that the daemon
-/// can check nothing in the tree changed since (0: no walk was made for this open).
+/// can check nothing in the tree changed since (0: no walk was made for this open). Then, only
+/// with kCapWalkedId as well (`has_walked_id`): `walked_id`, the id of the manifest that walk
+/// produced. The daemon takes the walk's time as the age of the tree it opened only when that
+/// tree is this manifest: another run's walk may have replaced the file since (docs/run.md).
 struct SessionOpen {
   VRIFT_PROTO_MESSAGE(SessionOpen);
   std::string_view root, manifest;
   bool has_tail = false; ///< not a field: whether the optional tail is (to be) present
   uint32_t flags = 0;
   uint64_t unchanged_before_ns = 0;
+  bool has_walked_id = false; ///< not a field: whether the second tail is (to be) present
+  Hash32 walked_id{};
   template <class V, class Self> static constexpr void fields(V& v, Self& m) {
     v.abspath(m.root);
     v.abspath(m.manifest);
     v.optional_tail(m.has_tail);
     v.flags(m.flags, kOpenFlagsMask);
     v.u64(m.unchanged_before_ns);
+    v.optional_tail(m.has_walked_id);
+    v.hash(m.walked_id);
   }
 };
 

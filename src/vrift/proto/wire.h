@@ -19,9 +19,11 @@ inline constexpr uint64_t kCapSessionFlags = 1u << 0; ///< SESSION_REPLY carries
 inline constexpr uint64_t kCapSessionLease = 1u << 1; ///< SESSION_LEASE is understood
 inline constexpr uint64_t kCapHelloStore = 1u << 2;   ///< HELLO_REPLY names the daemon's store
 inline constexpr uint64_t kCapTreeWatch = 1u << 3;    ///< SESSION_OPEN's tail: watch the tree
+inline constexpr uint64_t kCapWalkedId = 1u << 4;     ///< SESSION_OPEN's second tail: the walk's
+                                                      ///< manifest id
 /// Every capability this build supports.
 inline constexpr uint64_t kCapabilities =
-    kCapSessionFlags | kCapSessionLease | kCapHelloStore | kCapTreeWatch;
+    kCapSessionFlags | kCapSessionLease | kCapHelloStore | kCapTreeWatch | kCapWalkedId;
 
 inline constexpr uint32_t kMagic = 0x31505256; ///< the bytes "VRP1" read as a little-endian u32
 inline constexpr size_t kHeaderSize = 16;

@@ -338,7 +338,7 @@ char* absolute_dir(Arena& a, const char* v) {
 struct Conn {
   long fd = -1;
   uint32_t next_id = 1;
-  char buf[8448]; // every v1 reply fits (proto/codec.h kMaxV1Frame, 8,224 bytes)
+  char buf[8448]; // every v1 reply fits (proto/codec.h kMaxV1Frame, 8,256 bytes)
 };
 
 void put16(char* p, uint16_t v) {

@@ -12,10 +12,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "vrift/hash/blake3.h"
 #include "vrift/util/result.h"
 
 namespace vrift::run {
@@ -49,6 +51,10 @@ struct Projection {
   /// Zero-config, after a walk: ask the daemon to watch the files too, the walk having begun at
   /// this time (CLOCK_REALTIME ns; SESSION_OPEN's kOpenWatchTree). 0: do not ask.
   int64_t watch_tree_since_ns = 0;
+  /// The id of the manifest that walk produced (written, or found on disk identical): the
+  /// daemon takes the walk's time only for a tree that is this manifest (SESSION_OPEN's
+  /// walked_id).
+  std::optional<Hash> walked_manifest_id{};
 };
 
 /// Checks what can be checked before any session exists: at most kMaxProjections, no '\t' or

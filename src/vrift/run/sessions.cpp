@@ -15,8 +15,10 @@ std::string opening(const Projection& p) {
 }
 
 // SESSION_OPEN for P; with WATCH, asking the daemon to watch the files too (kCapTreeWatch's
-// tail), the walk that wrote the manifest having begun at UNCHANGED_BEFORE_NS (0: no walk).
-proto::SessionOpen open_request(const Projection& p, bool watch, int64_t unchanged_before_ns) {
+// tail), the walk that wrote the manifest having begun at UNCHANGED_BEFORE_NS (0: no walk), and
+// with WALKED_ID (kCapWalkedId's tail) naming the manifest that walk produced.
+proto::SessionOpen open_request(const Projection& p, bool watch, int64_t unchanged_before_ns,
+                                const std::optional<Hash>& walked_id = std::nullopt) {
   proto::SessionOpen req;
   req.root = p.root;
   req.manifest = p.manifest_path;
@@ -24,6 +26,10 @@ proto::SessionOpen open_request(const Projection& p, bool watch, int64_t unchang
     req.has_tail = true;
     req.flags = proto::kOpenWatchTree;
     req.unchanged_before_ns = static_cast<uint64_t>(unchanged_before_ns);
+    if (unchanged_before_ns != 0 && walked_id) {
+      req.has_walked_id = true;
+      req.walked_id = walked_id->bytes;
+    }
   }
   return req;
 }
@@ -96,7 +102,10 @@ Status Sessions::open_all(std::vector<Projection>& ps) {
   for (Projection& p : ps) {
     if (p.session != 0) continue; // open already (open_if_tree_unchanged)
     const bool watch = p.watch_tree_since_ns > 0 && (caps & proto::kCapTreeWatch) != 0;
-    VRIFT_TRY(m_client->queue(open_request(p, watch, p.watch_tree_since_ns)).context(opening(p)));
+    const std::optional<Hash> walked =
+        (caps & proto::kCapWalkedId) != 0 ? p.walked_manifest_id : std::nullopt;
+    VRIFT_TRY(
+        m_client->queue(open_request(p, watch, p.watch_tree_since_ns, walked)).context(opening(p)));
     pending.push_back(&p);
   }
   // Requests of a connection are served in order: the lease covers every session opened above
