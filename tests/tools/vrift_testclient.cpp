@@ -156,18 +156,24 @@ int cmd_lookup(const char* vdir_path, const char* rel) {
   return 0;
 }
 
+// A zero-config SESSION_OPEN (kOpenWatchTree), the walk having begun at SINCE_NS (0: no walk).
+proto::SessionOpen watch_open(const char* root, const char* manifest, uint64_t since_ns) {
+  proto::SessionOpen o;
+  o.root = root;
+  o.manifest = manifest;
+  o.has_tail = true;
+  o.flags = proto::kOpenWatchTree;
+  o.unchanged_before_ns = since_ns;
+  return o;
+}
+
 // Zero-config's open after its walk (docs/run.md, "Zero-config"): kOpenWatchTree with the time
 // the walk began and, unless ID is "-", the id of the manifest it produced. Prints the flags.
 int cmd_walked(const char* sock, const char* root, const char* manifest, const char* since,
                const char* id) {
   auto c = proto::Client::connect(sock, proto::Role::Test, 2000);
   if (!c.ok()) return die(c.error().message());
-  proto::SessionOpen o;
-  o.root = root;
-  o.manifest = manifest;
-  o.has_tail = true;
-  o.flags = proto::kOpenWatchTree;
-  o.unchanged_before_ns = std::strtoull(since, nullptr, 10);
+  proto::SessionOpen o = watch_open(root, manifest, std::strtoull(since, nullptr, 10));
   if (std::string(id) != "-") {
     if (std::strlen(id) != 2 * proto::kHashSize) return die(std::string("not an id: ") + id);
     for (size_t i = 0; i < proto::kHashSize; ++i) {
@@ -189,12 +195,7 @@ int cmd_ask(const char* sock, const char* root, const char* manifest, int ms) {
   for (;;) {
     auto c = proto::Client::connect(sock, proto::Role::Test, 2000);
     if (!c.ok()) return die(c.error().message());
-    proto::SessionOpen o;
-    o.root = root;
-    o.manifest = manifest;
-    o.has_tail = true;
-    o.flags = proto::kOpenWatchTree;
-    auto r = c->call<proto::SessionReply>(o, 10000);
+    auto r = c->call<proto::SessionReply>(watch_open(root, manifest, 0), 10000);
     if (!r.ok()) return die(r.error().message());
     if (r->flags & proto::kSessionTreeClean) {
       std::printf("tree-clean\n");
