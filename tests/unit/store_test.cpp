@@ -2,6 +2,7 @@
 // fingerprint that detects in-place edits of linked blobs, and enumeration.
 #include "vrift/store/store.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/mman.h>
@@ -10,15 +11,31 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <set>
+#include <thread>
 
 #include "vrift/util/fs.h"
 
 namespace vrift {
 namespace {
+
+// The names in DIR, without . and ..
+std::vector<std::string> names_in(const std::string& dir) {
+  std::vector<std::string> out;
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (dirent* e = ::readdir(d)) {
+      if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
+        out.emplace_back(e->d_name);
+    }
+    ::closedir(d);
+  }
+  return out;
+}
 
 class StoreTest : public ::testing::Test {
 protected:
@@ -117,6 +134,53 @@ TEST_F(StoreTest, Tier2LinkKeepsUserModeAndDetectsAppend) {
   // Re-inserting the original bytes works again.
   EXPECT_TRUE(m_store->insert_bytes("second file\n").ok());
   EXPECT_EQ(m_store->check(h2, 12), BlobState::Ok);
+}
+
+// Two ingests revalidating one blob at once (zero-config runs of one project after an edit in
+// place): while one hashes the edited inode, the other moves it aside and the name gets the
+// original bytes again. The first must judge the inode it hashed, not move the new blob aside
+// (which it did, with a warning of damage, when it looked the name up again afterwards).
+TEST_F(StoreTest, ARevalidationRacingAnotherJudgesTheInodeItHashed) {
+  write("a", "warmup", 0644);
+  ASSERT_TRUE(insert_path(m_dir + "/a", InsertPolicy::Shared).ok());
+  const std::string original(size_t{64} << 20, 'o'); // hashing it takes tens of milliseconds
+  std::string p = write("big", original, 0644);
+  Hash h;
+  auto r = insert_path(p, InsertPolicy::Shared, &h);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  if (*r != Placement::Link) GTEST_SKIP() << "not linked: " << placement_name(*r);
+  {
+    UniqueFd fd(::open(p.c_str(), O_WRONLY));
+    ASSERT_EQ(::pwrite(fd.get(), "e", 1, 0), 1); // saved in place: the blob's bytes moved
+  }
+  const std::string blob = m_store->blob_path(h, original.size());
+  const std::string fresh = write("fresh", original, 0444); // the other's blob, stored anew
+  std::atomic<bool> done{false};
+  Result<BlobState> state = BlobState::Ok;
+  std::thread first([&] {
+    state = m_store->revalidate(h, original.size());
+    done = true;
+  });
+  // The other ingest, once the first has the blob open.
+  auto first_has_it_open = [&] {
+    for (const std::string& fd : names_in("/proc/self/fd")) {
+      char target[4096];
+      ssize_t n = ::readlink(("/proc/self/fd/" + fd).c_str(), target, sizeof target);
+      if (n > 0 && std::string(target, static_cast<size_t>(n)) == blob) return true;
+    }
+    return false;
+  };
+  while (!done && !first_has_it_open())
+    ::usleep(100);
+  ASSERT_FALSE(done) << "the first revalidation ended before the other could start";
+  ASSERT_EQ(::rename(blob.c_str(), (m_dir + "/store/quarantine/other").c_str()), 0);
+  ASSERT_EQ(::rename(fresh.c_str(), blob.c_str()), 0);
+  first.join();
+  ASSERT_TRUE(state.ok()) << state.error().message();
+  EXPECT_EQ(*state, BlobState::Ok) << "the name holds the original bytes again";
+  EXPECT_EQ(m_store->check(h, original.size()), BlobState::Ok);
+  EXPECT_EQ(names_in(m_dir + "/store/quarantine").size(), 1u)
+      << "only the edited inode was moved aside";
 }
 
 TEST_F(StoreTest, TouchOnlyIsRevalidatedNotQuarantined) {

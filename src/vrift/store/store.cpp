@@ -613,37 +613,59 @@ Result<bool> Store::verify(const Hash& h, uint64_t size) const {
 
 Result<BlobState> Store::revalidate(const Hash& h, uint64_t size) {
   std::string p = blob_path(h, size);
-  auto good = verify(h, size);
-  if (!good.ok()) {
-    if (good.error().errnum() == ENOENT) return BlobState::Missing;
-    return fail(std::move(good).error());
-  }
-  if (*good) {
+  // Hashed, judged and moved aside as one inode, read through one descriptor: two ingests may
+  // revalidate the same blob at once (zero-config runs of one project after an edit in place),
+  // and the name may meanwhile have been moved aside, or given to a new blob, by the other.
+  for (int round = 0;; ++round) {
+    UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd.valid()) {
+      if (errno == ENOENT) return BlobState::Missing;
+      return fail_os("opening blob '" + p + "'");
+    }
+    uint64_t n = 0;
+    VRIFT_ASSIGN(Hash got, blake3_fd(fd.get(), &n, scratch_buffer<struct VerifyTag>(), kScratchSize)
+                               .context("blob '" + p + "'"));
     struct stat st {};
-    if (::lstat(p.c_str(), &st) != 0) return BlobState::Missing;
-    if (st.st_nlink > 1 || (st.st_mode & 0222) != 0) VRIFT_TRY(set_fingerprint(p, mtime_ns(st)));
-    return BlobState::Ok;
+    if (::fstat(fd.get(), &st) != 0) return fail_os("blob '" + p + "'");
+    if (got == h && n == size) {
+      if (st.st_nlink > 1 || (st.st_mode & 0222) != 0)
+        VRIFT_TRY(set_fingerprint(fd.get(), p, mtime_ns(st)));
+      return BlobState::Ok;
+    }
+    // A linked blob (the fingerprint xattr, or the user's write bits) shares its inode with a
+    // user's file, which tier2 leaves the user's to edit: its bytes moving is the user saving
+    // that file in place (zero-config's next `vrift run` finds it after every save of such an
+    // editor), said with -v. An owned blob's bytes moving is damage to the store: a warning.
+    // Not judged by the link count: a tier1 file is the store's own inode linked read-only into
+    // a project.
+    char fp[8];
+    const bool linked =
+        (st.st_mode & 0222) != 0 || ::fgetxattr(fd.get(), kFingerprintXattr, fp, sizeof fp) >= 0;
+    std::string q = m_root + "/quarantine/" + fs::basename(p) + "." +
+                    std::to_string(::time(nullptr)) + "." + std::to_string(::getpid());
+    if (::rename(p.c_str(), q.c_str()) != 0) {
+      if (errno != ENOENT) return fail_os("quarantining '" + p + "'");
+      log::debug("blob {}: moved aside meanwhile by another ingest", fs::basename(p));
+      return BlobState::Missing;
+    }
+    struct stat qs {};
+    if (::lstat(q.c_str(), &qs) == 0 && (qs.st_dev != st.st_dev || qs.st_ino != st.st_ino)) {
+      // Not the inode hashed above: another ingest moved that one aside and stored the content
+      // anew under the name. It goes back (unless a third took the name) and is judged itself.
+      if (round >= 2 ||
+          ::renameat2(AT_FDCWD, q.c_str(), AT_FDCWD, p.c_str(), RENAME_NOREPLACE) != 0)
+        return BlobState::Missing;
+      continue;
+    }
+    if (linked) {
+      log::info("blob {}: the file it was linked with was edited in place; the old name moved "
+                "to {}",
+                fs::basename(p), q);
+    } else {
+      log::warn("blob {} changed after it was stored; moved to {}", fs::basename(p), q);
+    }
+    return BlobState::Missing;
   }
-  // A linked blob (the fingerprint xattr, or the user's write bits) shares its inode with a
-  // user's file, which tier2 leaves the user's to edit: its bytes moving is the user saving that
-  // file in place (zero-config's next `vrift run` finds it after every save of such an editor),
-  // said with -v. An owned blob's bytes moving is damage to the store: a warning. Not judged by
-  // the link count: a tier1 file is the store's own inode linked read-only into a project.
-  struct stat st {};
-  char fp[8];
-  const bool linked =
-      ::lstat(p.c_str(), &st) == 0 &&
-      ((st.st_mode & 0222) != 0 || ::lgetxattr(p.c_str(), kFingerprintXattr, fp, sizeof fp) >= 0);
-  std::string q = m_root + "/quarantine/" + fs::basename(p) + "." + std::to_string(::time(nullptr));
-  if (::rename(p.c_str(), q.c_str()) != 0 && errno != ENOENT)
-    return fail_os("quarantining '" + p + "'");
-  if (linked) {
-    log::info("blob {}: the file it was linked with was edited in place; the old name moved to {}",
-              fs::basename(p), q);
-  } else {
-    log::warn("blob {} changed after it was stored; moved to {}", fs::basename(p), q);
-  }
-  return BlobState::Missing;
 }
 
 Status Store::for_each_blob(const std::function<void(const BlobInfo&, const struct stat&)>& fn,
