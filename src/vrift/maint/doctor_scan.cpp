@@ -196,7 +196,7 @@ std::vector<QuarantinedBlob> scan_quarantine(const std::string& root) {
     if (is_dot(e->d_name)) continue;
     QuarantinedBlob q;
     q.name = e->d_name;
-    // "<hex>_<size>.bin.<unix time>" (Store::revalidate).
+    // "<hex>_<size>.bin.<unix time>.<pid>" (Store::revalidate; before session 15 without the pid).
     auto pos = q.name.find(".bin.");
     if (pos != std::string::npos)
       q.parsed = Store::parse_blob_name(std::string_view(q.name).substr(0, pos + 4), q.key.hash,
