@@ -221,4 +221,16 @@ check_eq "the blob it synced is the edited content" "$(printf 'file 3\nedited')"
   "$(cat "$VR_THE_SOURCE"/blake3/*/*/"$(b3sum --no-names "$T/dur/src/f3.txt")"_14.bin 2>/dev/null)"
 err=$("$VRIFT" -vv ingest "$T/dur" -o "$T/dur.manifest" 2>&1 >/dev/null)
 check "unchanged: no sync at all" bash -c "! grep -qE 'syncfs done|fsync of' <<< '$err'"
+
+# --- one ingest of a tree at a time: it holds an flock of the root directory (which flock(1)
+# takes too), and a second waits for it.
+flock "$T/dur" sleep 1 &
+holder=$!
+sleep 0.2
+t0=$(date +%s%N)
+err=$("$VRIFT" -v ingest "$T/dur" -o "$T/dur.manifest" 2>&1 >/dev/null)
+waited=$((($(date +%s%N) - t0) / 1000000))
+wait "$holder"
+check_contains "a second ingest of the root says it waits" "waiting for another ingest of '$(realpath "$T/dur")'" "$err"
+check "and waits for the first (${waited} ms)" test "$waited" -ge 500
 finish

@@ -423,6 +423,27 @@ sleep 0.1
 "$TC" walked "$sock" "$ZRR" "$ZM" "$since_b" "$id_b" >/dev/null || not_ok "zero-config race: B's open"
 check_eq "zero-config race: B's walk vouches for B's manifest" tree-clean \
   "$("$TC" ask "$sock" "$ZRR" "$ZM" 1000)"
+# Three zero-config runs started together in a fresh copy of a project whose node_modules files
+# the store has (a checkout): their ingests take turns (an flock of the root). Walking at once,
+# one read files the other was replacing with links to their blobs ("changed while being read":
+# it failed), and took the other's temporary link names for files of the project (left behind).
+ZC="$T/zconc"
+mkdir -p "$ZC/node_modules/dep"
+printf '{"name": "c"}\n' >"$ZC/package.json"
+for i in $(seq 1 150); do printf 'dep %s\n' "$i" >"$ZC/node_modules/dep/f$i.js"; done
+(cd "$ZC" && "$VRIFT" run -- true) || not_ok "zero-config, concurrent: the first project"
+cp -a "$ZC" "$ZC.copy"
+rm -rf "$ZC.copy/.vrift"
+for k in 1 2 3; do
+  (cd "$ZC.copy" && "$VRIFT" run -- sh -c 'cat node_modules/dep/f7.js; ls node_modules/dep | wc -l') \
+    >"$T/zc.$k" 2>&1 &
+done
+wait
+for k in 1 2 3; do
+  check_eq "zero-config, three runs at once in a fresh copy: run $k" "dep 7 150" "$(tr '\n' ' ' <"$T/zc.$k" | sed 's/ $//')"
+done
+check_eq "zero-config, three runs at once: nothing left in the project" "" \
+  "$(find "$ZC.copy" -name '*.vrift-link.*')"
 "$VRIFT" daemon stop >/dev/null 2>&1
 
 # --- changes to projected entries, before the write path (docs/shim.md) --------------------

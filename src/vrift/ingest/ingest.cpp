@@ -14,6 +14,7 @@
 #include "vrift/ingest/ingest.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -799,6 +800,27 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
     skip_rel = rep.manifest_path.substr(rep.root.size() + 1);
   unsigned threads = opts.jobs ? opts.jobs : std::max(1u, std::thread::hardware_concurrency());
   threads = std::min(threads, 64u);
+
+  // One ingest of a tree at a time. Two at once (zero-config runs of one project started
+  // together) each walk what the other is placing: a tier1 file replaced by its link to a blob
+  // reads as "changed while being read" (that run failed), and the other's temporary link names
+  // (f.js.vrift-link.PID) were taken for project files and left behind. The lock is an flock of
+  // the root directory itself: nothing to create, and a read-only project is locked too. Where
+  // a file system has no flock (some network ones), ingests go on unlocked, as before.
+  UniqueFd root_lock(::open(rep.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root_lock.valid()) return fail_os("cannot ingest '" + rep.root + "'");
+  if (::flock(root_lock.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) {
+      log::info("ingest: waiting for another ingest of '{}'", rep.root);
+      int r;
+      while ((r = ::flock(root_lock.get(), LOCK_EX)) != 0 && errno == EINTR) {
+      }
+      if (r != 0) return fail_os("locking '" + rep.root + "'");
+      log::debug("ingest: the other ingest is done at {:.1f} ms", since(t0));
+    } else {
+      log::debug("ingest: '{}' cannot be locked ({}); going on", rep.root, std::strerror(errno));
+    }
+  }
 
   // 2. Store, lock, registry, cache.
   VRIFT_ASSIGN(auto store, Store::open(paths.store_root, /*create=*/true));
