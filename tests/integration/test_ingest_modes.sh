@@ -233,4 +233,16 @@ waited=$((($(date +%s%N) - t0) / 1000000))
 wait "$holder"
 check_contains "a second ingest of the root says it waits" "waiting for another ingest of '$(realpath "$T/dur")'" "$err"
 check "and waits for the first (${waited} ms)" test "$waited" -ge 500
+
+# --- a tier1 placement's temporary name (f.vrift-link.PID: the blob linked beside the file, then
+# renamed over it) is never a project file; one left by an ingest that was killed is removed.
+dead=$(sh -c 'echo $$')
+cp "$T/dur/src/f1.txt" "$T/dur/src/f1.txt.vrift-link.$dead"
+cp "$T/dur/src/f2.txt" "$T/dur/src/f2.txt.vrift-link.$$" # a live pid's: another ingest's
+printf 'mine\n' >"$T/dur/src/notes.vrift-link.txt"           # not one of them
+"$VRIFT" ingest "$T/dur" -o "$T/dur.manifest" >/dev/null 2>&1 || not_ok "ingest beside link temporaries"
+listed=$("$VRIFT" manifest show "$T/dur.manifest" | grep -c 'vrift-link')
+check_eq "temporary link names are not ingested; a file merely named alike is" 1 "$listed"
+check "the one whose ingest is gone is removed" test ! -e "$T/dur/src/f1.txt.vrift-link.$dead"
+check "a live one is left to its ingest" test -e "$T/dur/src/f2.txt.vrift-link.$$"
 finish

@@ -14,6 +14,7 @@
 #include "vrift/ingest/ingest.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -385,6 +386,20 @@ private:
     return pat != nullptr;
   }
 
+  // The pid in NAME if it is a tier1 placement's temporary name ("<file>.vrift-link.<pid>"),
+  // else 0.
+  static pid_t link_temp_pid(const char* name) {
+    const std::string_view n(name);
+    const size_t at = n.rfind(kLinkTempMark);
+    if (at == std::string_view::npos || at == 0 || at + kLinkTempMark.size() == n.size()) return 0;
+    long pid = 0;
+    for (char c : n.substr(at + kLinkTempMark.size())) {
+      if (c < '0' || c > '9' || pid > 99999999) return 0;
+      pid = pid * 10 + (c - '0');
+    }
+    return static_cast<pid_t>(pid);
+  }
+
   // Whether the file E gets tier1 treatment: --tier tier1, a tier1 subtree or a tier1 pattern.
   bool tier1_file(const WalkEntry& e) const {
     if (m_opts.mode != IngestMode::Solid) return false; // phantom: the store owns everything
@@ -413,6 +428,14 @@ private:
       return true;
     }
     if (e.rel == m_skip_rel) return false; // the manifest being written
+    if (S_ISREG(st.st_mode) && link_temp_pid(e.name) != 0) {
+      // A tier1 placement's temporary name (Store::on_existing links the blob there, then
+      // renames it over the file): never a project file. One whose ingest is gone (killed
+      // between the two steps) is removed; a live one is another ingest's (of an enclosing or
+      // nested root: the root lock keeps out those of this one).
+      if (::kill(link_temp_pid(e.name), 0) != 0 && errno == ESRCH) ::unlinkat(e.dirfd, e.name, 0);
+      return false;
+    }
     if (ignored(w, e, false)) return false;
     if (S_ISLNK(st.st_mode)) {
       std::string target(static_cast<size_t>(st.st_size) + 1, '\0');

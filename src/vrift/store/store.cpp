@@ -359,7 +359,7 @@ Result<Placement> Store::on_existing(int fd, const std::string& path, const stru
   if (::stat(dst.c_str(), &bst) == 0 && bst.st_dev == st.st_dev && bst.st_ino != st.st_ino &&
       (bst.st_mode & 07777) == ro) {
     if (bst.st_nlink == 1) VRIFT_TRY(set_fingerprint(dst, mtime_ns(bst))); // shared from now on
-    std::string tmp = path + ".vrift-link." + std::to_string(::getpid());
+    std::string tmp = path + std::string(kLinkTempMark) + std::to_string(::getpid());
     if (::link(dst.c_str(), tmp.c_str()) == 0) {
       if (::rename(tmp.c_str(), path.c_str()) == 0) return how;
       ::unlink(tmp.c_str());

@@ -201,5 +201,8 @@ private:
 
 /// Name of the fingerprint xattr carried by linked blobs.
 inline constexpr const char* kFingerprintXattr = "user.vrift.fp";
+/// A tier1 placement links the blob to "<file><kLinkTempMark><pid>" beside the user's file, then
+/// renames it over the file; an ingest never takes such a name for a project file.
+inline constexpr std::string_view kLinkTempMark = ".vrift-link.";
 
 } // namespace vrift
