@@ -11,6 +11,7 @@
 #include <ctime>
 #include <string>
 
+#include "manifest_fixtures.h"
 #include "vrift/daemon/skeleton_watch.h"
 #include "vrift/daemon/tree.h"
 #include "vrift/hash/blake3.h"
@@ -128,17 +129,6 @@ bool vouched(const SkeletonWatch& w) {
   return w.tree_unchanged();
 }
 
-// A symlink entry at PATH pointing to TARGET.
-ManifestEntry symlink_entry(const std::string& path, const std::string& target) {
-  ManifestEntry l;
-  l.path = path;
-  l.type = EntryType::Symlink;
-  l.mode = 0777;
-  l.size = target.size();
-  l.target = target;
-  return l;
-}
-
 // The tree as a zero-config run's manifest has it: "d" and "d/sub" directories, "d/f" (5
 // bytes) and "d/sub/g" (3 bytes), "l" a symlink.
 Tree file_tree() {
@@ -153,7 +143,7 @@ Tree file_tree() {
   };
   file("d/f", 5);
   file("d/sub/g", 3);
-  EXPECT_TRUE(t.put(symlink_entry("l", "d")).ok());
+  EXPECT_TRUE(t.put(testing::link_entry("l", "d")).ok());
   return t;
 }
 
@@ -400,7 +390,7 @@ TEST(SkeletonWatch, ADirectoryPutInWholeIsReadThrough) {
   w.arm(r.path, t, walk);
   EXPECT_TRUE(vouched(w)) << "d/sub/g read, the tree's bytes and mtime";
   // A symlink below a young directory is read as a link: its target must be the tree's.
-  ASSERT_TRUE(t.put(symlink_entry("d/sub/l", "up")).ok());
+  ASSERT_TRUE(t.put(testing::link_entry("d/sub/l", "up")).ok());
   ASSERT_EQ(::symlink("no", (r.path + "/d/sub/l").c_str()), 0);
   w.arm(r.path, t, walk);
   EXPECT_FALSE(vouched(w)) << "d/sub/l points elsewhere than the tree says";

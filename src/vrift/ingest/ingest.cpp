@@ -428,12 +428,12 @@ private:
       return true;
     }
     if (e.rel == m_skip_rel) return false; // the manifest being written
-    if (S_ISREG(st.st_mode) && link_temp_pid(e.name) != 0) {
+    if (const pid_t pid = S_ISREG(st.st_mode) ? link_temp_pid(e.name) : 0; pid != 0) {
       // A tier1 placement's temporary name (Store::on_existing links the blob there, then
       // renames it over the file): never a project file. One whose ingest is gone (killed
       // between the two steps) is removed; a live one is another ingest's (of an enclosing or
       // nested root: the root lock keeps out those of this one).
-      if (::kill(link_temp_pid(e.name), 0) != 0 && errno == ESRCH) ::unlinkat(e.dirfd, e.name, 0);
+      if (::kill(pid, 0) != 0 && errno == ESRCH) ::unlinkat(e.dirfd, e.name, 0);
       return false;
     }
     if (ignored(w, e, false)) return false;
