@@ -651,9 +651,10 @@ Result<BlobState> Store::revalidate(const Hash& h, uint64_t size) {
     struct stat qs {};
     if (::lstat(q.c_str(), &qs) == 0 && (qs.st_dev != st.st_dev || qs.st_ino != st.st_ino)) {
       // Not the inode hashed above: another ingest moved that one aside and stored the content
-      // anew under the name. It goes back (unless a third took the name) and is judged itself.
-      if (round >= 2 ||
-          ::renameat2(AT_FDCWD, q.c_str(), AT_FDCWD, p.c_str(), RENAME_NOREPLACE) != 0)
+      // anew under the name. It goes back (unless a third took the name) and is judged itself,
+      // up to three rounds.
+      if (::renameat2(AT_FDCWD, q.c_str(), AT_FDCWD, p.c_str(), RENAME_NOREPLACE) != 0 ||
+          round >= 2)
         return BlobState::Missing;
       continue;
     }
