@@ -222,17 +222,49 @@ check_eq "the blob it synced is the edited content" "$(printf 'file 3\nedited')"
 err=$("$VRIFT" -vv ingest "$T/dur" -o "$T/dur.manifest" 2>&1 >/dev/null)
 check "unchanged: no sync at all" bash -c "! grep -qE 'syncfs done|fsync of' <<< '$err'"
 
-# --- one ingest of a tree at a time: it holds an flock of the root directory (which flock(1)
-# takes too), and a second waits for it.
-flock "$T/dur" sleep 1 &
+# --- one ingest of a tree at a time, nested trees too: an ingest holds an flock of the store's
+# lock file for its root (exclusive) and of those for the directories above it (shared),
+# treelocks/<the first 32 hex digits of BLAKE3 of the canonical path>; flock(1) takes the same.
+lockfile() { echo "$VR_THE_SOURCE/treelocks/$(printf %s "$(realpath "$1")" | b3sum --no-names | cut -c1-32)"; }
+# held FILE: waits (up to 5 s) until some process holds an flock of FILE.
+held() { for _ in $(seq 1 100); do flock -n -x "$1" true || return 0; sleep 0.05; done; }
+# held_ingest MODE DIR: a `vrift -v ingest` of $T/dur while flock(1) holds DIR's lock file in MODE
+# (-x, -s) for a second; prints the ms it took, then what it said.
+held_ingest() {
+  flock "$1" "$(lockfile "$2")" sleep 1 &
+  local holder=$! t0 err
+  held "$(lockfile "$2")"
+  t0=$(date +%s%N)
+  err=$("$VRIFT" -v ingest "$T/dur" -o "$T/dur.manifest" 2>&1 >/dev/null) || echo "FAILED"
+  echo "$((($(date +%s%N) - t0) / 1000000))"
+  wait "$holder"
+  echo "$err"
+}
+out=$(held_ingest -x "$T/dur")
+check_contains "a second ingest of the root says it waits" "waiting for another ingest of '$(realpath "$T/dur")'" "$out"
+check "and waits for the first ($(head -1 <<<"$out") ms)" test "$(head -1 <<<"$out")" -ge 500
+out=$(held_ingest -x "$T")
+check_contains "an ingest waits for one of a directory above its root" \
+  "waiting for an ingest of '$(realpath "$T")' (it holds '$(realpath "$T/dur")')" "$out"
+check "and waits for it ($(head -1 <<<"$out") ms)" test "$(head -1 <<<"$out")" -ge 500
+out=$(held_ingest -s "$T/dur")
+check_contains "an ingest waits for those below its root (they hold it shared)" \
+  "waiting for another ingest of '$(realpath "$T/dur")'" "$out"
+check "for them too ($(head -1 <<<"$out") ms)" test "$(head -1 <<<"$out")" -ge 500
+out=$(held_ingest -s "$T")
+check "but not for one beside it (both hold the directory above shared)" \
+  bash -c "! grep -qE 'waiting|FAILED' <<< '$out'"
+flock -x "$(lockfile "$T/dur")" sleep 2 &
 holder=$!
-sleep 0.2
-t0=$(date +%s%N)
-err=$("$VRIFT" -v ingest "$T/dur" -o "$T/dur.manifest" 2>&1 >/dev/null)
-waited=$((($(date +%s%N) - t0) / 1000000))
+held "$(lockfile "$T/dur")"
+err=$("$VRIFT" ingest "$T/dur" -o "$T/dur.manifest" 2>&1 >/dev/null)
 wait "$holder"
-check_contains "a second ingest of the root says it waits" "waiting for another ingest of '$(realpath "$T/dur")'" "$err"
-check "and waits for the first (${waited} ms)" test "$waited" -ge 500
+check_contains "without -v, a wait past a second is said" \
+  "warning: waiting for another ingest of '$(realpath "$T/dur")' (a second so far)" "$err"
+# A script's own flock(1) of the project directory (until session 16 the lock itself): an ingest
+# of it inside no longer waits for its own caller.
+check "an flock of the root directory by the caller does not hold the ingest up" \
+  timeout 20 flock "$T/dur" "$VRIFT" ingest "$T/dur" -o "$T/dur.manifest"
 
 # --- a tier1 placement's temporary name (f.vrift-link.PID: the blob linked beside the file, then
 # renamed over it) is never a project file; one left by an ingest that was killed is removed.

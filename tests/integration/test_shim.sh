@@ -424,7 +424,7 @@ sleep 0.1
 check_eq "zero-config race: B's walk vouches for B's manifest" tree-clean \
   "$("$TC" ask "$sock" "$ZRR" "$ZM" 1000)"
 # Three zero-config runs started together in a fresh copy of a project whose node_modules files
-# the store has (a checkout): their ingests take turns (an flock of the root). Walking at once,
+# the store has (a checkout): their ingests take turns (an flock of the root's lock file in the store). Walking at once,
 # one read files the other was replacing with links to their blobs ("changed while being read":
 # it failed), and took the other's temporary link names for files of the project (left behind).
 ZC="$T/zconc"

@@ -785,6 +785,97 @@ Result<std::string> normalize_prefix(const std::string& prefix) {
   return p;
 }
 
+namespace {
+
+// How an flock went: taken (perhaps after waiting), refused by the file system (some network
+// ones have none: the ingest goes on unlocked), or failed while waiting (errno set).
+enum class Flock { kTaken, kUnsupported, kFailed };
+
+// flock(FD, OP), waiting while another process holds a conflicting lock: saying WAITING at once
+// with -v, and in any case once the wait has lasted a second (another ingest may be long, or
+// stopped with ^Z: a run that waits says why).
+Flock take_flock(int fd, int op, const std::string& waiting,
+                 std::chrono::steady_clock::time_point t0) {
+  if (::flock(fd, op | LOCK_NB) == 0) return Flock::kTaken;
+  if (errno != EWOULDBLOCK) return Flock::kUnsupported;
+  log::info("ingest: {}", waiting);
+  std::mutex m;
+  std::condition_variable cv;
+  bool done = false;
+  std::thread notice([&] {
+    std::unique_lock<std::mutex> l(m);
+    if (!cv.wait_for(l, std::chrono::seconds(1), [&] { return done; }) && log::level() < 1)
+      log::warn("{} (a second so far)", waiting);
+  });
+  int r;
+  while ((r = ::flock(fd, op)) != 0 && errno == EINTR) {
+  }
+  const int err = errno;
+  {
+    std::lock_guard<std::mutex> l(m);
+    done = true;
+  }
+  cv.notify_one();
+  notice.join();
+  errno = err;
+  if (r != 0) return Flock::kFailed;
+  log::debug("ingest: the other ingest is done at {:.1f} ms", since(t0));
+  return Flock::kTaken;
+}
+
+// The lock file that stands for directory DIR (canonical) in the store at STORE_ROOT: created
+// on first use, never removed (a few bytes of inode each), opened read-only (flock needs no
+// more, so users sharing a store share its locks). Invalid when it cannot be had.
+UniqueFd tree_lock_file(const std::string& store_root, const std::string& dir) {
+  const std::string locks = store_root + "/" + kTreeLocksDir;
+  const std::string path = locks + "/" + blake3(dir).hex().substr(0, 32);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
+  if (!fd.valid() && errno == ENOENT && (::mkdir(locks.c_str(), 0755) == 0 || errno == EEXIST))
+    fd.reset(::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
+  if (!fd.valid()) log::debug("ingest: no lock file for '{}': {}", dir, std::strerror(errno));
+  return fd;
+}
+
+// The locks one ingest of ROOT holds: exclusive for ROOT, shared for each directory above it.
+// Nested roots then take turns too (`vrift ingest /a` and a zero-config run ingesting /a/b walk
+// the same files): an ingest of /a/b waits for the exclusive lock of an ingest of /a, and one of
+// /a for the shared locks ingests below it hold, while ingests of /a/b and /a/c share /a's.
+// Every ingest takes its locks from the top down, so none waits for one that waits for it. The
+// locks are files in the store (store-format.md), not the directories themselves: until session
+// 16 the root directory was flocked, and `flock . vrift run -- make` in a project (flock(1) as a
+// script's mutex) waited for itself forever. A lock that cannot be had (a read-only store, a file
+// system without flock) is passed over, as it was without locks.
+Result<std::vector<UniqueFd>> lock_tree(const std::string& store_root, const std::string& root,
+                                        std::chrono::steady_clock::time_point t0) {
+  std::vector<std::string> above; // ROOT is canonical: "/a/b" has "/" and "/a" above it
+  if (root != "/") above.emplace_back("/");
+  for (size_t end = root.find('/', 1); end != std::string::npos; end = root.find('/', end + 1))
+    above.push_back(root.substr(0, end));
+  std::vector<UniqueFd> locks;
+  for (size_t i = 0; i <= above.size(); ++i) {
+    const bool mine = i == above.size();
+    const std::string& dir = mine ? root : above[i];
+    UniqueFd fd = tree_lock_file(store_root, dir);
+    if (!fd.valid()) continue;
+    const std::string waiting =
+        mine ? "waiting for another ingest of '" + root + "'"
+             : "waiting for an ingest of '" + dir + "' (it holds '" + root + "')";
+    switch (take_flock(fd.get(), mine ? LOCK_EX : LOCK_SH, waiting, t0)) {
+    case Flock::kFailed:
+      return fail_os("locking the store's lock file for '" + dir + "'");
+    case Flock::kUnsupported:
+      log::debug("ingest: '{}' cannot be locked ({}); going on", dir, std::strerror(errno));
+      break;
+    case Flock::kTaken:
+      locks.push_back(std::move(fd));
+      break;
+    }
+  }
+  return locks;
+}
+
+} // namespace
+
 Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
                             IngestProgress* progress) {
   auto t0 = std::chrono::steady_clock::now();
@@ -824,29 +915,14 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
   unsigned threads = opts.jobs ? opts.jobs : std::max(1u, std::thread::hardware_concurrency());
   threads = std::min(threads, 64u);
 
+  // 2. Store, lock, registry, cache.
+  VRIFT_ASSIGN(auto store, Store::open(paths.store_root, /*create=*/true));
   // One ingest of a tree at a time. Two at once (zero-config runs of one project started
   // together) each walk what the other is placing: a tier1 file replaced by its link to a blob
   // reads as "changed while being read" (that run failed), and the other's temporary link names
-  // (f.js.vrift-link.PID) were taken for project files and left behind. The lock is an flock of
-  // the root directory itself: nothing to create, and a read-only project is locked too. Where
-  // a file system has no flock (some network ones), ingests go on unlocked, as before.
-  UniqueFd root_lock(::open(rep.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!root_lock.valid()) return fail_os("cannot ingest '" + rep.root + "'");
-  if (::flock(root_lock.get(), LOCK_EX | LOCK_NB) != 0) {
-    if (errno == EWOULDBLOCK) {
-      log::info("ingest: waiting for another ingest of '{}'", rep.root);
-      int r;
-      while ((r = ::flock(root_lock.get(), LOCK_EX)) != 0 && errno == EINTR) {
-      }
-      if (r != 0) return fail_os("locking '" + rep.root + "'");
-      log::debug("ingest: the other ingest is done at {:.1f} ms", since(t0));
-    } else {
-      log::debug("ingest: '{}' cannot be locked ({}); going on", rep.root, std::strerror(errno));
-    }
-  }
-
-  // 2. Store, lock, registry, cache.
-  VRIFT_ASSIGN(auto store, Store::open(paths.store_root, /*create=*/true));
+  // (f.js.vrift-link.PID) were taken for project files and left behind. Taken before the store's
+  // own lock, so that an ingest waiting for another does not hold up gc.
+  VRIFT_ASSIGN(std::vector<UniqueFd> tree_locks, lock_tree(store->root(), rep.root, t0));
   VRIFT_ASSIGN(StoreLock lock, store->lock(/*exclusive=*/false));
   // The registry is opened when this ingest needs it: an unchanged tree whose registration the
   // witness vouches for never does (SQLite's open is a third of a zero-config re-run).

@@ -201,6 +201,10 @@ private:
 
 /// Name of the fingerprint xattr carried by linked blobs.
 inline constexpr const char* kFingerprintXattr = "user.vrift.fp";
+/// The store's directory of lock files, one per directory tree ingested (and each directory
+/// above one): ingests of one tree, or of nested trees, take turns (ingest.cpp, lock_tree).
+inline constexpr const char* kTreeLocksDir = "treelocks";
+
 /// A tier1 placement links the blob to "<file><kLinkTempMark><pid>" beside the user's file, then
 /// renames it over the file; an ingest never takes such a name for a project file.
 inline constexpr std::string_view kLinkTempMark = ".vrift-link.";
