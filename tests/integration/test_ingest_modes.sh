@@ -267,14 +267,18 @@ check "an flock of the root directory by the caller does not hold the ingest up"
   timeout 20 flock "$T/dur" "$VRIFT" ingest "$T/dur" -o "$T/dur.manifest"
 
 # --- a tier1 placement's temporary name (f.vrift-link.PID: the blob linked beside the file, then
-# renamed over it) is never a project file; one left by an ingest that was killed is removed.
+# renamed over it) is never a project file; one left by an ingest that was killed is removed. It
+# is known by more than its name: a second link of a read-only inode (the blob's), beside <file>.
 dead=$(sh -c 'echo $$')
-cp "$T/dur/src/f1.txt" "$T/dur/src/f1.txt.vrift-link.$dead"
-cp "$T/dur/src/f2.txt" "$T/dur/src/f2.txt.vrift-link.$$" # a live pid's: another ingest's
-printf 'mine\n' >"$T/dur/src/notes.vrift-link.txt"           # not one of them
+cp "$T/dur/src/f1.txt" "$T/blob1" && cp "$T/dur/src/f2.txt" "$T/blob2" && chmod 444 "$T/blob1" "$T/blob2"
+ln "$T/blob1" "$T/dur/src/f1.txt.vrift-link.$dead"
+ln "$T/blob2" "$T/dur/src/f2.txt.vrift-link.$$" # a live pid's: another ingest's
+printf 'mine\n' >"$T/dur/src/notes.vrift-link.txt"                    # not one of them
+printf 'mine too\n' >"$T/dur/src/f3.txt.vrift-link.$dead"             # a user's file named alike
 "$VRIFT" ingest "$T/dur" -o "$T/dur.manifest" >/dev/null 2>&1 || not_ok "ingest beside link temporaries"
 listed=$("$VRIFT" manifest show "$T/dur.manifest" | grep -c 'vrift-link')
-check_eq "temporary link names are not ingested; a file merely named alike is" 1 "$listed"
+check_eq "temporary links are not ingested; files merely named alike are" 2 "$listed"
 check "the one whose ingest is gone is removed" test ! -e "$T/dur/src/f1.txt.vrift-link.$dead"
 check "a live one is left to its ingest" test -e "$T/dur/src/f2.txt.vrift-link.$$"
+check_eq "a user's file named like one is never removed" "mine too" "$(cat "$T/dur/src/f3.txt.vrift-link.$dead")"
 finish

@@ -386,10 +386,13 @@ private:
     return pat != nullptr;
   }
 
-  // The pid in NAME if it is a tier1 placement's temporary name ("<file>.vrift-link.<pid>"),
-  // else 0.
-  static pid_t link_temp_pid(const char* name) {
-    const std::string_view n(name);
+  // The pid in the name of E, of status ST, if it is a tier1 placement's temporary link, else
+  // 0. The name alone ("<file>.vrift-link.<pid>") could be a user's file, which must be
+  // ingested, and never removed: the temporary is also a second link of a read-only inode (the
+  // blob's), and <file> is beside it.
+  static pid_t link_temp_pid(const WalkEntry& e, const struct stat& st) {
+    if (!S_ISREG(st.st_mode) || st.st_nlink < 2 || (st.st_mode & 0222) != 0) return 0;
+    const std::string_view n(e.name);
     const size_t at = n.rfind(kLinkTempMark);
     if (at == std::string_view::npos || at == 0 || at + kLinkTempMark.size() == n.size()) return 0;
     long pid = 0;
@@ -397,6 +400,9 @@ private:
       if (c < '0' || c > '9' || pid > 99999999) return 0;
       pid = pid * 10 + (c - '0');
     }
+    const std::string file(n.substr(0, at));
+    struct stat fst {};
+    if (::fstatat(e.dirfd, file.c_str(), &fst, AT_SYMLINK_NOFOLLOW) != 0) return 0;
     return static_cast<pid_t>(pid);
   }
 
@@ -428,11 +434,11 @@ private:
       return true;
     }
     if (e.rel == m_skip_rel) return false; // the manifest being written
-    if (const pid_t pid = S_ISREG(st.st_mode) ? link_temp_pid(e.name) : 0; pid != 0) {
+    if (const pid_t pid = link_temp_pid(e, st); pid != 0) {
       // A tier1 placement's temporary name (Store::on_existing links the blob there, then
       // renames it over the file): never a project file. One whose ingest is gone (killed
       // between the two steps) is removed; a live one is another ingest's (of an enclosing or
-      // nested root: the root lock keeps out those of this one).
+      // nested root: the tree locks keep those out).
       if (::kill(pid, 0) != 0 && errno == ESRCH) ::unlinkat(e.dirfd, e.name, 0);
       return false;
     }
