@@ -183,6 +183,61 @@ TEST_F(StoreTest, ARevalidationRacingAnotherJudgesTheInodeItHashed) {
       << "only the edited inode was moved aside";
 }
 
+// A linked blob written to while it is re-hashed, even with the very bytes it had: the hash
+// comes out right, but the inode moved under the read. Until session 16 its fingerprint was
+// then taken from a stat after the read, and check() trusted whatever the write had left.
+TEST_F(StoreTest, ABlobWrittenWhileItIsHashedIsNotBlessed) {
+  write("a", "warmup", 0644);
+  ASSERT_TRUE(insert_path(m_dir + "/a", InsertPolicy::Shared).ok());
+  const std::string original(size_t{64} << 20, 'o'); // hashing it takes tens of milliseconds
+  std::string p = write("big", original, 0644);
+  Hash h;
+  auto r = insert_path(p, InsertPolicy::Shared, &h);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  if (*r != Placement::Link) GTEST_SKIP() << "not linked: " << placement_name(*r);
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    UniqueFd fd(::open(p.c_str(), O_WRONLY));
+    while (!done) {
+      if (::pwrite(fd.get(), "o", 1, 0) != 1) break; // the same byte: only the inode moves
+      ::usleep(200);
+    }
+  });
+  auto state = m_store->revalidate(h, original.size());
+  done = true;
+  writer.join();
+  ASSERT_TRUE(state.ok()) << state.error().message();
+  EXPECT_EQ(*state, BlobState::Missing) << "its bytes were being written: not vouched for";
+  EXPECT_EQ(names_in(m_dir + "/store/quarantine").size(), 1u);
+}
+
+// quarantine/ removed by hand while a daemon keeps the store open: a blob found damaged must
+// still go aside, not stay under its name. Until session 16 the move failed with ENOENT, was
+// taken for "moved aside meanwhile", and the insert after it, its errno spent, found the name
+// taken and called the damaged blob existing.
+TEST_F(StoreTest, ADamagedBlobGoesAsideEvenWithoutTheQuarantineDirectory) {
+  write("a", "warmup", 0644);
+  ASSERT_TRUE(insert_path(m_dir + "/a", InsertPolicy::Shared).ok());
+  std::string p = write("b", "payload", 0644);
+  Hash h;
+  auto r = insert_path(p, InsertPolicy::Shared, &h);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  if (*r != Placement::Link) GTEST_SKIP() << "not linked: " << placement_name(*r);
+  {
+    UniqueFd fd(::open(p.c_str(), O_WRONLY));
+    ASSERT_EQ(::pwrite(fd.get(), "X", 1, 0), 1); // edited in place: the blob is damaged
+  }
+  ASSERT_EQ(::rmdir((m_dir + "/store/quarantine").c_str()), 0);
+  std::string again = write("c", "payload", 0644);
+  auto placed = insert_path(again, InsertPolicy::Shared);
+  ASSERT_TRUE(placed.ok()) << placed.error().message();
+  EXPECT_NE(*placed, Placement::Existing) << "the damaged blob was trusted";
+  auto good = m_store->verify(h, 7);
+  ASSERT_TRUE(good.ok()) << good.error().message();
+  EXPECT_TRUE(*good) << "the name holds the right bytes";
+  EXPECT_EQ(names_in(m_dir + "/store/quarantine").size(), 1u);
+}
+
 TEST_F(StoreTest, TouchOnlyIsRevalidatedNotQuarantined) {
   write("a", "warmup", 0644);
   ASSERT_TRUE(insert_path(m_dir + "/a", InsertPolicy::Shared).ok());

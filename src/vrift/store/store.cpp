@@ -450,6 +450,7 @@ Result<Placement> Store::insert_file(int fd, const std::string& path, const stru
     if (!m_empty_path_ok.load(std::memory_order_relaxed)) return link_proc();
     return ::linkat(fd, "", AT_FDCWD, dst.c_str(), AT_EMPTY_PATH);
   };
+  int link_err = 0; // the last link's errno: check() and revalidate() below change errno
   for (int attempt = 0; attempt < 3; ++attempt) {
     rc = link_once();
     if (rc != 0 && errno == ENOENT && attempt == 0) {
@@ -462,7 +463,8 @@ Result<Placement> Store::insert_file(int fd, const std::string& path, const stru
         if (rc == 0 || errno != ENOENT) m_empty_path_ok = false; // the shard was there
       }
     }
-    if (rc == 0 || errno != EEXIST) break;
+    link_err = rc == 0 ? 0 : errno;
+    if (rc == 0 || link_err != EEXIST) break;
     BlobState state = check(h, size);
     if (state == BlobState::Suspect) {
       VRIFT_ASSIGN(state, revalidate(h, size));
@@ -472,6 +474,9 @@ Result<Placement> Store::insert_file(int fd, const std::string& path, const stru
     // Quarantined just now: try to place ours.
   }
   if (rc != 0) {
+    // EEXIST still: a blob under the name three times that could be neither trusted nor moved
+    // aside; an error, never "existing".
+    errno = link_err;
     if (errno == EXDEV || errno == EPERM || errno == EMLINK || errno == ENOENT || errno == EACCES) {
       if (fd < 0) {
         return insert_file_opened(path, st, h, size, policy, final_st);
@@ -611,25 +616,44 @@ Result<bool> Store::verify(const Hash& h, uint64_t size) const {
   return got == h && n == size;
 }
 
+std::string Store::quarantine_path(const std::string& blob) const {
+  // Two threads of one process may move blobs aside in the same second.
+  static std::atomic<unsigned> serial{0};
+  const unsigned k = serial.fetch_add(1, std::memory_order_relaxed);
+  return m_root + "/quarantine/" + fs::basename(blob) + "." + std::to_string(::time(nullptr)) +
+         "." + std::to_string(::getpid()) + (k ? "." + std::to_string(k) : std::string());
+}
+
 Result<BlobState> Store::revalidate(const Hash& h, uint64_t size) {
   std::string p = blob_path(h, size);
+  const std::string qdir = m_root + "/quarantine";
+  auto same = [](const struct stat& a, const struct stat& b) {
+    return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+  };
   // Hashed, judged and moved aside as one inode, read through one descriptor: two ingests may
   // revalidate the same blob at once (zero-config runs of one project after an edit in place),
   // and the name may meanwhile have been moved aside, or given to a new blob, by the other.
   for (int round = 0;; ++round) {
+    if (round == 3) return fail("blob '" + p + "' kept changing while being checked", EAGAIN);
     UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
     if (!fd.valid()) {
       if (errno == ENOENT) return BlobState::Missing;
       return fail_os("opening blob '" + p + "'");
     }
+    struct stat before {};
+    if (::fstat(fd.get(), &before) != 0) return fail_os("blob '" + p + "'");
     uint64_t n = 0;
     VRIFT_ASSIGN(Hash got, blake3_fd(fd.get(), &n, scratch_buffer<struct VerifyTag>(), kScratchSize)
                                .context("blob '" + p + "'"));
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) return fail_os("blob '" + p + "'");
-    if (got == h && n == size) {
+    // Its bytes held still while they were read (a write into a part already read leaves the
+    // hash right and the inode changed): the fingerprint is then the mtime they were read at.
+    const bool still = st.st_size == before.st_size && mtime_ns(st) == mtime_ns(before) &&
+                       fs::ns(st.st_ctim) == fs::ns(before.st_ctim);
+    if (got == h && n == size && still) {
       if (st.st_nlink > 1 || (st.st_mode & 0222) != 0)
-        VRIFT_TRY(set_fingerprint(fd.get(), p, mtime_ns(st)));
+        VRIFT_TRY(set_fingerprint(fd.get(), p, mtime_ns(before)));
       return BlobState::Ok;
     }
     // A linked blob (the fingerprint xattr, or the user's write bits) shares its inode with a
@@ -641,21 +665,41 @@ Result<BlobState> Store::revalidate(const Hash& h, uint64_t size) {
     char fp[8];
     const bool linked =
         (st.st_mode & 0222) != 0 || ::fgetxattr(fd.get(), kFingerprintXattr, fp, sizeof fp) >= 0;
-    std::string q = m_root + "/quarantine/" + fs::basename(p) + "." +
-                    std::to_string(::time(nullptr)) + "." + std::to_string(::getpid());
-    if (::rename(p.c_str(), q.c_str()) != 0) {
+    // Another ingest may have moved this inode aside and stored the content anew under the
+    // name: that blob is then judged in its turn, and nothing is moved.
+    struct stat cur {};
+    if (::lstat(p.c_str(), &cur) != 0) {
+      if (errno == ENOENT) return BlobState::Missing;
+      return fail_os("blob '" + p + "'");
+    }
+    if (!same(cur, st)) continue;
+    std::string q = quarantine_path(p);
+    int rc = ::rename(p.c_str(), q.c_str());
+    if (rc != 0 && errno == ENOENT && ::access(qdir.c_str(), F_OK) != 0) {
+      VRIFT_TRY(fs::mkdir_p(qdir, 0755)); // removed by hand: the blob must still go aside
+      rc = ::rename(p.c_str(), q.c_str());
+    }
+    if (rc != 0) {
       if (errno != ENOENT) return fail_os("quarantining '" + p + "'");
       log::debug("blob {}: moved aside meanwhile by another ingest", fs::basename(p));
       return BlobState::Missing;
     }
     struct stat qs {};
-    if (::lstat(q.c_str(), &qs) == 0 && (qs.st_dev != st.st_dev || qs.st_ino != st.st_ino)) {
-      // Not the inode hashed above: another ingest moved that one aside and stored the content
-      // anew under the name. It goes back (unless a third took the name) and is judged itself,
-      // up to three rounds.
-      if (::renameat2(AT_FDCWD, q.c_str(), AT_FDCWD, p.c_str(), RENAME_NOREPLACE) != 0 ||
-          round >= 2)
-        return BlobState::Missing;
+    if (::lstat(q.c_str(), &qs) == 0 && !same(qs, st)) {
+      // Not the inode hashed above (the name changed hands between the look and the move): it
+      // goes back, unless a third took the name, and is judged itself in the next round. Where
+      // the file system cannot rename without replacing, a link does the same.
+      if (::renameat2(AT_FDCWD, q.c_str(), AT_FDCWD, p.c_str(), RENAME_NOREPLACE) != 0) {
+        if (errno == EINVAL || errno == ENOSYS) {
+          if (::link(q.c_str(), p.c_str()) == 0) {
+            ::unlink(q.c_str());
+          } else if (errno != EEXIST) {
+            return fail_os("putting blob '" + p + "' back");
+          }
+        } else if (errno != EEXIST) {
+          return fail_os("putting blob '" + p + "' back");
+        }
+      }
       continue;
     }
     if (linked) {

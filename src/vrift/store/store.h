@@ -114,9 +114,12 @@ public:
   /// Re-hashes a blob. Ok(true) when its bytes match its name; Ok(false) when not.
   Result<bool> verify(const Hash& h, uint64_t size) const;
 
-  /// Re-hashes a suspect blob: refreshes its fingerprint if the bytes still match, moves it
-  /// into quarantine/ if not. Returns the state afterwards (Ok or Missing).
+  /// Re-hashes a suspect blob: refreshes its fingerprint if the bytes still match (and held
+  /// still while read), moves it into quarantine/ if not. Returns the state afterwards (Ok or
+  /// Missing); EAGAIN when the name changed hands three times while being checked.
   Result<BlobState> revalidate(const Hash& h, uint64_t size);
+  /// A new name in quarantine/ for BLOB: "<blob name>.<unix time>.<pid>[.<serial>]".
+  std::string quarantine_path(const std::string& blob) const;
 
   /// Calls FN for every blob file (names that do not parse are skipped and counted).
   /// With WITH_STAT false the stat passed to FN is zeroed (names carry hash and size; skipping
