@@ -104,6 +104,25 @@ check_contains "an unknown session is error kind unknown_session" unknown_sessio
 exec 9>&-
 wait "$holder"
 
+# --- a manifest rewritten in place to the same size and mtime is another tree, not the same file:
+# a session is not reused for it (its key has the header's id besides dev, inode, size, mtime)
+mkdir -p "$T/same/d"
+echo hi >"$T/same/d/f"
+"$VRIFT" ingest "$T/same" -o "$T/same.a.manifest" >/dev/null 2>&1 || not_ok "ingest same (a)"
+chmod 755 "$T/same/d/f"
+"$VRIFT" ingest "$T/same" -o "$T/same.b.manifest" >/dev/null 2>&1 || not_ok "ingest same (b)"
+check_eq "two trees of one size (a chmod apart)" "$(stat -c %s "$T/same.a.manifest")" "$(stat -c %s "$T/same.b.manifest")"
+cp "$T/same.a.manifest" "$T/same.manifest"
+first=$("$TC" open "$SOCK" "$T/same" "$T/same.manifest")
+ident=$(stat -c '%i %s %.9Y' "$T/same.manifest")
+touch -r "$T/same.manifest" "$T/same.ref"
+cat "$T/same.b.manifest" >"$T/same.manifest"
+touch -r "$T/same.ref" "$T/same.manifest"
+check_eq "the file keeps its inode, size and mtime" "$ident" "$(stat -c '%i %s %.9Y' "$T/same.manifest")"
+second=$("$TC" open "$SOCK" "$T/same" "$T/same.manifest")
+check "and gets a session of its own ($first, then $second)" test "$first" != "$second"
+check_eq "the same file again: the same session" "$second" "$("$TC" open "$SOCK" "$T/same" "$T/same.manifest")"
+
 # --- a client that stalls (connects and says nothing, or stops in the middle of a frame) keeps
 # nobody else waiting: the daemon reads what has arrived and serves others meanwhile
 stall=$(python3 - "$SOCK" "$TC" "$P" "$M" <<'PY'

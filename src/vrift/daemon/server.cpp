@@ -18,6 +18,7 @@
 
 #include <chrono>
 #include <climits>
+#include <cstddef>
 #include <cstring>
 #include <map>
 #include <set>
@@ -25,6 +26,7 @@
 
 #include "vrift/daemon/session.h"
 #include "vrift/daemon/skeleton_watch.h"
+#include "vrift/manifest/manifest.h"
 #include "vrift/proto/client.h"
 #include "vrift/proto/io.h"
 #include "vrift/util/fs.h"
@@ -261,10 +263,20 @@ Result<proto::SessionReply> Server::open_session(Conn& c, const proto::SessionOp
   // The daemon's own checkpoints rewrite the file too: a file a live session wrote is still that
   // session's tree (it is re-keyed), or a second client would get a second tree sharing the
   // first one's journal and manifest.
+  // The key has the id in the file's header too: a file rewritten in place to the same size
+  // within one tick of the file system's clock (a chmod-only change keeps a manifest's size)
+  // keeps its identity, not its tree.
+  UniqueFd mfd(::open(manifest.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
   struct stat mst {};
-  if (::stat(manifest.c_str(), &mst) != 0) return fail_os("manifest '" + manifest + "'");
+  if (!mfd.valid() || ::fstat(mfd.get(), &mst) != 0) return fail_os("manifest '" + manifest + "'");
   const FileIdentity ident = FileIdentity::of(mst);
-  std::string key = root + '\0' + manifest + '\0' + ident.str();
+  char tree_id[sizeof(ManifestHeader::id)] = {};
+  if (::pread(mfd.get(), tree_id, sizeof tree_id, offsetof(ManifestHeader, id)) !=
+      static_cast<ssize_t>(sizeof tree_id))
+    std::memset(tree_id, 0, sizeof tree_id); // too short: create_session says what is wrong
+  mfd.reset();
+  std::string key =
+      root + '\0' + manifest + '\0' + ident.str() + '\0' + std::string(tree_id, sizeof tree_id);
   auto existing = m_by_key.find(key);
   uint64_t id = 0;
   if (existing == m_by_key.end()) {
