@@ -16,17 +16,8 @@ data=${2:-/work/data}
 tree=${3:-projA}
 vrift=${VRIFT:-$(bash "$root/scripts/build.sh")}
 bash "$root/datasets/fetch.sh" "$data" "$tree" >/dev/null
-work=$(mktemp -d "$data/editloop.XXXXXX")
-vdir=$(mktemp -d /dev/shm/vrift-editloop.XXXXXX)
-cleanup() {
-  "$vrift" daemon stop >/dev/null 2>&1 || true
-  chmod -R u+w "$work" 2>/dev/null || true
-  rm -rf "$work" "$vdir"
-}
-trap cleanup EXIT
-export HOME=$work/home VR_THE_SOURCE=$work/store VRIFT_RUNTIME_DIR=$work/run VRIFT_VDIR_DIR=$vdir
-unset VRIFT_LOG VRIFT_HOME
-mkdir -p "$HOME"
+source "$root/bench/lib.sh"
+bench_private "$(mktemp -d "$data/editloop.XXXXXX")" "$(mktemp -d /dev/shm/vrift-editloop.XXXXXX)"
 p=$work/project
 cp -a "$data/$tree" "$p"
 mkdir -p "$p/src"

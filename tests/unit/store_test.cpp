@@ -69,6 +69,24 @@ protected:
     return m_store->insert_file(fd.get(), p, st, *h, n, pol);
   }
 
+  // NAME holding DATA, inserted with POL after a first insert (which probes how this store
+  // places files): its path, and its hash in *H, when it was placed as a link (the tests of
+  // linked blobs skip otherwise: empty); a failed insert fails the test.
+  std::string linked(const std::string& name, const std::string& data, InsertPolicy pol, Hash* h) {
+    write("a", "warmup", 0644);
+    if (auto w = insert_path(m_dir + "/a", pol); !w.ok()) {
+      ADD_FAILURE() << w.error().message();
+      return {};
+    }
+    std::string p = write(name, data, 0644);
+    auto r = insert_path(p, pol, h);
+    if (!r.ok()) {
+      ADD_FAILURE() << r.error().message();
+      return {};
+    }
+    return *r == Placement::Link ? p : std::string();
+  }
+
   std::string m_dir;
   std::unique_ptr<Store> m_store;
 };
@@ -141,14 +159,10 @@ TEST_F(StoreTest, Tier2LinkKeepsUserModeAndDetectsAppend) {
 // original bytes again. The first must judge the inode it hashed, not move the new blob aside
 // (which it did, with a warning of damage, when it looked the name up again afterwards).
 TEST_F(StoreTest, ARevalidationRacingAnotherJudgesTheInodeItHashed) {
-  write("a", "warmup", 0644);
-  ASSERT_TRUE(insert_path(m_dir + "/a", InsertPolicy::Shared).ok());
   const std::string original(size_t{64} << 20, 'o'); // hashing it takes tens of milliseconds
-  std::string p = write("big", original, 0644);
   Hash h;
-  auto r = insert_path(p, InsertPolicy::Shared, &h);
-  ASSERT_TRUE(r.ok()) << r.error().message();
-  if (*r != Placement::Link) GTEST_SKIP() << "not linked: " << placement_name(*r);
+  const std::string p = linked("big", original, InsertPolicy::Shared, &h);
+  if (p.empty()) GTEST_SKIP() << "not placed as a link";
   {
     UniqueFd fd(::open(p.c_str(), O_WRONLY));
     ASSERT_EQ(::pwrite(fd.get(), "e", 1, 0), 1); // saved in place: the blob's bytes moved
@@ -187,14 +201,10 @@ TEST_F(StoreTest, ARevalidationRacingAnotherJudgesTheInodeItHashed) {
 // comes out right, but the inode moved under the read. Until session 16 its fingerprint was
 // then taken from a stat after the read, and check() trusted whatever the write had left.
 TEST_F(StoreTest, ABlobWrittenWhileItIsHashedIsNotBlessed) {
-  write("a", "warmup", 0644);
-  ASSERT_TRUE(insert_path(m_dir + "/a", InsertPolicy::Shared).ok());
   const std::string original(size_t{64} << 20, 'o'); // hashing it takes tens of milliseconds
-  std::string p = write("big", original, 0644);
   Hash h;
-  auto r = insert_path(p, InsertPolicy::Shared, &h);
-  ASSERT_TRUE(r.ok()) << r.error().message();
-  if (*r != Placement::Link) GTEST_SKIP() << "not linked: " << placement_name(*r);
+  const std::string p = linked("big", original, InsertPolicy::Shared, &h);
+  if (p.empty()) GTEST_SKIP() << "not placed as a link";
   std::atomic<bool> done{false};
   std::thread writer([&] {
     UniqueFd fd(::open(p.c_str(), O_WRONLY));
@@ -216,13 +226,9 @@ TEST_F(StoreTest, ABlobWrittenWhileItIsHashedIsNotBlessed) {
 // taken for "moved aside meanwhile", and the insert after it, its errno spent, found the name
 // taken and called the damaged blob existing.
 TEST_F(StoreTest, ADamagedBlobGoesAsideEvenWithoutTheQuarantineDirectory) {
-  write("a", "warmup", 0644);
-  ASSERT_TRUE(insert_path(m_dir + "/a", InsertPolicy::Shared).ok());
-  std::string p = write("b", "payload", 0644);
   Hash h;
-  auto r = insert_path(p, InsertPolicy::Shared, &h);
-  ASSERT_TRUE(r.ok()) << r.error().message();
-  if (*r != Placement::Link) GTEST_SKIP() << "not linked: " << placement_name(*r);
+  const std::string p = linked("b", "payload", InsertPolicy::Shared, &h);
+  if (p.empty()) GTEST_SKIP() << "not placed as a link";
   {
     UniqueFd fd(::open(p.c_str(), O_WRONLY));
     ASSERT_EQ(::pwrite(fd.get(), "X", 1, 0), 1); // edited in place: the blob is damaged
@@ -239,13 +245,9 @@ TEST_F(StoreTest, ADamagedBlobGoesAsideEvenWithoutTheQuarantineDirectory) {
 }
 
 TEST_F(StoreTest, TouchOnlyIsRevalidatedNotQuarantined) {
-  write("a", "warmup", 0644);
-  ASSERT_TRUE(insert_path(m_dir + "/a", InsertPolicy::Shared).ok());
-  std::string p = write("b", "payload", 0644);
   Hash h;
-  auto r = insert_path(p, InsertPolicy::Shared, &h);
-  ASSERT_TRUE(r.ok());
-  if (*r != Placement::Link) GTEST_SKIP();
+  const std::string p = linked("b", "payload", InsertPolicy::Shared, &h);
+  if (p.empty()) GTEST_SKIP() << "not placed as a link";
   struct timespec ts[2] = {{1000, 0}, {1000, 0}};
   ASSERT_EQ(::utimensat(AT_FDCWD, p.c_str(), ts, 0), 0);
   EXPECT_EQ(m_store->check(h, 7), BlobState::Suspect);
@@ -256,13 +258,9 @@ TEST_F(StoreTest, TouchOnlyIsRevalidatedNotQuarantined) {
 }
 
 TEST_F(StoreTest, Tier1MakesSharedInodeReadOnly) {
-  write("a", "warmup", 0644);
-  ASSERT_TRUE(insert_path(m_dir + "/a", InsertPolicy::ReadOnly).ok());
-  std::string p = write("dep.js", "module.exports = 1;\n", 0644);
   Hash h;
-  auto r = insert_path(p, InsertPolicy::ReadOnly, &h);
-  ASSERT_TRUE(r.ok()) << r.error().message();
-  if (*r != Placement::Link) GTEST_SKIP();
+  const std::string p = linked("dep.js", "module.exports = 1;\n", InsertPolicy::ReadOnly, &h);
+  if (p.empty()) GTEST_SKIP() << "not placed as a link";
   struct stat st {
   }, bst{};
   ::stat(p.c_str(), &st);
