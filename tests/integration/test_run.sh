@@ -563,6 +563,15 @@ else
   check_eq "zero-config after an edit: the full path walks" \
     "a tree the daemon has not vouched for (the full path walks it)" "$(cd "$T/zc/src" && why -- true)"
   check_eq "which it does" 1 "$(cd "$T/zc/src" && "$VRIFT" run -- grep -c y "$T/zc/src/a.js" 2>/dev/null)"
+  # The re-ingest cache a walk leaves to a thread (written while the sessions open) is complete
+  # before CMD starts, which an exec would cut short: with its write held up (a test hook), the
+  # run after another edit still finds every file it did not change in the cache.
+  mkdir -p "$T/zcc/src"; echo '{}' > "$T/zcc/package.json"; echo 'x' > "$T/zcc/src/a.js"
+  echo 'x' > "$T/zcc/src/b.js"
+  (cd "$T/zcc" && VRIFT_TEST_CACHE_DELAY_MS=500 "$VRIFT" run -- true 2>/dev/null)
+  echo 'z' >> "$T/zcc/src/a.js"
+  check_contains "a walk's cache is written before CMD starts (the next walk reads one file)" \
+    "3 files, 2 unchanged" "$(cd "$T/zcc" && "$VRIFT" -v run -- true 2>&1 >/dev/null)"
   : > "$T/zc/vrift.toml"
   check_eq "zero-config with a vrift.toml (a config to parse)" "a vrift.toml (a project config)" \
     "$(cd "$T/zc/src" && why -- true)"

@@ -95,6 +95,7 @@ struct ZeroConfig {
   run::Projection opened;                ///< the session, when the daemon vouched for the tree
   int64_t walk_started_ns = 0;           ///< when the walk began (CLOCK_REALTIME), if one was made
   std::optional<Hash> walked_id;         ///< the id of the manifest the walk produced
+  std::shared_ptr<std::thread> cache_writer; ///< the walk's re-ingest cache, still being written
 };
 
 Result<ZeroConfig> zero_config(const Paths& paths, const std::string& exe) {
@@ -132,12 +133,14 @@ Result<ZeroConfig> zero_config(const Paths& paths, const std::string& exe) {
   struct timespec now {};
   ::clock_gettime(CLOCK_REALTIME, &now);
   z.walk_started_ns = fs::ns(now);
+  target.cache_in_background = true; // written while the sessions open
   VRIFT_ASSIGN(auto prep, project::prepare_transient(paths, std::move(target)).context(what));
   log::info("zero-config: project {} ({}), manifest {}: {} files, {} new blobs, {:.0f} ms",
             prep.root, root->marker, prep.manifest_path, prep.report.files, prep.report.new_blobs,
             prep.report.seconds * 1000);
   z.request = {prep.manifest_path, prep.root};
   z.walked_id = prep.report.manifest_id;
+  z.cache_writer = std::move(prep.report.cache_writer);
   return z;
 }
 
@@ -167,6 +170,7 @@ struct Plan {
   std::vector<run::Projection> projections; ///< root and manifest_path set
   std::string shim;
   run::SpawnSpec spawn; ///< what to execute and its argv (the environment comes last)
+  std::shared_ptr<std::thread> cache_writer; ///< zero-config: joined before CMD starts
 };
 
 // Pass 3b: CMD, found as execvp finds it, or inside a projection (a phantom project's files
@@ -278,6 +282,7 @@ int make_plan(const GlobalOptions& g, const RunArgs& a, const std::vector<std::s
     }
     zp.watch_tree_since_ns = zero->walk_started_ns;
     zp.walked_manifest_id = zero->walked_id;
+    plan->cache_writer = std::move(zero->cache_writer);
   }
   if (auto s = run::check_projections(plan->projections); !s.ok())
     return failed(kExitRunFailed, s.error());
@@ -346,7 +351,12 @@ int run_command(const GlobalOptions& g, const RunArgs& a, const std::vector<std:
     skeletons.push_back(std::move(*sk));
   }
 
-  // 6. CMD; then the skeletons and sessions go, and vrift ends as CMD did.
+  // 6. CMD; then the skeletons and sessions go, and vrift ends as CMD did. First the re-ingest
+  // cache a walk left to a thread, written while the sessions opened: an exec would cut it short.
+  if (plan.cache_writer) {
+    plan.cache_writer.reset();
+    log::debug("run: the re-ingest cache written at {:.2f} ms", ms());
+  }
   run::EnvInputs in{plan.shim, *env_projections, sessions->store(), g.verbose > 0};
   plan.spawn.env = run::child_environment(inherited_environment(), in);
   // Nothing to undo afterwards (no directory was created) and the sessions leased to this

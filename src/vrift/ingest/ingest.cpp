@@ -25,6 +25,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <memory>
@@ -1197,8 +1198,24 @@ Result<IngestReport> ingest(const Paths& paths, const IngestOptions& opts,
     records.reserve(records.size() + hits.size());
     for (uint32_t i : hits)
       records.push_back(cache.at(i));
-    if (auto s = IngestCache::save(cache_path, cache_id, records, stamp); !s.ok())
-      log::info("not saving the ingest cache: {}", s.error().message());
+    // A test hook: the write held up, so that a run that does not wait for it loses it.
+    const char* delay =
+        opts.cache_in_background ? std::getenv("VRIFT_TEST_CACHE_DELAY_MS") : nullptr;
+    auto save = [t0, path = std::move(cache_path), id = std::move(cache_id),
+                 records = std::move(records), stamp, delay_ms = delay ? std::atoi(delay) : 0] {
+      if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+      if (auto s = IngestCache::save(path, id, records, stamp); !s.ok())
+        log::info("not saving the ingest cache: {}", s.error().message());
+      log::debug("ingest: the re-ingest cache saved at {:.1f} ms", since(t0));
+    };
+    if (opts.cache_in_background) {
+      rep.cache_writer.reset(new std::thread(std::move(save)), [](std::thread* t) {
+        t->join();
+        delete t;
+      });
+    } else {
+      save();
+    }
   }
   rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return rep;

@@ -86,6 +86,7 @@ Result<Prepared> prepare_transient(const Paths& paths, Prepared target, IngestPr
   Prepared p = std::move(target);
   IngestOptions o = ingest_options(p.config, p.root, p.manifest_path);
   o.tier = p.tier;
+  o.cache_in_background = p.cache_in_background;
   VRIFT_ASSIGN(p.report, ingest(paths, o, progress).context("ingesting project '" + p.root + "'"));
   const IngestReport& r = p.report;
   log::info("project {} ({}): {} files, {} unchanged, {} new blobs, {} left out, {:.1f} ms -> {}",

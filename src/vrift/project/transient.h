@@ -24,6 +24,8 @@ struct Prepared {
   ProjectConfig config; ///< what the ingest used (config.file empty: no vrift.toml, defaults)
   IngestTier tier = IngestTier::Tier2; ///< tier2, or an adopted vrift.manifest's
   IngestReport report;
+  /// Passed on to the ingest (IngestOptions::cache_in_background).
+  bool cache_in_background = false;
 };
 
 /// The ingest of the project at ROOT under CONFIG into MANIFEST (registered, so gc keeps its
