@@ -648,9 +648,10 @@ Result<BlobState> Store::revalidate(const Hash& h, uint64_t size) {
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) return fail_os("blob '" + p + "'");
     // Its bytes held still while they were read (a write into a part already read leaves the
-    // hash right and the inode changed): the fingerprint is then the mtime they were read at.
-    const bool still = st.st_size == before.st_size && mtime_ns(st) == mtime_ns(before) &&
-                       fs::ns(st.st_ctim) == fs::ns(before.st_ctim);
+    // hash right and the inode changed): the same size and mtime before and after, and the
+    // fingerprint is the mtime they were read at. Not the ctime: another ingest revalidating
+    // the same blob (one shared by two projects) sets its fingerprint xattr meanwhile.
+    const bool still = st.st_size == before.st_size && mtime_ns(st) == mtime_ns(before);
     if (got == h && n == size && still) {
       if (st.st_nlink > 1 || (st.st_mode & 0222) != 0)
         VRIFT_TRY(set_fingerprint(fd.get(), p, mtime_ns(before)));
