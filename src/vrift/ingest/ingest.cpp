@@ -854,14 +854,15 @@ UniqueFd tree_lock_file(const std::string& store_root, const std::string& dir) {
 // system without flock) is passed over, as it was without locks.
 Result<std::vector<UniqueFd>> lock_tree(const std::string& store_root, const std::string& root,
                                         std::chrono::steady_clock::time_point t0) {
-  std::vector<std::string> above; // ROOT is canonical: "/a/b" has "/" and "/a" above it
-  if (root != "/") above.emplace_back("/");
+  // ROOT is canonical: "/a/b" has "/" and "/a" above it, and comes last itself.
+  std::vector<std::string> dirs;
+  if (root != "/") dirs.emplace_back("/");
   for (size_t end = root.find('/', 1); end != std::string::npos; end = root.find('/', end + 1))
-    above.push_back(root.substr(0, end));
+    dirs.push_back(root.substr(0, end));
+  dirs.push_back(root);
   std::vector<UniqueFd> locks;
-  for (size_t i = 0; i <= above.size(); ++i) {
-    const bool mine = i == above.size();
-    const std::string& dir = mine ? root : above[i];
+  for (const std::string& dir : dirs) {
+    const bool mine = &dir == &dirs.back();
     UniqueFd fd = tree_lock_file(store_root, dir);
     if (!fd.valid()) continue;
     const std::string waiting =
