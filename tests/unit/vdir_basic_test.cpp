@@ -277,6 +277,65 @@ TEST_F(VdirBasicTest, ForcedCollisionsStillAnswerByFullPath) {
   EXPECT_EQ(st.size, 8u);
 }
 
+// The stale map: marks made through one process's reader are seen by another's (two mappings
+// of the file), per entry, with forced hash collisions so that a mark cannot leak to a neighbour
+// in the same probe sequence; a map that does not fit the VDir is refused.
+TEST_F(VdirBasicTest, StaleMarksAreSharedPerEntry) {
+  VdirOptions o;
+  o.hash_fn = kHashConstantForTests;
+  VdirWriter w = make(o);
+  for (const char* p : {"a", "b", "d/c"})
+    ASSERT_TRUE(w.upsert(p, file_stat(1)).ok());
+  const std::string sp = m_dir + "/session.stale";
+  ASSERT_TRUE(w.create_stale_map(sp).ok());
+  VdirReader r1 = reader();
+  VdirMapping map1, map2;
+  ASSERT_EQ(vdir_map_stale(sp.c_str(), &map1), 0);
+  ASSERT_EQ(vdir_map_stale(sp.c_str(), &map2), 0);
+  VdirReader r2 = r1; // the same VDir mapping, its own stale mapping: another process
+  ASSERT_EQ(r1.attach_stale(const_cast<void*>(map1.base), map1.len), VdirAttach::kOk);
+  ASSERT_EQ(r2.attach_stale(const_cast<void*>(map2.base), map2.len), VdirAttach::kOk);
+  for (const char* p : {"a", "b", "d/c"})
+    EXPECT_EQ(look(r2, p), VdirResult::kHit) << p;
+  const auto* h = static_cast<const StaleHeader*>(map2.base);
+  EXPECT_EQ(h->count, 0u);
+
+  EXPECT_TRUE(r1.mark_stale("b", 1));
+  EXPECT_EQ(look(r2, "b"), VdirResult::kStale);
+  EXPECT_EQ(look(r2, "a"), VdirResult::kHit);
+  EXPECT_EQ(look(r2, "d/c"), VdirResult::kHit);
+  EXPECT_EQ(h->count, 1u);
+  EXPECT_TRUE(r2.mark_stale("b", 1)); // again: counted once
+  EXPECT_EQ(h->count, 1u);
+  EXPECT_FALSE(r1.mark_stale("nope", 4)); // not an entry
+  EXPECT_EQ(look(r2, "nope"), VdirResult::kMiss);
+  EXPECT_TRUE(r2.mark_stale("d/c", 3));
+  EXPECT_EQ(look(r1, "d/c"), VdirResult::kStale);
+  EXPECT_EQ(h->count, 2u);
+  // The writer's later entries have bytes of their own.
+  ASSERT_TRUE(w.upsert("e", file_stat(2)).ok());
+  EXPECT_EQ(look(r1, "e"), VdirResult::kHit);
+  // Without a stale map nothing is marked, and lookups are as before.
+  VdirReader plain = reader();
+  EXPECT_FALSE(plain.mark_stale("a", 1));
+  EXPECT_EQ(look(plain, "b"), VdirResult::kHit);
+
+  // Refused: another file, a map too small for this VDir's arena, a cut file.
+  VdirReader r3 = reader();
+  std::vector<unsigned char> junk(8192, 0);
+  EXPECT_EQ(r3.attach_stale(junk.data(), junk.size()), VdirAttach::kBadMagic);
+  std::vector<unsigned char> small(map1.len);
+  std::memcpy(small.data(), map1.base, kStaleHeaderSize);
+  auto* sh = static_cast<StaleHeader*>(static_cast<void*>(small.data()));
+  sh->units = 10;
+  EXPECT_EQ(r3.attach_stale(small.data(), small.size()), VdirAttach::kBadLayout);
+  sh->units = static_cast<const StaleHeader*>(map1.base)->units;
+  EXPECT_EQ(r3.attach_stale(small.data(), kStaleHeaderSize + 100), VdirAttach::kTooSmall);
+  EXPECT_FALSE(r3.mark_stale("a", 1));
+  vdir_unmap(&map1);
+  vdir_unmap(&map2);
+}
+
 TEST_F(VdirBasicTest, ReopenKeepsStateAndLocksOutASecondWriter) {
   {
     VdirWriter w = make();

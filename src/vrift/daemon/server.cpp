@@ -57,6 +57,16 @@ constexpr int kTreeCheckWaitMs = 300;
 std::string listing_path(const std::string& vdir_path) {
   return vdir_path.substr(0, vdir_path.size() - 5) + ".listing";
 }
+// And the stale map the shims share (vdir_layout.h): ".stale".
+std::string stale_path(const std::string& vdir_path) {
+  return vdir_path.substr(0, vdir_path.size() - 5) + ".stale";
+}
+// Removes a session's files: the VDir, its listing and its stale map.
+void remove_vdir_files(const std::string& vdir_path) {
+  ::unlink(vdir_path.c_str());
+  ::unlink(listing_path(vdir_path).c_str());
+  ::unlink(stale_path(vdir_path).c_str());
+}
 
 uint64_t first_session_id() {
   uint64_t r = 0;
@@ -336,8 +346,7 @@ Server::SessionMap::iterator Server::end_session(SessionMap::iterator it) {
   std::string vpath = ls.vdir->path();
   if (auto k = m_by_key.find(ls.key); k != m_by_key.end() && k->second == ls.id) m_by_key.erase(k);
   it = m_sessions.erase(it);
-  ::unlink(vpath.c_str());
-  ::unlink(listing_path(vpath).c_str());
+  remove_vdir_files(vpath);
   return it;
 }
 
@@ -368,6 +377,9 @@ Result<uint64_t> Server::create_session(const std::string& root, const std::stri
   std::string vpath = m_paths.vdir_dir + "/" + blake3(key).hex().substr(0, 32) + ".vdir";
   VRIFT_ASSIGN(vdir::VdirWriter w, vdir::VdirWriter::create(vpath));
   ls.vdir = std::make_unique<vdir::VdirWriter>(std::move(w));
+  // Before the VDir is filled: a shim that maps the VDir finds its stale map (a new one, all
+  // clear, for every new VDir).
+  VRIFT_TRY(ls.vdir->create_stale_map(stale_path(vpath)));
   // Fill from the (checkpointed) tree before the first reply: the first stat already hits.
   // When the tree is exactly the manifest file's entries (no journal replayed) and the file
   // names this root as its origin, that file is the manifest the tree would serialise to: use
@@ -709,8 +721,7 @@ Status Server::shutdown_sessions() {
   for (auto& [id, ls] : m_sessions) {
     Status s = ls.session->checkpoint();
     if (!s.ok() && first.ok()) first = std::move(s);
-    ::unlink(ls.vdir->path().c_str());
-    ::unlink(listing_path(ls.vdir->path()).c_str());
+    remove_vdir_files(ls.vdir->path());
   }
   m_sessions.clear();
   return first;

@@ -154,6 +154,29 @@ static_assert(sizeof(Slot) == kSlotSize);
 static_assert((kFlagMask & (kFlagDeleted | kFlagDirty | kFlagDir | kFlagSymlink |
                             kFlagFromManifest)) == kFlagMask);
 
+// The stale map (docs/vdir.md, "The stale map"): a second file per session, beside the VDir
+// ("<name>.stale" for "<name>.vdir"), which every shimmed process maps read-write. One byte per
+// record index of the VDir's arena (a record at arena_off + i * kRecordAlign has byte i): a
+// non-zero byte says that a program of the session has changed the entry's file on disk (a
+// solid projection's file written, removed, renamed, its mode or times set; an empty directory
+// removed), so the disk, not the VDir, now answers for that path. Bytes only ever go from 0 to 1;
+// the header's count says whether any has, so that a lookup in a session nobody changed reads
+// one hot word and no byte. Written by the shims, created (zero) by the daemon.
+inline constexpr char kStaleMagic[8] = {'V', 'R', 'I', 'F', 'T', 'S', 'T', 'L'};
+inline constexpr uint32_t kStaleVersion = 1;
+inline constexpr uint32_t kStaleHeaderSize = 4096;
+
+/// The stale map's first page; the bytes follow at kStaleHeaderSize.
+struct StaleHeader {
+  char magic[8];        // kStaleMagic
+  uint32_t version;     // kStaleVersion
+  uint32_t header_size; // kStaleHeaderSize
+  uint64_t units;       // bytes after the header: the VDir's arena_size / kRecordAlign
+  uint64_t count;       // bytes set so far (atomic; only grows)
+  uint8_t pad[kStaleHeaderSize - 32];
+};
+static_assert(sizeof(StaleHeader) == kStaleHeaderSize && offsetof(StaleHeader, count) == 24);
+
 /// Metadata of one entry: what a lookup copies out and what the writer stores.
 struct VdirStat {
   VdirStat() = default;

@@ -1,5 +1,5 @@
-// Read-only mapping of a VDir file with raw system calls (no libc wrapper, so nothing the shim
-// interposes, no errno, no allocation; util/raw_syscall.h).
+// Mappings of a VDir file (read-only) and of its stale map (read-write) with raw system calls (no
+// libc wrapper, so nothing the shim interposes, no errno, no allocation; util/raw_syscall.h).
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -17,12 +17,10 @@ long raw_syscall(long nr, long a, long b, long c, long d = 0, long e = 0, long f
 }
 bool failed(long r) { return sys::failed(r); }
 
-} // namespace
-
-int vdir_map_readonly(const char* path, VdirMapping* out) {
+// Opens PATH with FLAGS and maps the whole file with PROT, MAP_SHARED.
+int map_whole(const char* path, long flags, long prot, VdirMapping* out) {
   *out = VdirMapping{};
-  const long fd =
-      raw_syscall(SYS_openat, AT_FDCWD, reinterpret_cast<long>(path), O_RDONLY | O_CLOEXEC);
+  const long fd = raw_syscall(SYS_openat, AT_FDCWD, reinterpret_cast<long>(path), flags);
   if (failed(fd)) return static_cast<int>(fd);
   const long size = raw_syscall(SYS_lseek, fd, 0, SEEK_END);
   int err = 0;
@@ -31,18 +29,31 @@ int vdir_map_readonly(const char* path, VdirMapping* out) {
   } else if (size == 0) {
     err = -EINVAL;
   } else {
-    const long addr = raw_syscall(SYS_mmap, 0, size, PROT_READ, MAP_SHARED, fd, 0);
+    const long addr = raw_syscall(SYS_mmap, 0, size, prot, MAP_SHARED, fd, 0);
     if (failed(addr)) {
       err = static_cast<int>(addr);
     } else {
       out->base = reinterpret_cast<const void*>(addr);
       out->len = static_cast<size_t>(size);
-      // Best effort, as in the writer: huge pages where tmpfs allows them (fewer TLB misses).
-      raw_syscall(SYS_madvise, addr, size, MADV_HUGEPAGE);
     }
   }
   raw_syscall(SYS_close, fd, 0, 0);
   return err;
+}
+
+} // namespace
+
+int vdir_map_readonly(const char* path, VdirMapping* out) {
+  const int err = map_whole(path, O_RDONLY | O_CLOEXEC, PROT_READ, out);
+  // Best effort, as in the writer: huge pages where tmpfs allows them (fewer TLB misses).
+  if (err == 0)
+    raw_syscall(SYS_madvise, reinterpret_cast<long>(out->base), static_cast<long>(out->len),
+                MADV_HUGEPAGE);
+  return err;
+}
+
+int vdir_map_stale(const char* path, VdirMapping* out) {
+  return map_whole(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW, PROT_READ | PROT_WRITE, out);
 }
 
 void vdir_unmap(VdirMapping* m) {

@@ -89,6 +89,8 @@ const char* to_string(VdirResult r) {
     return "busy";
   case VdirResult::kCorrupt:
     return "corrupt";
+  case VdirResult::kStale:
+    return "stale";
   }
   return "?";
 }
@@ -157,8 +159,42 @@ uint64_t VdirReader::record_count() const {
   return load_relaxed(&static_cast<const Header*>(static_cast<const void*>(m_base))->record_count);
 }
 
+VdirAttach VdirReader::attach_stale(void* base, size_t len) {
+  if (!m_base) return VdirAttach::kBadLayout;
+  if (base == nullptr || len < kStaleHeaderSize) return VdirAttach::kTooSmall;
+  auto* h = static_cast<StaleHeader*>(base);
+  for (size_t i = 0; i < sizeof kStaleMagic; ++i)
+    if (load_relaxed(&h->magic[i]) != kStaleMagic[i]) return VdirAttach::kBadMagic;
+  if (load_relaxed(&h->version) != kStaleVersion) return VdirAttach::kBadVersion;
+  const uint64_t units = load_relaxed(&h->units);
+  if (load_relaxed(&h->header_size) != kStaleHeaderSize) return VdirAttach::kBadLayout;
+  // Every record index the arena can hold must have its byte.
+  if (units < (m_arena_end - m_arena_begin) / kRecordAlign) return VdirAttach::kBadLayout;
+  if (units > len - kStaleHeaderSize) return VdirAttach::kTooSmall;
+  m_stale = static_cast<unsigned char*>(base) + kStaleHeaderSize;
+  m_stale_count = &h->count;
+  m_stale_units = units;
+  return VdirAttach::kOk;
+}
+
+bool VdirReader::mark_stale(const char* path, size_t len) const {
+  if (!m_stale) return false;
+  uint64_t index = 0;
+  VdirStat unused;
+  if (search(path, len, &unused, nullptr, 0, &index) != VdirResult::kHit) return false;
+  // The byte first, then the count (release): a lookup that sees the count sees the byte.
+  if (__atomic_exchange_n(&m_stale[index], static_cast<unsigned char>(1), __ATOMIC_ACQ_REL) == 0)
+    __atomic_fetch_add(m_stale_count, 1, __ATOMIC_RELEASE);
+  return true;
+}
+
 VdirResult VdirReader::lookup(const char* path, size_t len, VdirStat* out, char* target,
                               size_t target_cap) const {
+  return search(path, len, out, target, target_cap, nullptr);
+}
+
+VdirResult VdirReader::search(const char* path, size_t len, VdirStat* out, char* target,
+                              size_t target_cap, uint64_t* index) const {
   if (!m_base) return VdirResult::kCorrupt;
   if (len == 1 && path[0] == '.') len = 0; // the root's other spelling
   if (len > kMaxPath) return VdirResult::kMiss;
@@ -176,8 +212,8 @@ VdirResult VdirReader::lookup(const char* path, size_t len, VdirStat* out, char*
     const uint64_t per_slot = m_fingerprints ? kSlotSize + 1 : kSlotSize;
     if (is_pow2(cap) && cap <= kMaxTableCap && off >= m_index_begin && off % kSlotSize == 0 &&
         off < m_index_end && cap <= (m_index_end - off) / per_slot)
-      r = m_fingerprints ? probe<true>(off, cap, key, path, len, out, target, target_cap)
-                         : probe<false>(off, cap, key, path, len, out, target, target_cap);
+      r = m_fingerprints ? probe<true>(off, cap, key, path, len, out, target, target_cap, index)
+                         : probe<false>(off, cap, key, path, len, out, target, target_cap, index);
     // Whatever the probe saw counts only if the table did not change meanwhile (the old table
     // may have been punched to zeros, or off/cap may have been read across a switch).
     fence_acquire();
@@ -193,7 +229,8 @@ VdirResult VdirReader::lookup(const char* path, size_t len, VdirStat* out, char*
 // table this lookup will discard) ends the probe as a miss, as an empty slot does.
 template <bool kFingerprints>
 VdirResult VdirReader::probe(uint64_t table_off, uint64_t cap, uint64_t key, const char* path,
-                             size_t len, VdirStat* out, char* target, size_t target_cap) const {
+                             size_t len, VdirStat* out, char* target, size_t target_cap,
+                             uint64_t* index) const {
   const auto* slots = static_cast<const Slot*>(static_cast<const void*>(m_base + table_off));
   const uint8_t* fps = m_base + table_off + cap * kSlotSize; // read only in version 2
   const uint64_t mask = cap - 1;
@@ -214,17 +251,17 @@ VdirResult VdirReader::probe(uint64_t table_off, uint64_t cap, uint64_t key, con
     const uint64_t w = load_acquire(&slots[i].word);
     if (w == 0) return VdirResult::kMiss;
     if (w >> 32 != tag) continue;
-    if (const VdirResult r = match_slot(w, path, len, out, target, target_cap);
+    if (const VdirResult r = match_slot(w, path, len, out, target, target_cap, index);
         r != VdirResult::kMiss)
       return r;
   }
   return VdirResult::kMiss;
 }
 
-// Slot word W has the wanted tag: kHit (or kDeleted) if its record holds PATH, kMiss if the
-// record is another path's (the probe goes on), kCorrupt if it points outside the arena.
+// Slot word W has the wanted tag: kHit (or kDeleted, kStale) if its record holds PATH, kMiss if
+// the record is another path's (the probe goes on), kCorrupt if it points outside the arena.
 VdirResult VdirReader::match_slot(uint64_t w, const char* path, size_t len, VdirStat* out,
-                                  char* target, size_t target_cap) const {
+                                  char* target, size_t target_cap, uint64_t* index) const {
   const uint64_t roff = m_arena_begin + slot_index(w) * kRecordAlign; // < 2^39: no overflow
   if (roff >= m_arena_end || m_arena_end - roff < kRecordSize) return VdirResult::kCorrupt;
   const auto* rec = static_cast<const Record*>(static_cast<const void*>(m_base + roff));
@@ -239,6 +276,15 @@ VdirResult VdirReader::match_slot(uint64_t w, const char* path, size_t len, Vdir
   __builtin_prefetch(m_base + roff + 64); // the record's second line, read after the compare
   if (len != 0 && __builtin_memcmp(m_base + roff + kRecordSize, path, len) != 0)
     return VdirResult::kMiss;
+  if (index) {
+    *index = slot_index(w);
+    return VdirResult::kHit;
+  }
+  // The stale map: its count is one hot word, and a byte is read only once something is stale.
+  // (slot_index(w) < m_stale_units: the record lies in the arena, checked above.)
+  if (m_stale_count && load_acquire(m_stale_count) != 0 &&
+      load_relaxed(&m_stale[slot_index(w)]) != 0)
+    return VdirResult::kStale;
   return read_record(rec, out, target, target_cap);
 }
 

@@ -20,6 +20,7 @@ enum class VdirResult : int {
   kDeleted = 2, ///< a tombstone: the shim answers ENOENT (out->flags is set)
   kBusy = 3,    ///< retries exhausted while the writer kept changing it: use the real filesystem
   kCorrupt = 4, ///< an offset or size is out of range (damaged file, or not attached)
+  kStale = 5,   ///< in the VDir, but the stale map says the disk answers for it now
 };
 
 /// Why attach() refused a mapping.
@@ -48,6 +49,15 @@ public:
   void detach() { *this = VdirReader{}; }
   bool attached() const { return m_base != nullptr; }
 
+  /// Adds the session's stale map (a read-write mapping of LEN bytes at BASE, vdir_layout.h),
+  /// after attach(): lookups of entries it marks then say kStale, and mark_stale() works. A map
+  /// that does not fit this VDir is refused (kBadMagic, kBadVersion, kTooSmall, kBadLayout) and
+  /// the reader goes on without one.
+  VdirAttach attach_stale(void* base, size_t len);
+  /// Marks the entry at PATH (as for lookup) stale for every process of the session: the disk
+  /// answers for it from now on. False when there is no stale map or no such entry.
+  bool mark_stale(const char* path, size_t len) const;
+
   /// Looks up PATH (LEN bytes): relative to the projection root, no leading or trailing '/',
   /// no "." or ".." components; the root itself is "" (or "."). On kHit copies the metadata to
   /// *OUT and, if TARGET is given, up to TARGET_CAP bytes of a symlink's target (no NUL; the full
@@ -61,13 +71,17 @@ public:
   uint64_t record_count() const;
 
 private:
+  // INDEX, when given, receives the record index of PATH's entry instead of its metadata (the
+  // result is then kHit, whatever the entry holds).
+  VdirResult search(const char* path, size_t len, VdirStat* out, char* target, size_t target_cap,
+                    uint64_t* index) const;
   template <bool kFingerprints>
-  [[gnu::always_inline]] inline VdirResult probe(uint64_t table_off, uint64_t cap, uint64_t key,
-                                                 const char* path, size_t len, VdirStat* out,
-                                                 char* target, size_t target_cap) const;
+  [[gnu::always_inline]] inline VdirResult
+  probe(uint64_t table_off, uint64_t cap, uint64_t key, const char* path, size_t len, VdirStat* out,
+        char* target, size_t target_cap, uint64_t* index) const;
   [[gnu::always_inline]] inline VdirResult match_slot(uint64_t w, const char* path, size_t len,
                                                       VdirStat* out, char* target,
-                                                      size_t target_cap) const;
+                                                      size_t target_cap, uint64_t* index) const;
   [[gnu::always_inline]] inline VdirResult read_record(const Record* rec, VdirStat* out,
                                                        char* target, size_t target_cap) const;
 
@@ -79,7 +93,10 @@ private:
   uint64_t m_index_end = 0;
   uint64_t m_seed = 0;
   uint32_t m_hash_fn = 0;
-  bool m_fingerprints = false; // version 2: tables are followed by their fingerprint bytes
+  bool m_fingerprints = false;      // version 2: tables are followed by their fingerprint bytes
+  unsigned char* m_stale = nullptr; // the stale map's bytes (m_stale_units of them), or none
+  uint64_t* m_stale_count = nullptr;
+  uint64_t m_stale_units = 0;
 };
 
 /// A read-only mapping of a whole VDir file.
@@ -92,6 +109,9 @@ struct VdirMapping {
 /// only (no libc wrapper the shim may interpose). Returns 0, or -errno (-EINVAL if the file is
 /// empty). The descriptor is closed before returning.
 int vdir_map_readonly(const char* path, VdirMapping* out);
+/// Opens the stale map at PATH read-write and maps it whole, MAP_SHARED, the same way (raw calls).
+/// Returns 0 or -errno. (The mapping is writable: VdirMapping's base is const only by type.)
+int vdir_map_stale(const char* path, VdirMapping* out);
 /// Unmaps a mapping made by vdir_map_readonly (no-op on an empty one) and clears it.
 void vdir_unmap(VdirMapping* m);
 

@@ -150,6 +150,28 @@ Result<VdirWriter> VdirWriter::create(const std::string& path, const VdirOptions
   return w;
 }
 
+Status VdirWriter::create_stale_map(const std::string& path) const {
+  const std::string ctx = "creating the stale map '" + path + "'";
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  ::unlink(tmp.c_str());
+  UniqueFd fd(::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd.valid()) return fail_os(ctx + ": creating '" + tmp + "'");
+  StaleHeader h{};
+  std::memcpy(h.magic, kStaleMagic, sizeof kStaleMagic);
+  h.version = kStaleVersion;
+  h.header_size = kStaleHeaderSize;
+  h.units = m_arena_size / kRecordAlign;
+  Status st;
+  if (::ftruncate(fd.get(), static_cast<off_t>(kStaleHeaderSize + h.units)) != 0)
+    st = fail_os(ctx + ": sizing it");
+  else if (::pwrite(fd.get(), &h, sizeof h, 0) != static_cast<ssize_t>(sizeof h))
+    st = fail_os(ctx + ": writing its header");
+  else if (::rename(tmp.c_str(), path.c_str()) != 0)
+    st = fail_os(ctx + ": renaming into place");
+  if (!st) ::unlink(tmp.c_str());
+  return st;
+}
+
 Result<VdirWriter> VdirWriter::open(const std::string& path) {
   const std::string ctx = "opening VDir '" + path + "'";
   UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));

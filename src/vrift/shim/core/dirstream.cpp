@@ -287,7 +287,7 @@ void build(Writer* w, int proj, const char* rel, uint32_t rel_len, const vdir::V
       const vdir::VdirResult r = p->reader.lookup(path, n, &st);
       if (r == vdir::VdirResult::kHit) {
         w->add(projected_ino(st), dtype_of(st.mode), name, name_len);
-      } else if (r != vdir::VdirResult::kDeleted) {
+      } else if (r != vdir::VdirResult::kDeleted && r != vdir::VdirResult::kStale) {
         const uint8_t t = v.type(i);
         w->add(0,
                t == kTypeDir       ? DT_DIR
@@ -298,7 +298,8 @@ void build(Writer* w, int proj, const char* rel, uint32_t rel_len, const vdir::V
       }
     });
   }
-  // What physically exists and the manifest does not list.
+  // What physically exists and the manifest does not list (or lists, but a program of the
+  // session changed it on disk: stale, so the disk says whether it is there).
   for (size_t off = 0; off + 19 < phys_len;) {
     const char* r = phys + off;
     uint16_t rl;

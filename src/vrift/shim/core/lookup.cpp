@@ -210,9 +210,12 @@ Lookup lookup(int dirfd, const char* path, bool follow, Scratch* s, char* target
       }
       return out;
     }
-    if (r != vdir::VdirResult::kMiss) return real(); // busy or damaged: the kernel answers
-    // A miss. If an ancestor is a projected symlink, the path goes through it: splice and go
-    // on. If the nearest known ancestor is a directory, the entry is simply not projected.
+    // Busy or damaged: the kernel answers.
+    if (r != vdir::VdirResult::kMiss && r != vdir::VdirResult::kStale) return real();
+    // A miss, or an entry a program of the session changed on disk (stale: the disk answers,
+    // as for a file the program made). If an ancestor is a projected symlink, the path goes
+    // through it: splice and go on. If the nearest known ancestor is a directory, the entry is
+    // simply not projected.
     uint32_t end = rlen;
     bool spliced = false;
     while (end > 0) {
@@ -222,7 +225,7 @@ Lookup lookup(int dirfd, const char* path, bool follow, Scratch* s, char* target
       end = alen;
       vdir::VdirStat ast;
       const vdir::VdirResult ar = p.reader.lookup(rel, alen, &ast, tbuf, kPathMax);
-      if (ar == vdir::VdirResult::kMiss) continue;
+      if (ar == vdir::VdirResult::kMiss || ar == vdir::VdirResult::kStale) continue;
       if (ar == vdir::VdirResult::kDeleted) return error(ENOENT);
       if (ar != vdir::VdirResult::kHit) return real();
       if (is_dir(ast)) break;

@@ -95,6 +95,27 @@ int parse_projections(const char* text, State* st) {
   return st->nproj;
 }
 
+// The stale map beside P's VDir ("<name>.stale" for "<name>.vdir"): without one (a daemon that
+// makes none, a file that cannot be mapped) the projection works as before, and what a program
+// changes in a solid projection's files is not seen through the VDir until the next session.
+static void attach_stale(Projection* p) {
+  char path[kPathMax];
+  uint32_t len = 0;
+  const uint32_t vlen = static_cast<uint32_t>(slen(p->vdir_path));
+  if (vlen < 5 || !append(path, &len, kPathMax, p->vdir_path, vlen - 5) ||
+      !append(path, &len, kPathMax, ".stale", 6))
+    return;
+  if (vdir::vdir_map_stale(path, &p->stale) != 0) {
+    log3("cannot map the stale map ", path, "; changes to solid files show at the next session");
+    return;
+  }
+  if (p->reader.attach_stale(const_cast<void*>(p->stale.base), p->stale.len) !=
+      vdir::VdirAttach::kOk) {
+    log3("not a usable stale map: ", path);
+    vdir::vdir_unmap(&p->stale);
+  }
+}
+
 void attach_projections(State* st) {
   int kept = 0;
   for (int i = 0; i < st->nproj; ++i) {
@@ -109,6 +130,7 @@ void attach_projections(State* st) {
       vdir::vdir_unmap(&p->map);
       continue;
     }
+    attach_stale(p);
     struct stat rs {};
     if (stat_path(p->root, &rs)) p->dev = rs.st_dev;
     char parent[kPathMax];

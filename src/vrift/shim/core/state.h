@@ -21,8 +21,9 @@ struct Projection {
   char vdir_path[kPathMax];
   vdir::VdirMapping map;
   vdir::VdirReader reader;
-  uint64_t dev;        ///< st_dev of the root directory (what projected entries report)
-  uint64_t parent_ino; ///< st_ino of the root's parent (the root's ".." in listings)
+  vdir::VdirMapping stale; ///< the session's stale map, read-write (none: nothing is marked)
+  uint64_t dev;            ///< st_dev of the root directory (what projected entries report)
+  uint64_t parent_ino;     ///< st_ino of the root's parent (the root's ".." in listings)
   // The listing (docs/shim.md, "Directories"): mapped on the first opendir, published once.
   const unsigned char* listing; ///< accessed atomically
   size_t listing_len;

@@ -10,11 +10,14 @@
 //     or have its mode, owner or times changed: EROFS, as the descriptor forms on a projected
 //     file (entry_fdmeta.cpp); a hard link of one is EXDEV, on which copying tools fall back to
 //     reading and writing, which works;
-//   - a projected directory cannot be removed (ENOTEMPTY while its listing has entries, what
-//     the program sees; else EROFS), renamed or replaced (EROFS): its VDir entries would stay;
+//   - a projected directory cannot be renamed or replaced (EROFS): its VDir entries would stay;
+//     it can be removed once its listing is empty (else ENOTEMPTY, what the program sees), and
+//     is marked stale then (below);
 //   - creating at a projected path (mkdir, mknod, mkfifo, symlink, link) is EEXIST;
-//   - a solid projection's file is the user's own: those calls reach it (the VDir keeps the
-//     manifest's view until the next run, as for writes through open).
+//   - a solid projection's file is the user's own: those calls reach it, and it is marked stale
+//     first (claim_on_disk), so that every process of the session asks the disk about it from
+//     then on: a build that removes and rewrites its outputs, or a program that writes a file
+//     and reads it back, sees what it did.
 // A path outside every projection, or one the VDir does not know (what the program made), goes
 // to the real libc function unchanged.
 #include <fcntl.h>
@@ -97,10 +100,11 @@ Meets meets(int dirfd, const char* path, bool follow, Scratch* s, Lookup* l) {
   // answer, which the kernel, seeing only the skeleton, would get wrong ("d/file/" is ENOTDIR,
   // and mkdir of it would make a directory the file's entry hides).
   if (l->res == Res::kError && l->err != ENOENT) m = Meets::kError;
+  // A file or symlink on disk is claimed here: every caller changes it next.
   if (l->res == Res::kHit) {
     if (is_dir(l->st))
       m = Meets::kDir;
-    else if (absent_on_disk(s->a.s))
+    else if (claim_on_disk(*l, s->a.s) == Claim::kPhantom)
       m = Meets::kPhantom;
   }
   errno = saved;
@@ -159,7 +163,8 @@ bool lists_entries(const Lookup& l, const Scratch& s) {
 }
 
 // rmdir's rule for (DIRFD, PATH): 0 to let the kernel remove it, else the errno to fail with:
-// a projected directory stays (ENOTEMPTY while it lists entries, else EROFS).
+// a projected directory that lists entries stays (ENOTEMPTY); an empty one is marked stale and
+// removed (without a stale map its VDir entry would stay: EROFS).
 __attribute__((noinline)) int rmdir_refusal_slow(int dirfd, const char* path) {
   Scratch s;
   Lookup l;
@@ -173,11 +178,11 @@ __attribute__((noinline)) int rmdir_refusal_slow(int dirfd, const char* path) {
   case Meets::kDir:
     break;
   }
-  // Even an empty one keeps its VDir entry, which removing the skeleton would leave behind.
   const int saved = errno;
   const bool busy = lists_entries(l, s);
   errno = saved;
-  return busy ? ENOTEMPTY : EROFS;
+  if (busy) return ENOTEMPTY;
+  return g_state.proj[l.proj].reader.mark_stale(l.rel, l.rel_len) ? 0 : EROFS;
 }
 inline int rmdir_refusal(int dirfd, const char* path) {
   return may_be_projected(dirfd, path) ? rmdir_refusal_slow(dirfd, path) : 0;
@@ -214,10 +219,13 @@ int create_refusal(int dirfd, const char* path) {
 
 } // namespace
 
-bool absent_on_disk(const char* abs_path) {
+Claim claim_on_disk(const Lookup& l, const char* abs_path) {
   struct stat st;
-  return sys::call6(SYS_newfstatat, AT_FDCWD, sys::arg(abs_path), sys::arg(&st),
-                    AT_SYMLINK_NOFOLLOW) == -ENOENT;
+  if (sys::call6(SYS_newfstatat, AT_FDCWD, sys::arg(abs_path), sys::arg(&st),
+                 AT_SYMLINK_NOFOLLOW) == -ENOENT)
+    return Claim::kPhantom;
+  return g_state.proj[l.proj].reader.mark_stale(l.rel, l.rel_len) ? Claim::kClaimed
+                                                                  : Claim::kOnDisk;
 }
 
 bool phantom(int dirfd, const char* path, bool follow) {

@@ -13,6 +13,8 @@ struct statx;
 
 namespace vrift::shim {
 
+struct Lookup;
+
 int op_fstatat(int dirfd, const char* path, struct stat* buf, int flags);
 int op_fstat(int fd, struct stat* buf);
 int op_statx(int dirfd, const char* path, int flags, unsigned mask, struct statx* buf);
@@ -28,9 +30,16 @@ long op_fd_meta(int fd, long nr, long a1, long a2, long a3, long a4, long a5);
 /// symlink that is not on disk (a phantom projection's), a path the projection says is wrong, or
 /// a projected file's descriptor named through /proc/self/fd or /dev/fd. Saves errno.
 bool phantom(int dirfd, const char* path, bool follow);
-/// Whether nothing is on disk at ABS_PATH (a projected file there is a phantom one). Raw system
-/// call; errno untouched.
-bool absent_on_disk(const char* abs_path);
+/// What a change to a projected file or symlink L (a hit; ABS_PATH its absolute path) meets on
+/// disk, claiming it if there is one: a program of the session is about to change it there, so
+/// it is marked stale (vdir_layout.h) and from then on the disk answers for it, in every process
+/// of the session. Raw system calls; errno untouched.
+enum class Claim {
+  kPhantom, ///< nothing on disk (a phantom projection's file): the change must be refused
+  kOnDisk,  ///< on disk, but the session has no stale map: the VDir keeps its old view
+  kClaimed, ///< on disk and marked stale
+};
+Claim claim_on_disk(const Lookup& l, const char* abs_path);
 /// Whether PATH is /proc/self/fd/N, /proc/thread-self/fd/N or /dev/fd/N of a projected file's
 /// descriptor (a shared blob: reopening it for writing would change the store).
 bool blob_fd_path(const char* path);
