@@ -629,6 +629,38 @@ check_eq "the changes reached the user's files" "again|l ldir moved.txt" \
 check "the store is sound after writes to a solid projection" store_is_sound
 check_eq "a phantom projection of the same bytes is unchanged" "hello" \
   "$(cd "$W" && "$VRIFT" run -m "$T/w.manifest" -- cat d/a.txt 2>&1)"
+# The copy is made only for an open the kernel allows (a running program's file: ETXTBSY, the
+# file intact; fopen "wx": EEXIST), by one process while the others wait (eight appenders at
+# once, all lines kept), and keeps the file's times (r+ without a write: the same mtime).
+C="$T/cow"
+mkdir -p "$C/bin"
+printf 'cow log 0\n' >"$C/log"; printf 'keep me\n' >"$C/keep.txt"; cp /bin/sleep "$C/bin/sleeper"
+printf '#include <errno.h>\n#include <stdio.h>\n#include <string.h>\nint main(int c, char** v) { FILE* f = fopen(v[1], v[2]); puts(f ? "opened" : strerror(errno)); return c < 3; }\n' >"$T/fo.c"
+gcc -o "$T/fo" "$T/fo.c" || not_ok "building fo"
+"$VRIFT" ingest "$C" -o "$T/cow.manifest" >/dev/null
+mtime0=$(stat -c %y "$C/keep.txt")
+cat >"$T/cow.sh" <<'EOF2'
+bin/sleeper 5 & pid=$!; sleep 0.2
+( echo x > bin/sleeper ) 2>&1 | sed 's/.*: //'; kill $pid; wait $pid 2>/dev/null
+cmp -s bin/sleeper /bin/sleep && echo "sleeper intact"
+"$FO" keep.txt wx
+cat keep.txt
+for i in 1 2 3 4 5 6 7 8; do sh -c "echo line $i >> log" & done; wait
+sort log | tr '\n' ' '; echo
+python3 -c 'open("keep.txt", "r+").close()'; stat -c %y keep.txt
+EOF2
+want="Text file busy
+sleeper intact
+File exists
+keep me
+cow log 0 line 1 line 2 line 3 line 4 line 5 line 6 line 7 line 8 
+$mtime0"
+got=$(cd "$C" && FO="$T/fo" "$VRIFT" run -m "$T/cow.manifest" -- bash "$T/cow.sh" 2>&1)
+if [ "$want" == "$got" ]; then ok "the copy before a write: refused opens change nothing, one copy, times kept"; else
+  not_ok "the copy before a write"; diff <(echo "$want") <(echo "$got") | head -20
+fi
+check "the store is sound after the copies" store_is_sound
+check_eq "no copy left beside the files" "" "$(find "$C" -name '*.vrift-cow.*')"
 
 # --- the daemon killed mid-run: the program keeps working ---------------------------------
 # (vrift itself runs without the shim here: an ASan build of it refuses a preloaded library)

@@ -320,7 +320,7 @@ TEST_F(VdirBasicTest, StaleMarksAreSharedPerEntry) {
   EXPECT_FALSE(plain.mark_stale("a", 1));
   EXPECT_EQ(look(plain, "b"), VdirResult::kHit);
 
-  // Refused: another file, a map too small for this VDir's arena, a cut file.
+  // Refused: another file, a map too small for this VDir's arena, a cut file, another VDir's.
   VdirReader r3 = reader();
   std::vector<unsigned char> junk(8192, 0);
   EXPECT_EQ(r3.attach_stale(junk.data(), junk.size()), VdirAttach::kBadMagic);
@@ -331,6 +331,8 @@ TEST_F(VdirBasicTest, StaleMarksAreSharedPerEntry) {
   EXPECT_EQ(r3.attach_stale(small.data(), small.size()), VdirAttach::kBadLayout);
   sh->units = static_cast<const StaleHeader*>(map1.base)->units;
   EXPECT_EQ(r3.attach_stale(small.data(), kStaleHeaderSize + 100), VdirAttach::kTooSmall);
+  sh->vdir_seed ^= 1; // another VDir's map
+  EXPECT_EQ(r3.attach_stale(small.data(), small.size()), VdirAttach::kBadLayout);
   EXPECT_FALSE(r3.mark_stale("a", 1));
   vdir_unmap(&map1);
   vdir_unmap(&map2);

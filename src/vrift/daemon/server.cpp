@@ -377,9 +377,6 @@ Result<uint64_t> Server::create_session(const std::string& root, const std::stri
   std::string vpath = m_paths.vdir_dir + "/" + blake3(key).hex().substr(0, 32) + ".vdir";
   VRIFT_ASSIGN(vdir::VdirWriter w, vdir::VdirWriter::create(vpath));
   ls.vdir = std::make_unique<vdir::VdirWriter>(std::move(w));
-  // Before the VDir is filled: a shim that maps the VDir finds its stale map (a new one, all
-  // clear, for every new VDir).
-  VRIFT_TRY(ls.vdir->create_stale_map(stale_path(vpath)));
   // Fill from the (checkpointed) tree before the first reply: the first stat already hits.
   // When the tree is exactly the manifest file's entries (no journal replayed) and the file
   // names this root as its origin, that file is the manifest the tree would serialise to: use
@@ -407,6 +404,9 @@ Result<uint64_t> Server::create_session(const std::string& root, const std::stri
   vroot.uid = ::getuid();
   vroot.gid = ::getgid();
   VRIFT_TRY(ls.vdir->fill_from_manifest(m, vroot));
+  // A new stale map, all clear, for every new VDir; after the fill, which decides how much of
+  // it to allocate, and before the reply that names the VDir to the shims.
+  VRIFT_TRY(ls.vdir->create_stale_map(stale_path(vpath)));
   ls.sink = std::make_unique<VdirSink>(*ls.vdir);
   ls.session->set_sink(ls.sink.get());
   const uint64_t id = ls.id;

@@ -173,9 +173,15 @@ struct StaleHeader {
   uint32_t header_size; // kStaleHeaderSize
   uint64_t units;       // bytes after the header: the VDir's arena_size / kRecordAlign
   uint64_t count;       // bytes set so far (atomic; only grows)
-  uint8_t pad[kStaleHeaderSize - 32];
+  uint64_t vdir_seed;   // the VDir's hash_seed: a map is used only with the VDir it was made for
+  uint8_t pad[kStaleHeaderSize - 40];
 };
 static_assert(sizeof(StaleHeader) == kStaleHeaderSize && offsetof(StaleHeader, count) == 24);
+
+// A record's byte in the stale map: bits that only ever get set.
+inline constexpr unsigned char kStaleMarked = 1;  ///< the disk answers for the entry
+inline constexpr unsigned char kStaleCopying = 2; ///< a process is giving the file its own inode
+inline constexpr unsigned char kStaleCopied = 4;  ///< ... and is done (or gave up)
 
 /// Metadata of one entry: what a lookup copies out and what the writer stores.
 struct VdirStat {

@@ -167,7 +167,10 @@ VdirAttach VdirReader::attach_stale(void* base, size_t len) {
     if (load_relaxed(&h->magic[i]) != kStaleMagic[i]) return VdirAttach::kBadMagic;
   if (load_relaxed(&h->version) != kStaleVersion) return VdirAttach::kBadVersion;
   const uint64_t units = load_relaxed(&h->units);
-  if (load_relaxed(&h->header_size) != kStaleHeaderSize) return VdirAttach::kBadLayout;
+  // Another session's map (both files replaced between the two mappings) would mark the wrong
+  // records.
+  if (load_relaxed(&h->header_size) != kStaleHeaderSize || load_relaxed(&h->vdir_seed) != m_seed)
+    return VdirAttach::kBadLayout;
   // Every record index the arena can hold must have its byte.
   if (units < (m_arena_end - m_arena_begin) / kRecordAlign) return VdirAttach::kBadLayout;
   if (units > len - kStaleHeaderSize) return VdirAttach::kTooSmall;
@@ -177,15 +180,24 @@ VdirAttach VdirReader::attach_stale(void* base, size_t len) {
   return VdirAttach::kOk;
 }
 
-bool VdirReader::mark_stale(const char* path, size_t len) const {
-  if (!m_stale) return false;
+unsigned char* VdirReader::stale_byte(const char* path, size_t len) const {
+  if (!m_stale) return nullptr;
   uint64_t index = 0;
   VdirStat unused;
-  if (search(path, len, &unused, nullptr, 0, &index) != VdirResult::kHit) return false;
+  if (search(path, len, &unused, nullptr, 0, &index) != VdirResult::kHit) return nullptr;
+  return &m_stale[index];
+}
+
+void VdirReader::mark_stale(unsigned char* byte) const {
   // The byte first, then the count (release): a lookup that sees the count sees the byte.
-  if (__atomic_exchange_n(&m_stale[index], static_cast<unsigned char>(1), __ATOMIC_ACQ_REL) == 0)
+  if ((__atomic_fetch_or(byte, kStaleMarked, __ATOMIC_ACQ_REL) & kStaleMarked) == 0)
     __atomic_fetch_add(m_stale_count, 1, __ATOMIC_RELEASE);
-  return true;
+}
+
+bool VdirReader::mark_stale(const char* path, size_t len) const {
+  unsigned char* b = stale_byte(path, len);
+  if (b) mark_stale(b);
+  return b != nullptr;
 }
 
 VdirResult VdirReader::lookup(const char* path, size_t len, VdirStat* out, char* target,
@@ -283,7 +295,7 @@ VdirResult VdirReader::match_slot(uint64_t w, const char* path, size_t len, Vdir
   // The stale map: its count is one hot word, and a byte is read only once something is stale.
   // (slot_index(w) < m_stale_units: the record lies in the arena, checked above.)
   if (m_stale_count && load_acquire(m_stale_count) != 0 &&
-      load_relaxed(&m_stale[slot_index(w)]) != 0)
+      (load_relaxed(&m_stale[slot_index(w)]) & kStaleMarked))
     return VdirResult::kStale;
   return read_record(rec, out, target, target_cap);
 }

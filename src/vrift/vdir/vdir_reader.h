@@ -57,6 +57,11 @@ public:
   /// Marks the entry at PATH (as for lookup) stale for every process of the session: the disk
   /// answers for it from now on. False when there is no stale map or no such entry.
   bool mark_stale(const char* path, size_t len) const;
+  /// The stale map's byte of the entry at PATH (kStale* bits, accessed atomically), or nullptr
+  /// when there is no stale map or no such entry.
+  unsigned char* stale_byte(const char* path, size_t len) const;
+  /// Sets kStaleMarked in BYTE (from stale_byte()) and counts it the first time.
+  void mark_stale(unsigned char* byte) const;
 
   /// Looks up PATH (LEN bytes): relative to the projection root, no leading or trailing '/',
   /// no "." or ".." components; the root itself is "" (or "."). On kHit copies the metadata to

@@ -161,9 +161,16 @@ Status VdirWriter::create_stale_map(const std::string& path) const {
   h.version = kStaleVersion;
   h.header_size = kStaleHeaderSize;
   h.units = m_arena_size / kRecordAlign;
+  h.vdir_seed = m_seed;
+  // The pages of the records there are, and room for 65,536 more, are allocated now: a shim
+  // that sets a byte on a page tmpfs cannot give it would get SIGBUS inside the program.
+  const uint64_t reserve =
+      kStaleHeaderSize + std::min<uint64_t>(h.units, m_arena_used / kRecordAlign + 65536);
   Status st;
   if (::ftruncate(fd.get(), static_cast<off_t>(kStaleHeaderSize + h.units)) != 0)
     st = fail_os(ctx + ": sizing it");
+  else if (::fallocate(fd.get(), 0, 0, static_cast<off_t>(reserve)) != 0 && errno != EOPNOTSUPP)
+    st = fail_os(ctx + ": reserving " + std::to_string(reserve) + " bytes");
   else if (::pwrite(fd.get(), &h, sizeof h, 0) != static_cast<ssize_t>(sizeof h))
     st = fail_os(ctx + ": writing its header");
   else if (::rename(tmp.c_str(), path.c_str()) != 0)

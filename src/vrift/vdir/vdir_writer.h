@@ -85,8 +85,9 @@ public:
   /// times = the manifest mtime, owner from ROOT, directory nlink = 2 + subdirectories, flags
   /// kFlagFromManifest. Sizes the table first so that the fill does not grow it.
   Status fill_from_manifest(const Manifest& m, const VdirRoot& root);
-  /// Creates this VDir's stale map at PATH (vdir_layout.h: all bytes zero, sparse), mode 0600,
-  /// written under a temporary name and renamed into place, replacing any file there.
+  /// Creates this VDir's stale map at PATH (vdir_layout.h: all bytes zero; the pages of the
+  /// records written so far and of 65,536 more allocated, the rest sparse), mode 0600, written
+  /// under a temporary name and renamed into place, replacing any file there.
   Status create_stale_map(const std::string& path) const;
   /// Grows the table now so that ENTRIES records in total fit below the load limit.
   Status reserve(uint64_t entries);

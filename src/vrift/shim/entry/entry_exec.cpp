@@ -2,13 +2,15 @@
 // projection's files live in the store as read-only blobs. A projected script ("#!") is run
 // the way the kernel would run it: its interpreter gets the script's projected path, which the
 // shim in the interpreter then reads. A projected ELF binary cannot be executed from its blob
-// (EACCES; the link farm runs those). execvp/execvpe/execlp search PATH themselves when PATH
-// names a projected directory. posix_spawn and posix_spawnp take the same road and end in
-// glibc's own, with the interpreter's argv (GNU make starts simple recipe lines that way).
-// Everything here may run in a vfork child: stack and raw system calls only (LESSONS 8).
+// (EACCES; the link farm runs those); a solid projection's file is on disk, and runs from there.
+// execvp/execvpe/execlp search PATH themselves when PATH names a projected directory. posix_spawn
+// and posix_spawnp take the same road and end in glibc's own, with the interpreter's argv (GNU make
+// starts simple recipe lines that way). Everything here may run in a vfork child: stack and raw
+// system calls only (LESSONS 8).
 #include <spawn.h>
 #include <stdarg.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -154,6 +156,13 @@ __attribute__((noinline)) int exec_path_slow(const Launch& how, const char* path
   if ((l.st.mode & vdir::kModeTypeMask) != vdir::kModeReg) return fail(EACCES);
   if (const int e = check_access(l.st, X_OK, true)) return fail(e);
   errno = saved;
+  // A solid projection's file is on disk, as it is in the VDir (one a program of the session
+  // changed is stale, and was the kernel's above): the kernel runs it, a binary too.
+  struct stat ds;
+  if (!sys::failed(sys::call6(SYS_newfstatat, AT_FDCWD, sys::arg(s.a.s), sys::arg(&ds),
+                              AT_SYMLINK_NOFOLLOW)) &&
+      S_ISREG(ds.st_mode))
+    return run(how, s.a.s, argv, envp);
   return exec_script(how, path, l, argv, envp, depth);
 }
 

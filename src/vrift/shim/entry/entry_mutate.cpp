@@ -104,7 +104,7 @@ Meets meets(int dirfd, const char* path, bool follow, Scratch* s, Lookup* l) {
   if (l->res == Res::kHit) {
     if (is_dir(l->st))
       m = Meets::kDir;
-    else if (claim_on_disk(*l, s->a.s) == Claim::kPhantom)
+    else if (claim_on_disk(*l, s) == Claim::kPhantom)
       m = Meets::kPhantom;
   }
   errno = saved;
@@ -141,14 +141,16 @@ int change_refusal(int dirfd, const char* path, bool follow, bool dir_too = fals
 }
 
 // Whether the projected directory L (S->a its absolute path) lists anything but "." and "..",
-// as the program would see it: the manifest's children still live, and what is on disk.
+// as the program would see it: the manifest's children still live, and what is on disk. When it
+// cannot be listed, it is taken to list something (it then stays).
 bool lists_entries(const Lookup& l, const Scratch& s) {
   const int fd = static_cast<int>(
       sys::call6(SYS_openat, AT_FDCWD, sys::arg(s.a.s), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd < 0) return false; // the kernel will say why
-  bool any = false;
+  if (fd < 0) return true;
+  bool any = true;
   const int idx = dirstream_open(fd, l.proj, l.rel, l.rel_len, l.st);
   if (idx >= 0) {
+    any = false;
     while (const struct dirent64* d = dirstream_next(idx)) {
       const char* n = d->d_name;
       if (!(n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0')))) {
@@ -181,7 +183,7 @@ __attribute__((noinline)) int rmdir_refusal_slow(int dirfd, const char* path) {
   const int saved = errno;
   const bool busy = lists_entries(l, s);
   errno = saved;
-  if (busy) return ENOTEMPTY;
+  if (busy) return ENOTEMPTY; // (or it could not be listed: it stays)
   return g_state.proj[l.proj].reader.mark_stale(l.rel, l.rel_len) ? 0 : EROFS;
 }
 inline int rmdir_refusal(int dirfd, const char* path) {
@@ -217,15 +219,122 @@ int create_refusal(int dirfd, const char* path) {
   return may_be_projected(dirfd, path) ? create_refusal_slow(dirfd, path) : 0;
 }
 
+// Copies the file at ABS_PATH (its stat US) to TMP beside it and renames the copy over it: the
+// bytes unless TRUNCATING, then owner, mode and times. Best effort: on any failure the copy is
+// removed and the file left as it was (written in place then, as before the copy existed).
+void copy_over(const char* abs_path, const struct stat& us, bool truncating, PathBuf* tmp) {
+  char pid[24];
+  const uint32_t plen = u64_dec(static_cast<uint64_t>(sys::call6(SYS_getpid)), pid);
+  tmp->len = 0;
+  if (!append(tmp->s, &tmp->len, kPathMax, abs_path, slen(abs_path)) ||
+      !append(tmp->s, &tmp->len, kPathMax, ".vrift-cow.", 11) ||
+      !append(tmp->s, &tmp->len, kPathMax, pid, plen))
+    return;
+  long out = -EEXIST;
+  for (int tries = 0; out == -EEXIST && tries < 2; ++tries) {
+    if (tries) sys::call6(SYS_unlink, sys::arg(tmp->s)); // a dead process's with our pid
+    out = sys::call6(SYS_openat, AT_FDCWD, sys::arg(tmp->s),
+                     O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  }
+  if (sys::failed(out)) return; // a directory the program may not write: in place
+  long r = 0;
+  if (!truncating) {
+    const long in = sys::call6(SYS_openat, AT_FDCWD, sys::arg(abs_path), O_RDONLY | O_CLOEXEC);
+    r = in;
+    long nr = SYS_copy_file_range; // sendfile where the filesystem cannot (EXDEV, EINVAL...)
+    while (!sys::failed(in)) {
+      r = nr == SYS_copy_file_range ? sys::call6(nr, in, 0, out, 0, 1L << 30, 0)
+                                    : sys::call6(nr, out, in, 0, 1L << 30);
+      if (r == 0 || (sys::failed(r) && nr == SYS_sendfile)) break;
+      if (sys::failed(r)) nr = SYS_sendfile;
+    }
+    if (!sys::failed(in)) sys::call6(SYS_close, in);
+  }
+  // The owner first (a chown clears set-id bits), and only as it was: a file another user owns
+  // that cannot be given back to them is written in place, as the kernel would.
+  if (!sys::failed(r) && (us.st_uid != g_state.euid || us.st_gid != g_state.egid))
+    r = sys::call6(SYS_fchown, out, static_cast<long>(us.st_uid), static_cast<long>(us.st_gid));
+  if (!sys::failed(r)) r = sys::call6(SYS_fchmod, out, static_cast<long>(us.st_mode & 07777));
+  if (!sys::failed(r)) {
+    const struct timespec times[2] = {us.st_atim, us.st_mtim}; // unchanged until written
+    (void)sys::call6(SYS_utimensat, out, 0, sys::arg(times), 0);
+  }
+  sys::call6(SYS_close, out);
+  if (!sys::failed(r)) r = sys::call6(SYS_rename, sys::arg(tmp->s), sys::arg(abs_path));
+  if (sys::failed(r)) sys::call6(SYS_unlink, sys::arg(tmp->s));
+}
+
+// Waits until a copy of the entry whose stale-map byte is BYTE, made by another process or
+// thread (unshare_from_store), is done: at most ~2 s (it may have died).
+void wait_for_copy(const unsigned char* byte) {
+  const struct timespec pause = {0, 100000};
+  for (int i = 0; i < 20000; ++i) {
+    const unsigned char b = __atomic_load_n(byte, __ATOMIC_ACQUIRE);
+    if (!(b & vdir::kStaleCopying) || (b & vdir::kStaleCopied)) return;
+    sys::call6(SYS_nanosleep, sys::arg(&pause), 0);
+  }
+}
+
+// A solid projection's file that is one inode with its blob (the user's file and the store's
+// name for it: a solid ingest links them) would change the store if written in place: every
+// projection of that content would read the new bytes, and the blob would no longer match its
+// hash. Before such a file (entry L, its absolute path in S->a, its stat US, its stale-map byte
+// BYTE) is opened with FLAGS for writing, it gets an inode of its own: a copy beside it, renamed
+// over it, so that the name never goes missing (copy_over). The byte makes one process copy
+// while the others wait for it (two copies renamed in turn would lose what was written to the
+// first), and the entry is marked stale only afterwards, so that no process opens the old inode
+// through the disk meanwhile. First the kernel is asked whether this open may be made at all, so
+// that a refused one changes nothing. (A hard link the user made to that file keeps the old bytes
+// then, as the blob does: the link count cannot tell the user's links from the store's, and a
+// blob moved to quarantine/ after an edit outside the shim keeps its link too.) Returns 0 to go
+// on with the open, or the errno it fails with. Scratch: S->b and S->c.
+int unshare_from_store(const Lookup& l, const struct stat& us, int flags, unsigned char* byte,
+                       Scratch* s) {
+  if (__atomic_load_n(byte, __ATOMIC_ACQUIRE) & vdir::kStaleCopied) return 0;
+  if (!S_ISREG(us.st_mode) || us.st_nlink < 2) return 0;
+  struct stat bs;
+  if (!blob_path(l.st.blob_hash, l.st.size, &s->b) ||
+      sys::failed(sys::call6(SYS_newfstatat, AT_FDCWD, sys::arg(s->b.s), sys::arg(&bs), 0)) ||
+      bs.st_dev != us.st_dev || bs.st_ino != us.st_ino)
+    return 0;
+  // The kernel's answer to this open (permissions, a running program's text), before anything
+  // changes; a truncation needs write access whatever the access mode says.
+  const int acc = flags & O_ACCMODE;
+  const long probe = sys::call6(SYS_openat, AT_FDCWD, sys::arg(s->a.s),
+                                (acc == O_RDONLY ? O_WRONLY : acc) | O_CLOEXEC | O_NONBLOCK);
+  if (sys::failed(probe)) return static_cast<int>(-probe);
+  sys::call6(SYS_close, probe);
+  if (__atomic_fetch_or(byte, vdir::kStaleCopying, __ATOMIC_ACQ_REL) & vdir::kStaleCopying) {
+    wait_for_copy(byte); // another process (or thread) copies it; then open what is there
+    return 0;
+  }
+  copy_over(s->a.s, us, (flags & O_TRUNC) != 0, &s->c);
+  __atomic_fetch_or(byte, vdir::kStaleCopied, __ATOMIC_RELEASE);
+  return 0;
+}
+
 } // namespace
 
-Claim claim_on_disk(const Lookup& l, const char* abs_path) {
+Claim claim_on_disk(const Lookup& l, Scratch* s, int write_flags, int* err) {
+  if (err) *err = 0;
   struct stat st;
-  if (sys::call6(SYS_newfstatat, AT_FDCWD, sys::arg(abs_path), sys::arg(&st),
-                 AT_SYMLINK_NOFOLLOW) == -ENOENT)
-    return Claim::kPhantom;
-  return g_state.proj[l.proj].reader.mark_stale(l.rel, l.rel_len) ? Claim::kClaimed
-                                                                  : Claim::kOnDisk;
+  const long r =
+      sys::call6(SYS_newfstatat, AT_FDCWD, sys::arg(s->a.s), sys::arg(&st), AT_SYMLINK_NOFOLLOW);
+  if (r == -ENOENT) return Claim::kPhantom;
+  // Marked only when seen there: a path the kernel cannot look at (EACCES on the way) gets the
+  // kernel's answer to the change, and keeps the VDir's view.
+  if (r != 0) return Claim::kOnDisk;
+  const vdir::VdirReader& reader = g_state.proj[l.proj].reader;
+  unsigned char* byte = reader.stale_byte(l.rel, l.rel_len);
+  if (!byte) return Claim::kOnDisk;
+  if (write_flags < 0) {
+    wait_for_copy(byte); // a removal or rename must not race a copy renamed over the file
+  } else if (const int e = unshare_from_store(l, st, write_flags, byte, s)) {
+    if (err) *err = e;
+    return Claim::kOnDisk;
+  }
+  reader.mark_stale(byte);
+  return Claim::kClaimed;
 }
 
 bool phantom(int dirfd, const char* path, bool follow) {

@@ -18,8 +18,6 @@
 
 #include "vrift/shim/core/fdtab.h"
 #include "vrift/shim/core/lookup.h"
-#include "vrift/shim/core/state.h"
-#include "vrift/shim/core/str.h"
 #include "vrift/shim/entry/ops.h"
 #include "vrift/shim/entry/real.h"
 #include "vrift/util/raw_syscall.h"
@@ -51,59 +49,15 @@ void remember(int fd, const Lookup& l, bool dir) {
     fd_set_file(fd, l.proj, l.st, rs.st_dev, rs.st_ino);
 }
 
-// A solid projection's file that is one inode with its blob (the user's file and the store's
-// name for it: ingest links them) would change the store if written in place: every projection
-// of that content would read the new bytes, and the blob would no longer match its hash. Before
-// such a file at ABS_PATH (entry L) is opened for writing, it is replaced by a copy of its own
-// (all of it unless TRUNCATING), made beside it and renamed over it, so that the name never
-// goes missing. (A hard link the user made to that file keeps the old bytes then, as the blob
-// does: the inode's link count cannot tell the user's links from the store's, since a blob
-// moved to quarantine/ after an edit outside the shim keeps its link too.) Returns 0 or errno.
-int unshare_from_store(const Lookup& l, const char* abs_path, bool truncating) {
-  struct stat us, bs;
-  if (sys::failed(sys::call6(SYS_newfstatat, AT_FDCWD, sys::arg(abs_path), sys::arg(&us),
-                             AT_SYMLINK_NOFOLLOW)) ||
-      !S_ISREG(us.st_mode) || us.st_nlink < 2)
-    return 0;
-  PathBuf blob;
-  if (!blob_path(l.st.blob_hash, l.st.size, &blob) ||
-      sys::failed(sys::call6(SYS_newfstatat, AT_FDCWD, sys::arg(blob.s), sys::arg(&bs), 0)) ||
-      bs.st_dev != us.st_dev || bs.st_ino != us.st_ino)
-    return 0;
-  PathBuf tmp;
-  tmp.len = 0;
-  char pid[24];
-  const uint32_t plen = u64_dec(static_cast<uint64_t>(sys::call6(SYS_getpid)), pid);
-  if (!append(tmp.s, &tmp.len, kPathMax, abs_path, slen(abs_path)) ||
-      !append(tmp.s, &tmp.len, kPathMax, ".vrift-cow.", 11) ||
-      !append(tmp.s, &tmp.len, kPathMax, pid, plen))
-    return ENAMETOOLONG;
-  const long out = sys::call6(SYS_openat, AT_FDCWD, sys::arg(tmp.s),
-                              O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (sys::failed(out)) return static_cast<int>(-out);
-  long r = 0;
-  if (!truncating) {
-    const long in = sys::call6(SYS_openat, AT_FDCWD, sys::arg(abs_path), O_RDONLY | O_CLOEXEC);
-    r = in;
-    long nr = SYS_copy_file_range; // sendfile where the filesystem cannot (EXDEV, EINVAL...)
-    while (!sys::failed(in)) {
-      r = nr == SYS_copy_file_range ? sys::call6(nr, in, 0, out, 0, 1L << 30, 0)
-                                    : sys::call6(nr, out, in, 0, 1L << 30);
-      if (r == 0 || (sys::failed(r) && nr == SYS_sendfile)) break;
-      if (sys::failed(r)) nr = SYS_sendfile;
-    }
-    if (!sys::failed(in)) sys::call6(SYS_close, in);
+// fopen's MODE as open flags ("r", "w", "a", then '+' and 'x' among the letters before a ',').
+int fopen_flags(const char* mode) {
+  int acc = mode[0] == 'r' ? O_RDONLY : O_WRONLY;
+  int f = mode[0] == 'w' ? O_CREAT | O_TRUNC : mode[0] == 'a' ? O_CREAT | O_APPEND : 0;
+  for (const char* p = mode; *p && *p != ','; ++p) {
+    if (*p == '+') acc = O_RDWR;
+    if (*p == 'x') f |= O_EXCL;
   }
-  if (!sys::failed(r)) r = sys::call6(SYS_fchmod, out, static_cast<long>(us.st_mode & 07777));
-  if (!sys::failed(r) && (us.st_uid != g_state.euid || us.st_gid != g_state.egid))
-    (void)sys::call6(SYS_fchown, out, static_cast<long>(us.st_uid), static_cast<long>(us.st_gid));
-  sys::call6(SYS_close, out);
-  if (!sys::failed(r)) r = sys::call6(SYS_rename, sys::arg(tmp.s), sys::arg(abs_path));
-  if (sys::failed(r)) {
-    sys::call6(SYS_unlink, sys::arg(tmp.s));
-    return static_cast<int>(-r);
-  }
-  return 0;
+  return acc | f;
 }
 
 // A blob just opened: its inode is learnt on the descriptor's first fstat (fdtab.h).
@@ -186,9 +140,10 @@ __attribute__((noinline)) int open_slow(int dirfd, const char* path, int flags, 
     // A solid projection's file is claimed and written; none on disk (phantom): EROFS. Claimed,
     // the disk answers for the path, so it may be created again if it went meanwhile; without a
     // stale map (an older daemon) it never is: the VDir entry would shadow it.
-    const Claim c = claim_on_disk(l, s.a.s);
+    int e = 0;
+    const Claim c = claim_on_disk(l, &s, flags, &e);
     if (c == Claim::kPhantom) return fail(EROFS);
-    if (const int e = unshare_from_store(l, s.a.s, (flags & O_TRUNC) != 0)) return fail(e);
+    if (e) return fail(e);
     const int fd =
         real_openat.get()(AT_FDCWD, s.a.s, c == Claim::kClaimed ? flags : flags & ~O_CREAT, mode);
     if (fd >= 0 || errno != ENOENT) return fd;
@@ -277,7 +232,7 @@ __attribute__((noinline)) FILE* fopen_read_slow(const char* path, const char* mo
 // its error, and a projected regular file without a physical one (phantom) with EROFS. (A
 // projected file's descriptor named through /proc/self/fd is refused by fopen and freopen
 // before they come here: it is the shared blob.)
-bool plan_fopen_write(const char* path, bool truncating, Scratch* s, PathBuf* hop,
+bool plan_fopen_write(const char* path, int flags, Scratch* s, PathBuf* hop,
                       const char** out_path) {
   *out_path = path;
   Lookup l = lookup(AT_FDCWD, path, true, s);
@@ -294,11 +249,10 @@ bool plan_fopen_write(const char* path, bool truncating, Scratch* s, PathBuf* ho
     return false;
   }
   if (!is_type(l.st, vdir::kModeReg)) return true; // libc's own answer
-  if (claim_on_disk(l, s->a.s) == Claim::kPhantom) {
-    errno = EROFS;
-    return false;
-  }
-  if (const int e = unshare_from_store(l, s->a.s, truncating)) {
+  // "x": it exists (what libc would find): nothing to claim or copy.
+  int e = (flags & O_EXCL) ? EEXIST : 0;
+  if (!e && claim_on_disk(l, s, flags, &e) == Claim::kPhantom) e = EROFS;
+  if (e) {
     errno = e;
     return false;
   }
@@ -312,7 +266,7 @@ __attribute__((noinline)) FILE* fopen_write_slow(const char* path, const char* m
   Scratch s;
   PathBuf hop;
   const char* p;
-  if (!plan_fopen_write(path, mode[0] == 'w', &s, &hop, &p)) return nullptr;
+  if (!plan_fopen_write(path, fopen_flags(mode), &s, &hop, &p)) return nullptr;
   errno = saved;
   return stream ? real_freopen.get()(p, mode, stream) : real_fopen.get()(p, mode);
 }

@@ -14,6 +14,7 @@ struct statx;
 namespace vrift::shim {
 
 struct Lookup;
+struct Scratch;
 
 int op_fstatat(int dirfd, const char* path, struct stat* buf, int flags);
 int op_fstat(int fd, struct stat* buf);
@@ -30,16 +31,19 @@ long op_fd_meta(int fd, long nr, long a1, long a2, long a3, long a4, long a5);
 /// symlink that is not on disk (a phantom projection's), a path the projection says is wrong, or
 /// a projected file's descriptor named through /proc/self/fd or /dev/fd. Saves errno.
 bool phantom(int dirfd, const char* path, bool follow);
-/// What a change to a projected file or symlink L (a hit; ABS_PATH its absolute path) meets on
+/// What a change to a projected file or symlink L (a hit; its absolute path in S->a) meets on
 /// disk, claiming it if there is one: a program of the session is about to change it there, so
 /// it is marked stale (vdir_layout.h) and from then on the disk answers for it, in every process
-/// of the session. Raw system calls; errno untouched.
+/// of the session. WRITE_FLAGS: the flags of an open for writing (the file first gets an inode
+/// of its own if it is its blob's: entry_mutate.cpp, unshare_from_store), or -1 for any other
+/// change. *ERR (if given): 0, or the errno such an open must fail with, found before anything
+/// changed. Raw system calls; errno untouched. Scratch: S->b and S->c.
 enum class Claim {
   kPhantom, ///< nothing on disk (a phantom projection's file): the change must be refused
-  kOnDisk,  ///< on disk, but the session has no stale map: the VDir keeps its old view
+  kOnDisk,  ///< on disk, but not marked (no stale map, the disk not readable, or *ERR set)
   kClaimed, ///< on disk and marked stale
 };
-Claim claim_on_disk(const Lookup& l, const char* abs_path);
+Claim claim_on_disk(const Lookup& l, Scratch* s, int write_flags = -1, int* err = nullptr);
 /// Whether PATH is /proc/self/fd/N, /proc/thread-self/fd/N or /dev/fd/N of a projected file's
 /// descriptor (a shared blob: reopening it for writing would change the store).
 bool blob_fd_path(const char* path);
