@@ -354,6 +354,29 @@ sleep 0.1
 check_eq "zero-config make: an edit and two builds in one run" "43|make: 'app' is up to date." \
   "$(mrun sh -c 'sleep 0.1; printf "#include \"util.h\"\nint util(void) { return 43; }\n" >src/util.c
     make -s && ./app && make' | tr '\n' '|' | sed 's/|$//')"
+# A change made outside the session while a program runs in it (an editor beside a dev server):
+# the daemon's watch of the tree sees it and marks the entry stale, so the program asks the disk.
+# One file saved in place (the store's inode: the VDir's size would be the old one), one saved
+# by a rename (a new inode: the blob, and the VDir, would still be the old bytes).
+Z3="$T/zproj3"
+mkdir -p "$Z3/src"
+printf '{"name": "z3"}\n' >"$Z3/package.json"
+printf 'one\n' >"$Z3/src/inplace.txt"; printf 'two\n' >"$Z3/src/renamed.txt"
+(cd "$Z3" && "$VRIFT" run -- sh -c 'while [ ! -e go ]; do sleep 0.05; done; sleep 0.5
+  stat -c %s src/inplace.txt; cat src/inplace.txt src/renamed.txt' >"$T/z3.out" 2>&1) &
+z3=$!
+sleep 1
+printf 'one, saved in place\n' >"$Z3/src/inplace.txt"
+printf 'two, saved by a rename\n' >"$Z3/src/renamed.new" && mv "$Z3/src/renamed.new" "$Z3/src/renamed.txt"
+touch "$Z3/go"
+wait "$z3"
+check_eq "a change made outside the session is seen by the program running in it" \
+  "20|one, saved in place|two, saved by a rename" "$(tr '\n' '|' <"$T/z3.out" | sed 's/|$//')"
+# The save in place went to the store's inode (outside the shim, nothing copies it): the next
+# run's walk finds the blob changed, puts it aside and stores the new bytes.
+sleep 0.2
+check_eq "and the next run ingests it" "one, saved in place" "$(cd "$Z3" && "$VRIFT" run -- cat src/inplace.txt 2>&1)"
+check "the store is sound again" store_is_sound
 # A copy of a project whose files the store already has (a fresh checkout): its first walk
 # replaces each tier1 file (node_modules) with a link to the blob, whose mode and mtime it then
 # has; the daemon reads those and vouches for the tree, and the next run walks nothing.
@@ -631,10 +654,12 @@ check_eq "a phantom projection of the same bytes is unchanged" "hello" \
   "$(cd "$W" && "$VRIFT" run -m "$T/w.manifest" -- cat d/a.txt 2>&1)"
 # The copy is made only for an open the kernel allows (a running program's file: ETXTBSY, the
 # file intact; fopen "wx": EEXIST), by one process while the others wait (eight appenders at
-# once, all lines kept), and keeps the file's times (r+ without a write: the same mtime).
+# once, all lines kept), keeps the file's times (r+ without a write: the same mtime), and is
+# made for a file already marked stale by a change that did not copy it (chmod, then append).
 C="$T/cow"
 mkdir -p "$C/bin"
 printf 'cow log 0\n' >"$C/log"; printf 'keep me\n' >"$C/keep.txt"; cp /bin/sleep "$C/bin/sleeper"
+printf 'chmod, then append\n' >"$C/touched.txt"
 printf '#include <errno.h>\n#include <stdio.h>\n#include <string.h>\nint main(int c, char** v) { FILE* f = fopen(v[1], v[2]); puts(f ? "opened" : strerror(errno)); return c < 3; }\n' >"$T/fo.c"
 gcc -o "$T/fo" "$T/fo.c" || not_ok "building fo"
 "$VRIFT" ingest "$C" -o "$T/cow.manifest" >/dev/null
@@ -648,13 +673,15 @@ cat keep.txt
 for i in 1 2 3 4 5 6 7 8; do sh -c "echo line $i >> log" & done; wait
 sort log | tr '\n' ' '; echo
 python3 -c 'open("keep.txt", "r+").close()'; stat -c %y keep.txt
+chmod 640 touched.txt; echo more >> touched.txt; cat touched.txt | tr '\n' ' '; echo
 EOF2
 want="Text file busy
 sleeper intact
 File exists
 keep me
 cow log 0 line 1 line 2 line 3 line 4 line 5 line 6 line 7 line 8 
-$mtime0"
+$mtime0
+chmod, then append more "
 got=$(cd "$C" && FO="$T/fo" "$VRIFT" run -m "$T/cow.manifest" -- bash "$T/cow.sh" 2>&1)
 if [ "$want" == "$got" ]; then ok "the copy before a write: refused opens change nothing, one copy, times kept"; else
   not_ok "the copy before a write"; diff <(echo "$want") <(echo "$got") | head -20

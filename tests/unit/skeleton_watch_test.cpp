@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <set>
 #include <string>
 
 #include "manifest_fixtures.h"
@@ -184,6 +185,43 @@ TEST(SkeletonWatch, TheTreeIsUnchangedUntilAFileChanges) {
   ASSERT_TRUE(vouched(w));
   ASSERT_EQ(::chmod((r.path + "/d/f").c_str(), 0600), 0); // metadata too
   EXPECT_FALSE(w.clean(r.path));
+}
+
+// A watch of the tree follows it after an event: the watches stay, and drain() names what
+// changed (the daemon marks those entries stale for the shims); a skeleton-only watch does not.
+TEST(SkeletonWatch, AWatchOfTheTreeNamesWhatChanged) {
+  TempRoot r;
+  make_file_tree(r.path);
+  const Tree t = file_tree();
+  SkeletonWatch w;
+  w.arm(r.path, t);
+  EXPECT_FALSE(w.follows()) << "the skeleton only";
+  w.arm(r.path, t, now_ns() + 2 * SkeletonWatch::kCtimeMarginNs);
+  ASSERT_TRUE(w.follows());
+  write_file(r.path + "/d/f", "HELLO");                 // in place
+  ASSERT_EQ(::chmod((r.path + "/l").c_str(), 0755), 0); // through the link: d
+  write_file(r.path + "/d/new", "n");                   // made
+  ASSERT_EQ(::rename((r.path + "/d/new").c_str(), (r.path + "/d/sub/g").c_str()), 0); // over g
+  w.drain();
+  std::set<std::string> got;
+  for (const auto& c : w.take_changes())
+    got.insert(c.path + (c.gone_dir ? " (dir)" : ""));
+  EXPECT_EQ(got, (std::set<std::string>{"d/f", "d/new", "d/sub/g"}));
+  EXPECT_TRUE(w.take_changes().empty()) << "taken once";
+  EXPECT_FALSE(w.clean(r.path)) << "changed: not vouched for";
+  EXPECT_TRUE(w.follows()) << "but still following";
+  EXPECT_GE(w.fd(), 0);
+  ASSERT_EQ(std::system(("mv '" + r.path + "/d/sub' '" + r.path + "/moved'").c_str()), 0);
+  EXPECT_FALSE(w.clean(r.path)); // clean() drains too
+  std::set<std::string> moved;
+  for (const auto& c : w.take_changes())
+    moved.insert(c.path + (c.gone_dir ? " (dir)" : ""));
+  EXPECT_EQ(moved, (std::set<std::string>{"d/sub (dir)"}));
+  w.arm(r.path, tree_of({"d"}), now_ns() + 2 * SkeletonWatch::kCtimeMarginNs);
+  EXPECT_TRUE(w.take_changes().empty());
+  ASSERT_EQ(std::system(("rm -rf '" + r.path + "'").c_str()), 0);
+  EXPECT_FALSE(w.clean(r.path));
+  EXPECT_FALSE(w.follows()) << "the root went: nothing left to follow";
 }
 
 // What changed before the watches were in place is found by looking: a file changed after the

@@ -30,6 +30,7 @@
 #include "vrift/proto/client.h"
 #include "vrift/proto/io.h"
 #include "vrift/util/fs.h"
+#include "vrift/vdir/vdir_reader.h"
 #include "vrift/vdir/vdir_writer.h"
 
 namespace vrift {
@@ -109,6 +110,17 @@ private:
   vdir::VdirWriter& m_w;
 };
 
+// The daemon's own hold on a session's stale map (docs/vdir.md), to mark what its tree watch sees
+// change on disk: a reader over the VDir's mapping with the map attached.
+struct StaleMarker {
+  vdir::VdirMapping map;
+  vdir::VdirReader reader;
+  StaleMarker() = default;
+  StaleMarker(const StaleMarker&) = delete;
+  StaleMarker& operator=(const StaleMarker&) = delete;
+  ~StaleMarker() { vdir::vdir_unmap(&map); }
+};
+
 struct LiveSession {
   uint64_t id = 0;
   std::string key; ///< root, manifest path and the manifest file's identity (open_session)
@@ -116,8 +128,9 @@ struct LiveSession {
   std::unique_ptr<VdirSink> sink;
   std::unique_ptr<Session> session;
   std::string root;
-  std::string manifest;    ///< the manifest file's path
-  SkeletonWatch skeleton;  ///< whether its directories exist (SESSION_REPLY flags)
+  std::string manifest;               ///< the manifest file's path
+  SkeletonWatch skeleton;             ///< whether its directories exist (SESSION_REPLY flags)
+  std::unique_ptr<StaleMarker> stale; ///< null when the stale map could not be mapped
   bool watch_tree = false; ///< a client asked for the files to be watched too (kOpenWatchTree)
   int64_t arm_unchanged_before_ns = 0; ///< the next arm's proof of age (0: the skeleton only)
   int refs = 0;
@@ -167,6 +180,8 @@ private:
   void timers();
   void arm_skeletons();
   void end_replaced();
+  // Marks in LS's stale map the entries its tree watch has seen change since the last call.
+  void mark_changes(LiveSession& ls);
   Status lease(const Conn& c);
   void end_lease(int pidfd);
   Status shutdown_sessions();
@@ -208,6 +223,7 @@ private:
   std::map<std::string, uint64_t> m_by_key;
   std::set<uint64_t> m_arm_pending;    // sessions whose skeleton is watched after this round
   std::vector<uint64_t> m_end_pending; // sessions ending after this round (LiveSession::ending)
+  std::vector<uint64_t> m_followed;    // the sessions whose tree watch this round's poll holds
   std::map<int, Lease> m_leases;       // by pidfd
   // Session ids start at a random point: any connection may name a live session, and a process
   // that outlived a daemon must not reach another project's session through its old id.
@@ -318,6 +334,7 @@ Result<proto::SessionReply> Server::open_session(Conn& c, const proto::SessionOp
   if (watch && req.unchanged_before_ns == 0 && ls.skeleton.tree_pending())
     (void)ls.skeleton.wait_tree(kTreeCheckWaitMs);
   const bool skeleton = ls.skeleton.clean(ls.root);
+  mark_changes(ls);
   if (skeleton) r.flags |= proto::kSessionSkeletonClean;
   // The walk's time says how old the tree is only if the tree is the manifest that walk produced.
   // Two zero-config runs walking one project at once: the one that began first may write its
@@ -407,6 +424,12 @@ Result<uint64_t> Server::create_session(const std::string& root, const std::stri
   // A new stale map, all clear, for every new VDir; after the fill, which decides how much of
   // it to allocate, and before the reply that names the VDir to the shims.
   VRIFT_TRY(ls.vdir->create_stale_map(stale_path(vpath)));
+  if (auto marker = std::make_unique<StaleMarker>();
+      vdir::vdir_map_stale(stale_path(vpath).c_str(), &marker->map) == 0 &&
+      marker->reader.attach(ls.vdir->data(), ls.vdir->size()) == vdir::VdirAttach::kOk &&
+      marker->reader.attach_stale(const_cast<void*>(marker->map.base), marker->map.len) ==
+          vdir::VdirAttach::kOk)
+    ls.stale = std::move(marker);
   ls.sink = std::make_unique<VdirSink>(*ls.vdir);
   ls.session->set_sink(ls.sink.get());
   const uint64_t id = ls.id;
@@ -665,6 +688,22 @@ void Server::end_replaced() {
   m_end_pending.clear();
 }
 
+void Server::mark_changes(LiveSession& ls) {
+  std::vector<SkeletonWatch::Change> changes = ls.skeleton.take_changes();
+  if (!ls.stale) return;
+  const vdir::VdirReader& r = ls.stale->reader;
+  const auto& entries = ls.session->tree().entries();
+  for (const SkeletonWatch::Change& c : changes) {
+    r.mark_stale(c.path.data(), c.path.size());
+    if (!c.gone_dir) continue;
+    // Lookups go by the whole path: everything below a directory that went goes with it.
+    const std::string prefix = c.path + "/";
+    for (auto it = entries.lower_bound(prefix);
+         it != entries.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it)
+      r.mark_stale(it->first.data(), it->first.size());
+  }
+}
+
 void Server::arm_skeletons() {
   for (uint64_t id : m_arm_pending) {
     auto it = m_sessions.find(id);
@@ -702,6 +741,7 @@ void Server::timers() {
       const bool watched = ls.watch_tree && ls.skeleton.tree_unchanged() &&
                            ls.skeleton.clean(ls.root) &&
                            now - ls.released <= std::chrono::milliseconds(m_opts.watched_linger_ms);
+      mark_changes(ls);
       if (!watched) {
         it = end_session(it);
         continue;
@@ -737,14 +777,29 @@ Status Server::loop() {
     const size_t leases_at = pfds.size();
     for (auto& [fd, l] : m_leases)
       pfds.push_back({fd, POLLIN, 0});
+    // The sessions whose tree watch follows the tree: what changes on disk is marked as it comes.
+    const size_t watches_at = pfds.size();
+    m_followed.clear();
+    for (auto& [id, ls] : m_sessions)
+      if (ls.stale && ls.skeleton.follows()) {
+        pfds.push_back({ls.skeleton.fd(), POLLIN, 0});
+        m_followed.push_back(id);
+      }
     // Right after a request, poll without sleeping for a moment (kSpinAfterRequest): see there.
     const bool spinning = Clock::now() < m_spin_until;
     int rc = ::poll(pfds.data(), pfds.size(), spinning ? 0 : 200);
     if (rc < 0 && errno != EINTR) return fail_os("poll");
     if (rc == 0 && spinning) ::sched_yield(); // the client may be waiting for this CPU
     if (rc > 0) {
-      for (size_t i = leases_at; i < pfds.size(); ++i) {
+      for (size_t i = leases_at; i < watches_at; ++i) {
         if (pfds[i].revents) end_lease(pfds[i].fd); // the process is gone
+      }
+      for (size_t i = watches_at; i < pfds.size(); ++i) {
+        if (!pfds[i].revents) continue;
+        if (LiveSession* ls = find(m_followed[i - watches_at])) {
+          ls->skeleton.drain();
+          mark_changes(*ls);
+        }
       }
       if (pfds[0].revents & POLLIN) accept_one();
       for (size_t i = 1; i < leases_at; ++i) {

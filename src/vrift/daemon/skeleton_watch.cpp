@@ -14,6 +14,7 @@
 #include <chrono>
 #include <climits>
 #include <condition_variable>
+#include <cstring>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -345,10 +346,12 @@ void SkeletonWatch::reset() {
   if (m_watched > kCloseAsideWatches && m_fd.valid()) close_aside(std::move(m_fd));
   m_fd.reset();
   m_watched = 0;
+  m_dirs.clear();
+  m_changed = false;
 }
 
 bool SkeletonWatch::tree_unchanged() const {
-  return m_fd.valid() && m_check && m_check->get() == TreeCheck::State::kUnchanged;
+  return m_fd.valid() && !m_changed && m_check && m_check->get() == TreeCheck::State::kUnchanged;
 }
 
 bool SkeletonWatch::tree_pending() const {
@@ -391,11 +394,13 @@ void SkeletonWatch::arm(const std::string& root, const Tree& tree, int64_t uncha
     fd.reset(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
   }
   if (!fd.valid()) return;
-  const uint32_t mask = unchanged_before_ns > 0 ? kMask | kTreeMask : kMask;
+  const bool follow = unchanged_before_ns > 0;
+  const uint32_t mask = follow ? kMask | kTreeMask : kMask;
   struct stat st {};
-  if (add_watch(fd.get(), root.c_str(), mask) < 0 || ::lstat(root.c_str(), &st) != 0 ||
-      !S_ISDIR(st.st_mode))
-    return;
+  const int root_wd = add_watch(fd.get(), root.c_str(), mask);
+  if (root_wd < 0 || ::lstat(root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return;
+  std::unordered_map<int, std::string> dirs;
+  if (follow) dirs.emplace(root_wd, std::string());
   size_t watched = 1;
   std::string p = root == "/" ? "/" : root + "/";
   const size_t base = p.size();
@@ -404,10 +409,13 @@ void SkeletonWatch::arm(const std::string& root, const Tree& tree, int64_t uncha
     if (watched > kMaxDirs) return; // too many to watch: the client checks
     p.resize(base);
     p += path;
-    if (add_watch(fd.get(), p.c_str(), mask) < 0) return;
+    const int wd = add_watch(fd.get(), p.c_str(), mask);
+    if (wd < 0) return;
+    if (follow) dirs.emplace(wd, path);
     ++watched;
   }
   m_fd = std::move(fd);
+  m_dirs = std::move(dirs);
   m_dev = st.st_dev;
   m_ino = st.st_ino;
   m_watched = watched;
@@ -439,18 +447,41 @@ bool SkeletonWatch::clean(const std::string& root) {
   if (!m_fd.valid()) return false;
   // The events are queued by the system call that caused them, so one finished before this
   // read is seen here.
-  alignas(struct inotify_event) char buf[4096];
-  ssize_t n;
-  do {
-    n = ::read(m_fd.get(), buf, sizeof buf);
-  } while (n < 0 && errno == EINTR);
+  drain();
   struct stat st {};
-  if (n != -1 || errno != EAGAIN || ::stat(root.c_str(), &st) != 0 || st.st_dev != m_dev ||
-      st.st_ino != m_ino) {
-    reset();
-    return false;
+  const bool same_root = ::stat(root.c_str(), &st) == 0 && st.st_dev == m_dev && st.st_ino == m_ino;
+  if (!m_changed && same_root) return true;
+  if (!same_root || !follows()) reset();
+  return false;
+}
+
+void SkeletonWatch::drain() {
+  if (!m_fd.valid()) return;
+  alignas(struct inotify_event) char buf[8192];
+  for (;;) {
+    const ssize_t n = ::read(m_fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return; // EAGAIN: no more (a queue overflow loses what it lost: not marked)
+    m_changed = true;
+    // The look at the tree has no answer to give any more: its thread stops at its next entry.
+    if (m_check) m_check->cancel.store(true, std::memory_order_relaxed);
+    for (size_t off = 0; off + sizeof(struct inotify_event) <= static_cast<size_t>(n);) {
+      struct inotify_event ev;
+      std::memcpy(&ev, buf + off, sizeof ev);
+      const char* name = buf + off + sizeof ev;
+      off += sizeof ev + ev.len;
+      if (ev.len == 0 || off > static_cast<size_t>(n)) continue; // about a watched directory
+      const auto d = m_dirs.find(ev.wd);
+      if (d == m_dirs.end()) continue;
+      const bool dir = (ev.mask & IN_ISDIR) != 0;
+      // A directory's own attributes, or one made, change no entry the VDir serves.
+      if (dir && !(ev.mask & (IN_DELETE | IN_MOVED_FROM))) continue;
+      Change c;
+      c.path = d->second.empty() ? std::string(name) : d->second + "/" + name;
+      c.gone_dir = dir;
+      m_changes.push_back(std::move(c));
+    }
   }
-  return true;
 }
 
 } // namespace vrift

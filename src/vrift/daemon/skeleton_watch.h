@@ -23,6 +23,12 @@
 // since the run before, and of every file of a first walk (past kMaxReread files or
 // kMaxRereadBytes the tree is not vouched for, and the next run walks).
 //
+// A watch of the tree also follows it while the session lives (since 2026-11-23): the daemon
+// polls fd() and drain()s the events as they come; an event still makes clean() false until the
+// next arm, but the watches stay, and the entries the events name (changes()) are marked in the
+// session's stale map, so that the shims ask the disk about a file an editor or any program
+// outside the session changed (docs/shim.md, "Solid projections follow the disk").
+//
 // That look at the tree (an fstatat per entry, 40 ms for a 25,000-file node_modules, and the
 // reads: ~0.1 s for the 9,500 files a first walk of dataset B linked) runs on a thread of its own
 // over a copy of the entries, so that the daemon's loop goes on serving; an event or a new arm
@@ -34,7 +40,9 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "vrift/daemon/tree.h"
 #include "vrift/util/fd.h"
@@ -64,6 +72,9 @@ public:
       m_ino = o.m_ino;
       m_watched = o.m_watched;
       m_check = std::move(o.m_check);
+      m_dirs = std::move(o.m_dirs);
+      m_changes = std::move(o.m_changes);
+      m_changed = o.m_changed;
     }
     return *this;
   }
@@ -88,8 +99,23 @@ public:
   /// time at the rate it reads.
   bool wait_tree(int timeout_ms) const;
   /// Whether the skeleton is as arm() found it: no event pending or seen since, and ROOT still
-  /// names the directory it named then. Drops the watches when not.
+  /// names the directory it named then. Drops the watches when not, except a watch of the tree
+  /// whose root is still the same: that one goes on following the tree (drain()).
   bool clean(const std::string& root);
+  /// Reads every event that has arrived (clean() is false from then until the next arm). For a
+  /// watch of the tree, collects the entries they name for changes(): a file (or symlink)
+  /// written, created, removed, moved or given new attributes; a directory removed or moved.
+  void drain();
+  /// One entry an event named: its path below the root, and whether it is a directory that went
+  /// (removed or moved away: everything below it went too).
+  struct Change {
+    std::string path;
+    bool gone_dir = false;
+  };
+  /// The changes drain() collected since the last call.
+  std::vector<Change> take_changes() { return std::exchange(m_changes, {}); }
+  /// Whether this is a watch of the tree, which the daemon then polls (fd()) and drains.
+  bool follows() const { return m_fd.valid() && !m_dirs.empty(); }
   /// Forgets the skeleton (a mutation of the tree; an event), and stops a look at the tree.
   void reset();
   /// The inotify descriptor to poll, -1 when nothing is watched. Readable: call clean().
@@ -103,7 +129,10 @@ private:
   dev_t m_dev = 0;
   ino_t m_ino = 0;
   size_t m_watched = 0;
-  std::shared_ptr<TreeCheck> m_check; // the last arm's look at the files (null: none)
+  std::shared_ptr<TreeCheck> m_check;          // the last arm's look at the files (null: none)
+  std::unordered_map<int, std::string> m_dirs; // a watch of the tree: wd -> directory below root
+  std::vector<Change> m_changes;               // collected by drain(), for take_changes()
+  bool m_changed = false;                      // an event came since the last arm
 };
 
 } // namespace vrift

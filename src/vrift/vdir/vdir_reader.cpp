@@ -205,8 +205,12 @@ VdirResult VdirReader::lookup(const char* path, size_t len, VdirStat* out, char*
   return search(path, len, out, target, target_cap, nullptr);
 }
 
+VdirResult VdirReader::lookup_any(const char* path, size_t len, VdirStat* out) const {
+  return search(path, len, out, nullptr, 0, nullptr, true);
+}
+
 VdirResult VdirReader::search(const char* path, size_t len, VdirStat* out, char* target,
-                              size_t target_cap, uint64_t* index) const {
+                              size_t target_cap, uint64_t* index, bool any_stale) const {
   if (!m_base) return VdirResult::kCorrupt;
   if (len == 1 && path[0] == '.') len = 0; // the root's other spelling
   if (len > kMaxPath) return VdirResult::kMiss;
@@ -224,8 +228,9 @@ VdirResult VdirReader::search(const char* path, size_t len, VdirStat* out, char*
     const uint64_t per_slot = m_fingerprints ? kSlotSize + 1 : kSlotSize;
     if (is_pow2(cap) && cap <= kMaxTableCap && off >= m_index_begin && off % kSlotSize == 0 &&
         off < m_index_end && cap <= (m_index_end - off) / per_slot)
-      r = m_fingerprints ? probe<true>(off, cap, key, path, len, out, target, target_cap, index)
-                         : probe<false>(off, cap, key, path, len, out, target, target_cap, index);
+      r = m_fingerprints
+              ? probe<true>(off, cap, key, path, len, out, target, target_cap, index, any_stale)
+              : probe<false>(off, cap, key, path, len, out, target, target_cap, index, any_stale);
     // Whatever the probe saw counts only if the table did not change meanwhile (the old table
     // may have been punched to zeros, or off/cap may have been read across a switch).
     fence_acquire();
@@ -242,7 +247,7 @@ VdirResult VdirReader::search(const char* path, size_t len, VdirStat* out, char*
 template <bool kFingerprints>
 VdirResult VdirReader::probe(uint64_t table_off, uint64_t cap, uint64_t key, const char* path,
                              size_t len, VdirStat* out, char* target, size_t target_cap,
-                             uint64_t* index) const {
+                             uint64_t* index, bool any_stale) const {
   const auto* slots = static_cast<const Slot*>(static_cast<const void*>(m_base + table_off));
   const uint8_t* fps = m_base + table_off + cap * kSlotSize; // read only in version 2
   const uint64_t mask = cap - 1;
@@ -263,7 +268,7 @@ VdirResult VdirReader::probe(uint64_t table_off, uint64_t cap, uint64_t key, con
     const uint64_t w = load_acquire(&slots[i].word);
     if (w == 0) return VdirResult::kMiss;
     if (w >> 32 != tag) continue;
-    if (const VdirResult r = match_slot(w, path, len, out, target, target_cap, index);
+    if (const VdirResult r = match_slot(w, path, len, out, target, target_cap, index, any_stale);
         r != VdirResult::kMiss)
       return r;
   }
@@ -273,7 +278,8 @@ VdirResult VdirReader::probe(uint64_t table_off, uint64_t cap, uint64_t key, con
 // Slot word W has the wanted tag: kHit (or kDeleted, kStale) if its record holds PATH, kMiss if
 // the record is another path's (the probe goes on), kCorrupt if it points outside the arena.
 VdirResult VdirReader::match_slot(uint64_t w, const char* path, size_t len, VdirStat* out,
-                                  char* target, size_t target_cap, uint64_t* index) const {
+                                  char* target, size_t target_cap, uint64_t* index,
+                                  bool any_stale) const {
   const uint64_t roff = m_arena_begin + slot_index(w) * kRecordAlign; // < 2^39: no overflow
   if (roff >= m_arena_end || m_arena_end - roff < kRecordSize) return VdirResult::kCorrupt;
   const auto* rec = static_cast<const Record*>(static_cast<const void*>(m_base + roff));
@@ -294,7 +300,7 @@ VdirResult VdirReader::match_slot(uint64_t w, const char* path, size_t len, Vdir
   }
   // The stale map: its count is one hot word, and a byte is read only once something is stale.
   // (slot_index(w) < m_stale_units: the record lies in the arena, checked above.)
-  if (m_stale_count && load_acquire(m_stale_count) != 0 &&
+  if (!any_stale && m_stale_count && load_acquire(m_stale_count) != 0 &&
       (load_relaxed(&m_stale[slot_index(w)]) & kStaleMarked))
     return VdirResult::kStale;
   return read_record(rec, out, target, target_cap);

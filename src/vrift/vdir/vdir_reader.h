@@ -70,6 +70,10 @@ public:
   VdirResult lookup(const char* path, size_t len, VdirStat* out, char* target = nullptr,
                     size_t target_cap = 0) const;
 
+  /// As lookup(), but an entry the stale map marks is answered too (kHit), as the VDir has it:
+  /// for what the shim must still know of a stale entry (its blob, before a write).
+  VdirResult lookup_any(const char* path, size_t len, VdirStat* out) const;
+
   /// The header's generation counter (changes after every mutation), or 0 when detached.
   uint64_t generation() const;
   /// Entries (live + tombstones) as last published, or 0 when detached. Informational.
@@ -78,15 +82,17 @@ public:
 private:
   // INDEX, when given, receives the record index of PATH's entry instead of its metadata (the
   // result is then kHit, whatever the entry holds).
+  // ANY_STALE: answer entries the stale map marks as if it did not (lookup_any).
   VdirResult search(const char* path, size_t len, VdirStat* out, char* target, size_t target_cap,
-                    uint64_t* index) const;
+                    uint64_t* index, bool any_stale = false) const;
   template <bool kFingerprints>
   [[gnu::always_inline]] inline VdirResult
   probe(uint64_t table_off, uint64_t cap, uint64_t key, const char* path, size_t len, VdirStat* out,
-        char* target, size_t target_cap, uint64_t* index) const;
+        char* target, size_t target_cap, uint64_t* index, bool any_stale) const;
   [[gnu::always_inline]] inline VdirResult match_slot(uint64_t w, const char* path, size_t len,
                                                       VdirStat* out, char* target,
-                                                      size_t target_cap, uint64_t* index) const;
+                                                      size_t target_cap, uint64_t* index,
+                                                      bool any_stale) const;
   [[gnu::always_inline]] inline VdirResult read_record(const Record* rec, VdirStat* out,
                                                        char* target, size_t target_cap) const;
 

@@ -337,6 +337,25 @@ Claim claim_on_disk(const Lookup& l, Scratch* s, int write_flags, int* err) {
   return Claim::kClaimed;
 }
 
+int unshare_stale(int flags, Scratch* s) {
+  const Located loc = classify(&s->a);
+  if (loc.where != Where::kInside) return 0;
+  const vdir::VdirReader& reader = g_state.proj[loc.proj].reader;
+  Lookup l;
+  l.proj = loc.proj;
+  l.rel = s->a.s + loc.rel_off;
+  l.rel_len = s->a.len - loc.rel_off;
+  unsigned char* byte = reader.stale_byte(l.rel, l.rel_len);
+  if (!byte || reader.lookup_any(l.rel, l.rel_len, &l.st) != vdir::VdirResult::kHit ||
+      (l.st.mode & vdir::kModeTypeMask) != vdir::kModeReg)
+    return 0;
+  struct stat us;
+  if (sys::failed(sys::call6(SYS_newfstatat, AT_FDCWD, sys::arg(s->a.s), sys::arg(&us),
+                             AT_SYMLINK_NOFOLLOW)))
+    return 0;
+  return unshare_from_store(l, us, flags, byte, s);
+}
+
 bool phantom(int dirfd, const char* path, bool follow) {
   return change_refusal(dirfd, path, follow) != 0;
 }

@@ -110,10 +110,13 @@ __attribute__((noinline)) int open_slow(int dirfd, const char* path, int flags, 
   // O_CREAT|O_EXCL never follows a final symlink: an existing (even dangling) one is EEXIST.
   const bool excl = (flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL);
   const bool follow = !(flags & O_NOFOLLOW) && !excl;
+  const bool writing = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
   Lookup l = lookup(dirfd, path, follow, &s);
   for (int hops = 0; l.res == Res::kReal && l.inside_miss && follow && !(flags & O_PATH) &&
                      hops < kMaxPhysicalHops;
        ++hops) {
+    if (writing)
+      if (const int e = unshare_stale(flags, &s)) return fail(e);
     const int fd = real_openat.get()(l.real_dirfd, l.real_path, flags | O_NOFOLLOW, mode);
     if (fd >= 0) {
       errno = saved;
@@ -131,6 +134,8 @@ __attribute__((noinline)) int open_slow(int dirfd, const char* path, int flags, 
   int err = 0;
   switch (plan_open(l, flags, &err)) {
   case Plan::kReal:
+    if (writing && l.inside_miss && !(flags & O_PATH))
+      if (const int e = unshare_stale(flags, &s)) return fail(e);
     return real_openat.get()(l.real_dirfd, l.real_path, flags, mode);
   case Plan::kFail:
     return fail(err);
@@ -242,6 +247,10 @@ bool plan_fopen_write(const char* path, int flags, Scratch* s, PathBuf* hop,
   }
   if (l.res == Res::kReal) {
     *out_path = l.real_path;
+    if (const int e = l.inside_miss && !(flags & O_EXCL) ? unshare_stale(flags, s) : 0) {
+      errno = e;
+      return false;
+    }
     return true;
   }
   if (l.res == Res::kError || is_type(l.st, vdir::kModeDir)) {

@@ -44,6 +44,11 @@ enum class Claim {
   kClaimed, ///< on disk and marked stale
 };
 Claim claim_on_disk(const Lookup& l, Scratch* s, int write_flags = -1, int* err = nullptr);
+/// Before an open with FLAGS for writing of a path the kernel answers for (S->a its absolute
+/// path): if that path is a projected file marked stale that still shares its blob's inode
+/// (marked by a change that did not copy it: a chmod, a touch, the daemon), it gets an inode of
+/// its own first, as claim_on_disk does for a write. 0, or the errno the open must fail with.
+int unshare_stale(int flags, Scratch* s);
 /// Whether PATH is /proc/self/fd/N, /proc/thread-self/fd/N or /dev/fd/N of a projected file's
 /// descriptor (a shared blob: reopening it for writing would change the store).
 bool blob_fd_path(const char* path);
