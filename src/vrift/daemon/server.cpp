@@ -53,6 +53,10 @@ constexpr auto kSpinAfterRequest = std::chrono::microseconds(200);
 // walk of dataset A costs, which a longer wait would not save.
 constexpr int kTreeCheckWaitMs = 300;
 
+// How often at most the daemon reads a followed tree's events (SkeletonWatch::drain): the delay
+// a mark may take after a change made outside the session, against one wake-up per event.
+constexpr int kFollowEveryMs = 5;
+
 // The listing that goes with a VDir file: same name, ".listing" for ".vdir" (the shim derives
 // it the same way).
 std::string listing_path(const std::string& vdir_path) {
@@ -131,6 +135,7 @@ struct LiveSession {
   std::string manifest;               ///< the manifest file's path
   SkeletonWatch skeleton;             ///< whether its directories exist (SESSION_REPLY flags)
   std::unique_ptr<StaleMarker> stale; ///< null when the stale map could not be mapped
+  Clock::time_point next_drain;       ///< its tree watch is polled again from then on
   bool watch_tree = false; ///< a client asked for the files to be watched too (kOpenWatchTree)
   int64_t arm_unchanged_before_ns = 0; ///< the next arm's proof of age (0: the skeleton only)
   int refs = 0;
@@ -709,9 +714,11 @@ void Server::arm_skeletons() {
     auto it = m_sessions.find(id);
     if (it == m_sessions.end()) continue;
     LiveSession& ls = it->second;
+    // (What the old watches saw is kept through the arm and marked below.)
     ls.skeleton.arm(ls.root, ls.session->tree(),
                     ls.watch_tree ? ls.arm_unchanged_before_ns : int64_t{0}, ls.manifest,
                     m_store->root());
+    mark_changes(ls);
   }
   m_arm_pending.clear();
 }
@@ -777,17 +784,25 @@ Status Server::loop() {
     const size_t leases_at = pfds.size();
     for (auto& [fd, l] : m_leases)
       pfds.push_back({fd, POLLIN, 0});
-    // The sessions whose tree watch follows the tree: what changes on disk is marked as it comes.
+    // The sessions whose tree watch follows the tree: what changes on disk is marked as it comes,
+    // at most once per kFollowEveryMs per session (a program appending to a log in the project
+    // would otherwise wake the daemon at every write); the poll then sleeps no longer than that.
     const size_t watches_at = pfds.size();
     m_followed.clear();
-    for (auto& [id, ls] : m_sessions)
-      if (ls.stale && ls.skeleton.follows()) {
-        pfds.push_back({ls.skeleton.fd(), POLLIN, 0});
-        m_followed.push_back(id);
+    const auto round = Clock::now();
+    int timeout = 200;
+    for (auto& [id, ls] : m_sessions) {
+      if (!ls.stale || !ls.skeleton.follows()) continue;
+      if (round < ls.next_drain) {
+        timeout = std::min(timeout, kFollowEveryMs);
+        continue;
       }
+      pfds.push_back({ls.skeleton.fd(), POLLIN, 0});
+      m_followed.push_back(id);
+    }
     // Right after a request, poll without sleeping for a moment (kSpinAfterRequest): see there.
-    const bool spinning = Clock::now() < m_spin_until;
-    int rc = ::poll(pfds.data(), pfds.size(), spinning ? 0 : 200);
+    const bool spinning = round < m_spin_until;
+    int rc = ::poll(pfds.data(), pfds.size(), spinning ? 0 : timeout);
     if (rc < 0 && errno != EINTR) return fail_os("poll");
     if (rc == 0 && spinning) ::sched_yield(); // the client may be waiting for this CPU
     if (rc > 0) {
@@ -799,6 +814,7 @@ Status Server::loop() {
         if (LiveSession* ls = find(m_followed[i - watches_at])) {
           ls->skeleton.drain();
           mark_changes(*ls);
+          ls->next_drain = Clock::now() + std::chrono::milliseconds(kFollowEveryMs);
         }
       }
       if (pfds[0].revents & POLLIN) accept_one();

@@ -336,6 +336,37 @@ int add_watch(int fd, const char* path, uint32_t mask) {
   return ::inotify_add_watch(fd, path, mask);
 }
 
+// Reads every event queued on FD (a watch whose descriptors name the directories DIRS, empty for
+// a skeleton-only watch) and appends the entries they name to OUT (SkeletonWatch::drain).
+// Returns the bytes read: 0 when nothing had come. A queue overflow loses what it lost.
+size_t read_events(int fd, const std::unordered_map<int, std::string>& dirs,
+                   std::vector<SkeletonWatch::Change>* out) {
+  alignas(struct inotify_event) char buf[8192];
+  size_t total = 0;
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return total; // EAGAIN: no more
+    total += static_cast<size_t>(n);
+    for (size_t off = 0; off + sizeof(struct inotify_event) <= static_cast<size_t>(n);) {
+      struct inotify_event ev;
+      std::memcpy(&ev, buf + off, sizeof ev);
+      const char* name = buf + off + sizeof ev;
+      off += sizeof ev + ev.len;
+      if (ev.len == 0 || off > static_cast<size_t>(n)) continue; // about a watched directory
+      const auto d = dirs.find(ev.wd);
+      if (d == dirs.end()) continue;
+      const bool dir = (ev.mask & IN_ISDIR) != 0;
+      // A directory's own attributes, or one made, change no entry the VDir serves.
+      if (dir && !(ev.mask & (IN_DELETE | IN_MOVED_FROM))) continue;
+      SkeletonWatch::Change c;
+      c.path = d->second.empty() ? std::string(name) : d->second + "/" + name;
+      c.gone_dir = dir;
+      out->push_back(std::move(c));
+    }
+  }
+}
+
 } // namespace
 
 void SkeletonWatch::reset() {
@@ -386,6 +417,20 @@ bool SkeletonWatch::wait_tree(int timeout_ms) const {
 
 void SkeletonWatch::arm(const std::string& root, const Tree& tree, int64_t unchanged_before_ns,
                         const std::string& manifest, const std::string& store) {
+  // A watch of the tree that is re-armed (a session a program still runs in) keeps its old
+  // watches until the new ones are in place, and what they saw is kept for take_changes(): a
+  // change in between is marked, whichever instance has its event.
+  struct OldWatches {
+    SkeletonWatch& w;
+    UniqueFd fd;
+    std::unordered_map<int, std::string> dirs;
+    size_t watched;
+    ~OldWatches() {
+      if (!fd.valid()) return;
+      if (!dirs.empty()) (void)read_events(fd.get(), dirs, &w.m_changes);
+      if (watched > kCloseAsideWatches) close_aside(std::move(fd));
+    }
+  } old{*this, std::move(m_fd), std::move(m_dirs), m_watched};
   reset();
   UniqueFd fd(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
   if (!fd.valid() && errno == EMFILE && g_closing.load() > 0) {
@@ -456,32 +501,10 @@ bool SkeletonWatch::clean(const std::string& root) {
 }
 
 void SkeletonWatch::drain() {
-  if (!m_fd.valid()) return;
-  alignas(struct inotify_event) char buf[8192];
-  for (;;) {
-    const ssize_t n = ::read(m_fd.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return; // EAGAIN: no more (a queue overflow loses what it lost: not marked)
-    m_changed = true;
-    // The look at the tree has no answer to give any more: its thread stops at its next entry.
-    if (m_check) m_check->cancel.store(true, std::memory_order_relaxed);
-    for (size_t off = 0; off + sizeof(struct inotify_event) <= static_cast<size_t>(n);) {
-      struct inotify_event ev;
-      std::memcpy(&ev, buf + off, sizeof ev);
-      const char* name = buf + off + sizeof ev;
-      off += sizeof ev + ev.len;
-      if (ev.len == 0 || off > static_cast<size_t>(n)) continue; // about a watched directory
-      const auto d = m_dirs.find(ev.wd);
-      if (d == m_dirs.end()) continue;
-      const bool dir = (ev.mask & IN_ISDIR) != 0;
-      // A directory's own attributes, or one made, change no entry the VDir serves.
-      if (dir && !(ev.mask & (IN_DELETE | IN_MOVED_FROM))) continue;
-      Change c;
-      c.path = d->second.empty() ? std::string(name) : d->second + "/" + name;
-      c.gone_dir = dir;
-      m_changes.push_back(std::move(c));
-    }
-  }
+  if (!m_fd.valid() || read_events(m_fd.get(), m_dirs, &m_changes) == 0) return;
+  m_changed = true;
+  // The look at the tree has no answer to give any more: its thread stops at its next entry.
+  if (m_check) m_check->cancel.store(true, std::memory_order_relaxed);
 }
 
 } // namespace vrift

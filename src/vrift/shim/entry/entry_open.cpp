@@ -134,7 +134,8 @@ __attribute__((noinline)) int open_slow(int dirfd, const char* path, int flags, 
   int err = 0;
   switch (plan_open(l, flags, &err)) {
   case Plan::kReal:
-    if (writing && l.inside_miss && !(flags & O_PATH))
+    // (O_EXCL: an existing file is EEXIST, and must not be copied over first.)
+    if (writing && l.inside_miss && !(flags & (O_PATH | O_EXCL)))
       if (const int e = unshare_stale(flags, &s)) return fail(e);
     return real_openat.get()(l.real_dirfd, l.real_path, flags, mode);
   case Plan::kFail:
