@@ -57,15 +57,16 @@ constexpr int kTreeCheckWaitMs = 300;
 // a mark may take after a change made outside the session, against one wake-up per event.
 constexpr int kFollowEveryMs = 5;
 
-// The listing that goes with a VDir file: same name, ".listing" for ".vdir" (the shim derives
-// it the same way).
+// The files that go with a VDir: the same name with another extension for ".vdir", the listing
+// (".listing") and the stale map the shims share (".stale", vdir_layout.h); the shim derives
+// them the same way (shim/core/state.h, vdir_sibling).
+std::string vdir_sibling(const std::string& vdir_path, const char* ext) {
+  return vdir_path.substr(0, vdir_path.size() - 5) + ext;
+}
 std::string listing_path(const std::string& vdir_path) {
-  return vdir_path.substr(0, vdir_path.size() - 5) + ".listing";
+  return vdir_sibling(vdir_path, ".listing");
 }
-// And the stale map the shims share (vdir_layout.h): ".stale".
-std::string stale_path(const std::string& vdir_path) {
-  return vdir_path.substr(0, vdir_path.size() - 5) + ".stale";
-}
+std::string stale_path(const std::string& vdir_path) { return vdir_sibling(vdir_path, ".stale"); }
 // Removes a session's files: the VDir, its listing and its stale map.
 void remove_vdir_files(const std::string& vdir_path) {
   ::unlink(vdir_path.c_str());

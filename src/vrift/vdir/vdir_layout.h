@@ -156,12 +156,13 @@ static_assert((kFlagMask & (kFlagDeleted | kFlagDirty | kFlagDir | kFlagSymlink 
 
 // The stale map (docs/vdir.md, "The stale map"): a second file per session, beside the VDir
 // ("<name>.stale" for "<name>.vdir"), which every shimmed process maps read-write. One byte per
-// record index of the VDir's arena (a record at arena_off + i * kRecordAlign has byte i): a
-// non-zero byte says that a program of the session has changed the entry's file on disk (a
+// record index of the VDir's arena (a record at arena_off + i * kRecordAlign has byte i): its
+// kStaleMarked bit says that a program of the session has changed the entry's file on disk (a
 // solid projection's file written, removed, renamed, its mode or times set; an empty directory
-// removed), so the disk, not the VDir, now answers for that path. Bytes only ever go from 0 to 1;
-// the header's count says whether any has, so that a lookup in a session nobody changed reads
-// one hot word and no byte. Written by the shims, created (zero) by the daemon.
+// removed), so the disk, not the VDir, now answers for that path. Bits are only ever set; the
+// header's count says how many entries are marked, so that a lookup in a session nobody changed
+// reads one hot word and no byte. Written by the shims and the daemon, created zero by the
+// daemon.
 inline constexpr char kStaleMagic[8] = {'V', 'R', 'I', 'F', 'T', 'S', 'T', 'L'};
 inline constexpr uint32_t kStaleVersion = 1;
 inline constexpr uint32_t kStaleHeaderSize = 4096;

@@ -176,7 +176,6 @@ VdirAttach VdirReader::attach_stale(void* base, size_t len) {
   if (units > len - kStaleHeaderSize) return VdirAttach::kTooSmall;
   m_stale = static_cast<unsigned char*>(base) + kStaleHeaderSize;
   m_stale_count = &h->count;
-  m_stale_units = units;
   return VdirAttach::kOk;
 }
 
@@ -299,7 +298,8 @@ VdirResult VdirReader::match_slot(uint64_t w, const char* path, size_t len, Vdir
     return VdirResult::kHit;
   }
   // The stale map: its count is one hot word, and a byte is read only once something is stale.
-  // (slot_index(w) < m_stale_units: the record lies in the arena, checked above.)
+  // (Its byte exists: the record lies in the arena, checked above, and attach_stale checked
+  // that every arena record index has one.)
   if (!any_stale && m_stale_count && load_acquire(m_stale_count) != 0 &&
       (load_relaxed(&m_stale[slot_index(w)]) & kStaleMarked))
     return VdirResult::kStale;

@@ -82,9 +82,11 @@ public:
 private:
   // INDEX, when given, receives the record index of PATH's entry instead of its metadata (the
   // result is then kHit, whatever the entry holds).
-  // ANY_STALE: answer entries the stale map marks as if it did not (lookup_any).
-  VdirResult search(const char* path, size_t len, VdirStat* out, char* target, size_t target_cap,
-                    uint64_t* index, bool any_stale = false) const;
+  // ANY_STALE: answer entries the stale map marks as if it did not (lookup_any). Inlined into
+  // each caller, so that lookup() (the shim's hot path) tests neither INDEX nor ANY_STALE.
+  [[gnu::always_inline]] inline VdirResult search(const char* path, size_t len, VdirStat* out,
+                                                  char* target, size_t target_cap, uint64_t* index,
+                                                  bool any_stale = false) const;
   template <bool kFingerprints>
   [[gnu::always_inline]] inline VdirResult
   probe(uint64_t table_off, uint64_t cap, uint64_t key, const char* path, size_t len, VdirStat* out,
@@ -105,9 +107,8 @@ private:
   uint64_t m_seed = 0;
   uint32_t m_hash_fn = 0;
   bool m_fingerprints = false;      // version 2: tables are followed by their fingerprint bytes
-  unsigned char* m_stale = nullptr; // the stale map's bytes (m_stale_units of them), or none
+  unsigned char* m_stale = nullptr; // the stale map's bytes (one per arena record index), or none
   uint64_t* m_stale_count = nullptr;
-  uint64_t m_stale_units = 0;
 };
 
 /// A read-only mapping of a whole VDir file.

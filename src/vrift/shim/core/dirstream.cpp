@@ -100,11 +100,7 @@ ListingView listing_of(Projection* p) {
   const unsigned char* base = __atomic_load_n(&p->listing, __ATOMIC_ACQUIRE);
   if (!base) {
     PathBuf path;
-    path.len = 0;
-    const uint32_t vlen = static_cast<uint32_t>(slen(p->vdir_path));
-    if (vlen < 5 || !append(path.s, &path.len, kPathMax, p->vdir_path, vlen - 5) ||
-        !append(path.s, &path.len, kPathMax, ".listing", 8))
-      return {};
+    if (!vdir_sibling(*p, ".listing", path.s)) return {};
     vdir::VdirMapping m;
     if (vdir::vdir_map_readonly(path.s, &m) != 0) {
       log3("cannot map the listing ", path.s, "; directories show their physical skeleton");

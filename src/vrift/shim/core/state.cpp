@@ -100,11 +100,7 @@ int parse_projections(const char* text, State* st) {
 // changes in a solid projection's files is not seen through the VDir until the next session.
 static void attach_stale(Projection* p) {
   char path[kPathMax];
-  uint32_t len = 0;
-  const uint32_t vlen = static_cast<uint32_t>(slen(p->vdir_path));
-  if (vlen < 5 || !append(path, &len, kPathMax, p->vdir_path, vlen - 5) ||
-      !append(path, &len, kPathMax, ".stale", 6))
-    return;
+  if (!vdir_sibling(*p, ".stale", path)) return;
   if (vdir::vdir_map_stale(path, &p->stale) != 0) {
     log3("cannot map the stale map ", path, "; changes to solid files show at the next session");
     return;
@@ -114,6 +110,13 @@ static void attach_stale(Projection* p) {
     log3("not a usable stale map: ", path);
     vdir::vdir_unmap(&p->stale);
   }
+}
+
+bool vdir_sibling(const Projection& p, const char* ext, char* out) {
+  uint32_t len = 0;
+  const uint32_t vlen = static_cast<uint32_t>(slen(p.vdir_path));
+  return vlen >= 5 && append(out, &len, kPathMax, p.vdir_path, vlen - 5) &&
+         append(out, &len, kPathMax, ext, slen(ext));
 }
 
 void attach_projections(State* st) {

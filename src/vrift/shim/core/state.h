@@ -49,6 +49,10 @@ inline bool active() { return __atomic_load_n(&g_state.ready, __ATOMIC_ACQUIRE) 
 /// skipped; returns how many were taken.
 int parse_projections(const char* text, State* st);
 
+/// The path of the file beside projection P's VDir with extension EXT (".listing", ".stale"
+/// for its ".vdir") into OUT (kPathMax bytes); false if it does not fit.
+bool vdir_sibling(const Projection& p, const char* ext, char* out);
+
 /// Maps and attaches every parsed projection's VDir and stats its root; drops the ones that
 /// fail (logging why when ST->log), then sorts the rest longest root first.
 void attach_projections(State* st);

@@ -345,15 +345,13 @@ int unshare_stale(int flags, Scratch* s) {
   l.proj = loc.proj;
   l.rel = s->a.s + loc.rel_off;
   l.rel_len = s->a.len - loc.rel_off;
-  unsigned char* byte = reader.stale_byte(l.rel, l.rel_len);
-  if (!byte || reader.lookup_any(l.rel, l.rel_len, &l.st) != vdir::VdirResult::kHit ||
+  if (reader.lookup_any(l.rel, l.rel_len, &l.st) != vdir::VdirResult::kHit ||
       (l.st.mode & vdir::kModeTypeMask) != vdir::kModeReg)
     return 0;
-  struct stat us;
-  if (sys::failed(sys::call6(SYS_newfstatat, AT_FDCWD, sys::arg(s->a.s), sys::arg(&us),
-                             AT_SYMLINK_NOFOLLOW)))
-    return 0;
-  return unshare_from_store(l, us, flags, byte, s);
+  // The entry is marked already; claiming it again copies it if it still shares its blob.
+  int err = 0;
+  (void)claim_on_disk(l, s, flags, &err);
+  return err;
 }
 
 bool phantom(int dirfd, const char* path, bool follow) {
