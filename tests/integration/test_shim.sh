@@ -293,6 +293,14 @@ err=$(cd "$Z/src" && "$VRIFT" -v run -- cat lib/m7.js 2>&1 >"$T/z.out")
 check_eq "zero-config: runs from a subdirectory of the project" "module 7" "$(cat "$T/z.out")"
 check_contains "zero-config: finds the root by package.json" "project $Z (package.json)" "$err"
 check "zero-config: the transient manifest stays out of the project's files" test -f "$Z/.vrift/run.manifest"
+# ... and out of git's sight: .vrift/ ignores itself, the project's .gitignore is not touched.
+G="$T/zgit"
+mkdir -p "$G"
+printf '{"name": "g"}\n' >"$G/package.json"
+git -C "$G" init -q
+(cd "$G" && "$VRIFT" run -- true)
+check_eq "zero-config: git status shows the project's files, not .vrift/" "?? package.json" \
+  "$(git -C "$G" status --porcelain --untracked-files=all)"
 # The run right after the first walk is not walked: the daemon has checked, on a thread of its
 # own, what that walk changed (the root, by creating .vrift/; every file it linked into the store)
 # and the run waited for it (docs/run.md, "Zero-config").

@@ -1,5 +1,7 @@
 #include "vrift/project/transient.h"
 
+#include <cerrno>
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -34,6 +36,18 @@ bool adopt_manifest(const Paths& paths, const std::string& manifest, const std::
   return true;
 }
 
+// `.vrift/` is vrift's, not the project's: a `.gitignore` in it that ignores everything keeps it
+// out of `git status` and `git add -A` without touching the project's own ignore files (as
+// pytest's and mypy's caches do). Written once, atomically; best effort (a failure changes
+// nothing but what git shows).
+void ignore_for_git(const std::string& dir) {
+  const std::string path = dir + "/.gitignore";
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0 || errno != ENOENT) return;
+  (void)fs::write_file_atomic(path, "# Created by vrift: its run state for this project.\n*\n", 0644,
+                              /*durable=*/false);
+}
+
 // Where a transient ingest of ROOT writes its manifest (see prepare_transient).
 Result<std::string> choose_manifest(const Paths& paths, const std::string& root,
                                     ProjectConfig& config, IngestTier& tier) {
@@ -45,7 +59,10 @@ Result<std::string> choose_manifest(const Paths& paths, const std::string& root,
     return mine;
   }
   std::string dir = root + "/.vrift";
-  if (fs::mkdir_p(dir, 0755).ok() && ::access(dir.c_str(), W_OK) == 0) return dir + "/run.manifest";
+  if (fs::mkdir_p(dir, 0755).ok() && ::access(dir.c_str(), W_OK) == 0) {
+    ignore_for_git(dir);
+    return dir + "/run.manifest";
+  }
   // A project we may not write into: the manifest lives with vrift's own files.
   std::string alt = paths.home + "/run";
   VRIFT_TRY(fs::mkdir_p(alt, 0700).context("transient manifest"));
