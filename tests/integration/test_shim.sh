@@ -175,10 +175,12 @@ in_both "$PR" at deeplink er/b.txt
 in_both "$PR" getdents docs
 in_both "$PY" -c 'import subprocess; print(subprocess.run(["cat", "docs/a.txt"], capture_output=True).stdout)'
 in_both "$PR" vforkclose docs/deep/er/b.txt
-# A blob's inode is learnt on its first fstat: a descriptor closed inside libc and reused for
-# another file of the same size on the store's device must not pass for the blob.
+# fstat of a projected file's descriptor is answered from the shim's table: a descriptor closed
+# inside libc (fclose, freopen) or through syscall() and reused for another file (of the same
+# size, on the store's device) describes that file, not the blob.
 head -c "$(stat -c %s "$P/docs/a.txt")" /dev/zero >"$T/same-size-as-a"
 in_both "$PR" stalefile docs/a.txt "$T/same-size-as-a"
+in_both "$PR" isatty docs/a.txt
 in_both "$PR" rewind docs
 in_both "$PY" -c 'import ctypes; print(ctypes.CDLL("./lib/libanswer.so").vr_answer())'
 # File system questions about a projected file (df, stat -f, a file watcher)

@@ -13,6 +13,7 @@
 //   probe smallstack ARG             execl from a thread with a 48 KiB stack
 //   probe stalefd PDIR ODIR NAME     a projected dir fd closed by fclose, its number reused
 //   probe stalefile FILE OTHER       a projected file's fd closed inside libc, reused for OTHER
+//   probe isatty FILE                a projected file is no terminal; a pty reusing its fd is
 //   probe vforkclose FILE            a vfork child closing fds leaves the parent's table alone
 //   probe rewind DIR                 getdents64 after lseek(fd, 0, SEEK_SET)
 //   probe nftw CWD TREE              relative stats in nftw(FTW_CHDIR) callbacks
@@ -20,6 +21,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <ftw.h>
 #include <glob.h>
 #include <pthread.h>
@@ -216,6 +218,28 @@ int main(int argc, char** argv) {
              st.st_dev == want.st_dev && st.st_ino == want.st_ino, (long long)st.st_size);
       fclose(f);
     }
+    // Closed through syscall() (which the shim sees), the number reused by an open it does not
+    // see (openat2, which it passes through).
+    int fd = open(argv[2], O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) != 0) return 1;
+    syscall(SYS_close, fd);
+    struct open_how how2 = {.flags = O_RDONLY | O_CLOEXEC};
+    const int again = (int)syscall(SYS_openat2, AT_FDCWD, argv[3], &how2, sizeof how2);
+    if (again < 0 || fstat(again, &st) != 0) return 1;
+    printf("stalefile syscall: same_fd=%d other=%d size=%lld\n", again == fd,
+           st.st_dev == want.st_dev && st.st_ino == want.st_ino, (long long)st.st_size);
+    close(again);
+    return 0;
+  }
+  if (!strcmp(mode, "isatty") && argc > 2) { // isatty FILE: a blob is no terminal; a pty is
+    int fd = open(argv[2], O_RDONLY | O_CLOEXEC);
+    errno = 0;
+    const int file = isatty(fd);
+    const int file_errno = errno;
+    close(fd);
+    const int pty = posix_openpt(O_RDWR | O_NOCTTY); // the number just closed, very likely
+    printf("isatty file=%d enotty=%d pty=%d same_fd=%d\n", file, file_errno == ENOTTY,
+           pty >= 0 && isatty(pty), pty == fd);
     return 0;
   }
   if (!strcmp(mode, "vforkclose")) { // a vfork child closes everything: the parent's fstat holds

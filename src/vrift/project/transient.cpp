@@ -44,7 +44,8 @@ void ignore_for_git(const std::string& dir) {
   const std::string path = dir + "/.gitignore";
   struct stat st {};
   if (::lstat(path.c_str(), &st) == 0 || errno != ENOENT) return;
-  (void)fs::write_file_atomic(path, "# Created by vrift: its run state for this project.\n*\n", 0644,
+  (void)fs::write_file_atomic(path, "# Created by vrift: its run state for this project.\n*\n",
+                              0644,
                               /*durable=*/false);
 }
 

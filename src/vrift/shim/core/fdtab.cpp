@@ -48,6 +48,11 @@ const char* arena_copy(const char* s, uint32_t len) {
 
 FdEntry* fd_entry(int fd) { return fd >= 0 && fd < kMaxFds ? &g_fds[fd] : nullptr; }
 
+const FdEntry* fd_blob(int fd) {
+  const FdEntry* e = fd_entry(fd);
+  return e && __atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) == kFdFile ? e : nullptr;
+}
+
 FdKind fd_kind(int fd) {
   const FdEntry* e = fd_entry(fd);
   return e ? static_cast<FdKind>(__atomic_load_n(&e->kind, __ATOMIC_ACQUIRE)) : kFdNone;

@@ -50,6 +50,13 @@ void fd_set_outside_dir(int fd);
 /// nullptr; a stale entry (FD closed behind the shim's back and reused) is forgotten. Its rel
 /// may be null (the arena was full): fd_dir_rel() finds the path then.
 FdEntry* fd_projected_dir(int fd);
+/// FD's entry if it is a projected file's blob that the shim opened and has not seen closed,
+/// asked of the table alone: fstat, statx and isatty of such a descriptor are answered from it
+/// without a system call (Python fstats each module it reads twice and asks isatty once, ~1 us
+/// of system calls a module here). Only a close the shim does not see (an inline `syscall`
+/// instruction, io_uring, glibc's fcloseall) followed by a reuse of the number that it does not
+/// see either could make the entry describe another file (docs/shim.md, "Descriptors").
+const FdEntry* fd_blob(int fd);
 /// The same for any KIND: FD's entry if it is of KIND and FD still refers to the inode it was
 /// tracked for, else nullptr (a stale entry is forgotten).
 FdEntry* fd_checked(int fd, FdKind kind);

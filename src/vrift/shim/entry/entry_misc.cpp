@@ -1,6 +1,6 @@
 // access, readlink, realpath, the cwd (chdir/fchdir), descriptor lifetime (close, close_range,
-// dup*, fcntl's F_DUPFD*) and syscall() itself (LESSONS 5: Node calls syscall(SYS_statx) and
-// syscall(SYS_close)).
+// dup*, fcntl's F_DUPFD*), isatty and syscall() itself (LESSONS 5: Node calls syscall(SYS_statx)
+// and syscall(SYS_close)).
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -30,6 +30,7 @@ namespace {
 using ChdirFn = int(const char*);
 using FchdirFn = int(int);
 using CloseFn = int(int);
+using IsattyFn = int(int);
 using CloseRangeFn = int(unsigned, unsigned, int);
 using DupFn = int(int);
 using Dup2Fn = int(int, int);
@@ -39,6 +40,7 @@ using SyscallFn = long(long, ...);
 VRIFT_REAL(chdir, ChdirFn);
 VRIFT_REAL(fchdir, FchdirFn);
 VRIFT_REAL(close, CloseFn);
+VRIFT_REAL(isatty, IsattyFn);
 VRIFT_REAL(close_range, CloseRangeFn);
 VRIFT_REAL(dup, DupFn);
 VRIFT_REAL(dup2, Dup2Fn);
@@ -222,6 +224,15 @@ void forget_fd(int fd) {
 VRIFT_EXPORT int close(int fd) {
   forget_fd(fd);
   return real_close.get()(fd);
+}
+// isatty: a projected file's blob is a regular file, never a terminal (Python asks of every
+// file it opens, modules included).
+VRIFT_EXPORT int isatty(int fd) {
+  if (active() && fd_blob(fd)) {
+    errno = ENOTTY;
+    return 0;
+  }
+  return real_isatty.get()(fd);
 }
 VRIFT_EXPORT int close_range(unsigned first, unsigned last, int flags) {
   const int r = real_close_range.get()(first, last, flags);

@@ -97,6 +97,12 @@ __attribute__((noinline)) int statx_general(int dirfd, const char* path, int fla
 } // namespace
 
 int op_fstat(int fd, struct stat* buf) {
+  if (active()) {
+    if (const FdEntry* e = fd_blob(fd)) {
+      fill_stat(g_state.proj[e->proj], e->st, buf);
+      return 0;
+    }
+  }
   const long r = sys::call6(SYS_fstat, fd, sys::arg(buf));
   if (sys::failed(r)) return fail(static_cast<int>(-r));
   if (active()) {
@@ -133,6 +139,12 @@ int op_statx(int dirfd, const char* path, int flags, unsigned mask, struct statx
   if (path && path[0] == '\0' && (flags & AT_EMPTY_PATH)) {
     // The current directory: answered like "." (it may be a projected directory).
     if (dirfd == AT_FDCWD) return op_statx(AT_FDCWD, ".", flags & ~AT_EMPTY_PATH, mask, buf);
+    if (active()) {
+      if (const FdEntry* e = fd_blob(dirfd)) {
+        fill_statx(g_state.proj[e->proj], e->st, buf);
+        return 0;
+      }
+    }
     const long r = sys::call6(SYS_statx, dirfd, sys::arg(path), flags, mask, sys::arg(buf));
     if (sys::failed(r)) return fail(static_cast<int>(-r));
     if (active()) {
