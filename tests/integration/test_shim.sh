@@ -181,6 +181,9 @@ in_both "$PR" vforkclose docs/deep/er/b.txt
 head -c "$(stat -c %s "$P/docs/a.txt")" /dev/zero >"$T/same-size-as-a"
 in_both "$PR" stalefile docs/a.txt "$T/same-size-as-a"
 in_both "$PR" isatty docs/a.txt
+in_both "$PR" closefrom docs/a.txt
+in_both "$PR" rawclose docs/a.txt "$T/same-size-as-a"
+in_both "$PR" vforkopen docs/a.txt
 in_both "$PR" rewind docs
 in_both "$PY" -c 'import ctypes; print(ctypes.CDLL("./lib/libanswer.so").vr_answer())'
 # File system questions about a projected file (df, stat -f, a file watcher)

@@ -15,6 +15,9 @@
 //   probe stalefile FILE OTHER       a projected file's fd closed inside libc, reused for OTHER
 //   probe isatty FILE                a projected file is no terminal; a pty reusing its fd is
 //   probe vforkclose FILE            a vfork child closing fds leaves the parent's table alone
+//   probe vforkopen FILE             a vfork child opening FILE leaves the parent's table alone
+//   probe closefrom FILE             FILE's fd closed by closefrom, its number reused by a pty
+//   probe rawclose FILE OTHER        FILE's fd closed by a raw syscall, its number reused by fopen
 //   probe rewind DIR                 getdents64 after lseek(fd, 0, SEEK_SET)
 //   probe nftw CWD TREE              relative stats in nftw(FTW_CHDIR) callbacks
 #define _GNU_SOURCE
@@ -240,6 +243,59 @@ int main(int argc, char** argv) {
     const int pty = posix_openpt(O_RDWR | O_NOCTTY); // the number just closed, very likely
     printf("isatty file=%d enotty=%d pty=%d same_fd=%d\n", file, file_errno == ENOTTY,
            pty >= 0 && isatty(pty), pty == fd);
+    // An O_PATH descriptor allows no ioctl (EBADF); a null buffer is the kernel's EFAULT.
+    const int path_fd = open(argv[2], O_PATH | O_CLOEXEC);
+    errno = 0;
+    const int path_tty = isatty(path_fd);
+    const int path_errno = errno;
+    struct stat* volatile none = NULL;
+    errno = 0;
+    const int r = fstat(open(argv[2], O_RDONLY | O_CLOEXEC), none);
+    printf("isatty o_path=%d ebadf=%d fstat_null=%d efault=%d\n", path_tty, path_errno == EBADF,
+           r, errno == EFAULT);
+    return 0;
+  }
+  if (!strcmp(mode, "vforkopen") && argc > 2) { // vforkopen FILE: the child's open is its own
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    dup2(null, 0); // stdin: a character device, whatever the test was given
+    struct stat a, b;
+    fstat(0, &a);
+    pid_t pid = vfork();
+    if (pid == 0) {
+      close(0);
+      if (open(argv[2], O_RDONLY) != 0) _exit(1); // the child's stdin: the projected file
+      _exit(0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    fstat(0, &b);
+    errno = 0;
+    const int tty = isatty(0);
+    printf("vforkopen child=%d same=%d chr=%d isatty=%d enotty=%d\n", WEXITSTATUS(status),
+           a.st_dev == b.st_dev && a.st_ino == b.st_ino, S_ISCHR(b.st_mode), tty, errno == ENOTTY);
+    return 0;
+  }
+  if (!strcmp(mode, "closefrom") && argc > 2) { // closefrom FILE: closed inside libc, reused
+    int fd = open(argv[2], O_RDONLY);
+    closefrom(fd);
+    const int pty = posix_openpt(O_RDWR | O_NOCTTY); // the lowest free number: FILE's
+    struct stat st;
+    printf("closefrom same_fd=%d pty=%d chr=%d\n", pty == fd, isatty(pty),
+           fstat(pty, &st) == 0 && S_ISCHR(st.st_mode));
+    return 0;
+  }
+  if (!strcmp(mode, "rawclose") && argc > 3) { // rawclose FILE OTHER: a close the shim cannot
+    // see (an inline system call), the number reused by fopen: the stream's fstat is OTHER's.
+    struct stat want, st;
+    if (stat(argv[3], &want) != 0) return 1;
+    int fd = open(argv[2], O_RDONLY);
+    long r;
+    __asm__ volatile("syscall" : "=a"(r) : "a"((long)SYS_close), "D"((long)fd) : "rcx", "r11", "memory");
+    FILE* f = fopen(argv[3], "r");
+    if (!f || fstat(fileno(f), &st) != 0) return 1;
+    printf("rawclose closed=%d same_fd=%d other=%d\n", r == 0, fileno(f) == fd,
+           st.st_dev == want.st_dev && st.st_ino == want.st_ino);
+    fclose(f);
     return 0;
   }
   if (!strcmp(mode, "vforkclose")) { // a vfork child closes everything: the parent's fstat holds

@@ -11,7 +11,7 @@ set(VRIFT_SHIM_ENTRY_SOURCES
     shim/entry/entry_dir.cpp shim/entry/entry_misc.cpp shim/entry/entry_xattr.cpp
     shim/entry/entry_fdmeta.cpp shim/entry/entry_dl.cpp
     shim/entry/entry_fsinfo.cpp shim/entry/entry_ftw.cpp
-    shim/entry/entry_exec.cpp shim/entry/entry_mutate.cpp)
+    shim/entry/entry_exec.cpp shim/entry/entry_mutate.cpp shim/entry/entry_vfork.cpp)
 # -fno-delete-null-pointer-checks: glibc declares these arguments nonnull, but a program that
 # passes NULL must get what libc gives it, not a crash inside the shim.
 set(VRIFT_SHIM_FLAGS -fno-exceptions -fno-rtti -fno-threadsafe-statics -fvisibility=hidden

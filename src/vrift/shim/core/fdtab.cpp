@@ -11,10 +11,21 @@
 #include "vrift/shim/core/state.h"
 #include "vrift/util/raw_syscall.h"
 
+__thread bool vrift_in_vfork_child = false;
+
 namespace vrift::shim {
 namespace {
 
 constinit FdEntry g_fds[kMaxFds]{};
+unsigned g_fd_high; // accessed atomically
+
+void raise_high_water(int fd) {
+  unsigned h = __atomic_load_n(&g_fd_high, __ATOMIC_RELAXED);
+  while (static_cast<unsigned>(fd) > h &&
+         !__atomic_compare_exchange_n(&g_fd_high, &h, static_cast<unsigned>(fd), true,
+                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+  }
+}
 
 // Append-only arena for directory paths, reserved on first use.
 constexpr uint64_t kArenaSize = uint64_t{16} << 20;
@@ -53,6 +64,8 @@ const FdEntry* fd_blob(int fd) {
   return e && __atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) == kFdFile ? e : nullptr;
 }
 
+unsigned fd_high_water() { return __atomic_load_n(&g_fd_high, __ATOMIC_RELAXED); }
+
 FdKind fd_kind(int fd) {
   const FdEntry* e = fd_entry(fd);
   return e ? static_cast<FdKind>(__atomic_load_n(&e->kind, __ATOMIC_ACQUIRE)) : kFdNone;
@@ -62,11 +75,13 @@ namespace {
 
 // Fills FD's entry and publishes KIND last (readers load kind first).
 void set_entry(int fd, FdKind kind, int proj, const char* rel, uint32_t rel_len,
-               const vdir::VdirStat& st, uint64_t dev, uint64_t ino) {
+               const vdir::VdirStat& st, uint64_t dev, uint64_t ino, bool path_only = false) {
   FdEntry* e = fd_entry(fd);
-  if (!e) return;
+  if (!e || !fd_table_ours()) return;
   fd_clear(fd);
+  raise_high_water(fd);
   e->proj = proj;
+  e->path_only = path_only;
   __atomic_store_n(&e->real_dev, dev, __ATOMIC_RELAXED);
   __atomic_store_n(&e->real_ino, ino, __ATOMIC_RELAXED);
   e->st = st;
@@ -77,20 +92,22 @@ void set_entry(int fd, FdKind kind, int proj, const char* rel, uint32_t rel_len,
 
 } // namespace
 
-void fd_set_file(int fd, int proj, const vdir::VdirStat& st, uint64_t dev, uint64_t ino) {
-  set_entry(fd, kFdFile, proj, nullptr, 0, st, dev, ino);
+void fd_set_file(int fd, int proj, const vdir::VdirStat& st, uint64_t dev, uint64_t ino,
+                 bool path_only) {
+  set_entry(fd, kFdFile, proj, nullptr, 0, st, dev, ino, path_only);
 }
 
 void fd_set_dir(int fd, int proj, const char* rel, uint32_t len, const vdir::VdirStat& st,
                 uint64_t dev, uint64_t ino) {
-  if (!fd_entry(fd)) return;
+  if (!fd_entry(fd) || !fd_table_ours()) return;
   set_entry(fd, kFdDir, proj, arena_copy(rel, len), len, st, dev, ino);
 }
 
 void fd_set_outside_dir(int fd) {
   FdEntry* e = fd_entry(fd);
-  if (!e) return;
+  if (!e || !fd_table_ours()) return;
   fd_clear(fd);
+  raise_high_water(fd);
   __atomic_store_n(&e->kind, kFdOutsideDir, __ATOMIC_RELEASE);
 }
 
@@ -149,14 +166,14 @@ bool fd_same_file(FdEntry* e, uint64_t dev, uint64_t ino, bool regular, bool hav
 
 void fd_clear(int fd) {
   FdEntry* e = fd_entry(fd);
-  if (!e) return;
+  if (!e || !fd_table_ours()) return;
   __atomic_store_n(&e->kind, kFdNone, __ATOMIC_RELEASE);
   const int32_t s = __atomic_exchange_n(&e->stream, 0, __ATOMIC_ACQ_REL);
   if (s > 0) dirstream_release_index(s - 1);
 }
 
 void fd_copy(int oldfd, int newfd) {
-  if (oldfd == newfd) return;
+  if (oldfd == newfd || !fd_table_ours()) return;
   FdEntry* from = fd_entry(oldfd);
   FdEntry* to = fd_entry(newfd);
   if (!to) return;
@@ -164,7 +181,9 @@ void fd_copy(int oldfd, int newfd) {
   if (!from) return;
   const uint32_t kind = __atomic_load_n(&from->kind, __ATOMIC_ACQUIRE);
   if (kind == kFdNone) return;
+  raise_high_water(newfd);
   to->proj = from->proj;
+  to->path_only = from->path_only;
   to->real_dev = __atomic_load_n(&from->real_dev, __ATOMIC_RELAXED);
   to->real_ino = __atomic_load_n(&from->real_ino, __ATOMIC_ACQUIRE);
   to->st = from->st;

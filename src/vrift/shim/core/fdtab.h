@@ -26,6 +26,7 @@ enum FdKind : uint32_t {
 struct FdEntry {
   uint32_t kind; ///< FdKind; written last (release), read first (acquire)
   int32_t proj;
+  bool path_only;    ///< kFdFile opened with O_PATH (no I/O: isatty is the kernel's EBADF)
   uint64_t real_dev; ///< what the fd really refers to (atomic: a file entry learns it late)
   uint64_t real_ino; ///< 0 for a blob not fstat'ed yet (fd_same_file learns it)
   vdir::VdirStat st{vdir::VdirStat::Zero{}}; ///< the projected metadata
@@ -37,10 +38,22 @@ struct FdEntry {
 
 /// The entry of FD, or nullptr when FD is out of the table's range.
 FdEntry* fd_entry(int fd);
+/// The highest descriptor number an entry was ever made for (0 when none): what a walk over a
+/// range of numbers needs to look at.
+unsigned fd_high_water();
 /// The kind of FD (kFdNone when untracked or out of range).
 FdKind fd_kind(int fd);
+/// Whether this thread is a vfork child (set by the shim's vfork, entry_vfork.cpp): it runs in
+/// its parent's memory with a descriptor table of its own, so nothing it opens, closes or dups
+/// may change the parent's fd table (LESSONS 8). Every setter below does nothing then.
+extern "C" __attribute__((visibility("hidden"))) __thread bool vrift_in_vfork_child
+    __attribute__((tls_model("initial-exec")));
+inline bool fd_table_ours() { return !vrift_in_vfork_child; }
+
 /// Remembers a projected file's blob; DEV and INO 0 when not known yet (fd_same_file learns them).
-void fd_set_file(int fd, int proj, const vdir::VdirStat& st, uint64_t dev, uint64_t ino);
+/// PATH_ONLY: opened with O_PATH.
+void fd_set_file(int fd, int proj, const vdir::VdirStat& st, uint64_t dev, uint64_t ino,
+                 bool path_only = false);
 /// Remembers a projected directory; REL (LEN bytes) is copied into an append-only arena (when
 /// the arena is full the entry keeps no path and lookups fall back to /proc/self/fd).
 void fd_set_dir(int fd, int proj, const char* rel, uint32_t len, const vdir::VdirStat& st,

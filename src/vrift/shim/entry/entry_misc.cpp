@@ -32,6 +32,7 @@ using FchdirFn = int(int);
 using CloseFn = int(int);
 using IsattyFn = int(int);
 using CloseRangeFn = int(unsigned, unsigned, int);
+using ClosefromFn = void(int);
 using DupFn = int(int);
 using Dup2Fn = int(int, int);
 using Dup3Fn = int(int, int, int);
@@ -42,6 +43,7 @@ VRIFT_REAL(fchdir, FchdirFn);
 VRIFT_REAL(close, CloseFn);
 VRIFT_REAL(isatty, IsattyFn);
 VRIFT_REAL(close_range, CloseRangeFn);
+VRIFT_REAL(closefrom, ClosefromFn);
 VRIFT_REAL(dup, DupFn);
 VRIFT_REAL(dup2, Dup2Fn);
 VRIFT_REAL(dup3, Dup3Fn);
@@ -108,8 +110,8 @@ __attribute__((noinline)) char* realpath_slow(const char* path, char* resolved) 
 }
 
 // A vfork child runs in its parent's memory with its own descriptor table: what it closes or
-// dups must not change the parent's fd table (LESSONS 8). Asked only when an entry would change.
-bool own_table() { return sys::call6(SYS_getpid) == g_state.pid; }
+// dups must not change the parent's fd table (LESSONS 8). The shim's vfork says (fdtab.h).
+bool own_table() { return fd_table_ours(); }
 
 // NEWFD became a copy of OLDFD (dup, dup2, dup3).
 void copied(int oldfd, int newfd) {
@@ -119,8 +121,18 @@ void copied(int oldfd, int newfd) {
 
 void forget_range(unsigned first, unsigned last) {
   if (!own_table()) return;
-  for (unsigned fd = first; fd <= last && fd < static_cast<unsigned>(kMaxFds); ++fd)
+  const unsigned high = fd_high_water();
+  for (unsigned fd = first; fd <= last && fd <= high; ++fd)
     if (fd_kind(static_cast<int>(fd)) != kFdNone) fd_clear(static_cast<int>(fd));
+}
+
+// close_range(FIRST, LAST, FLAGS), about to be made: what it will close is forgotten first (a
+// number another thread gets in between must not be answered from the old entry), when the
+// arguments are ones the kernel accepts (a call that fails forgets nothing) and it closes.
+void forget_close_range(unsigned first, unsigned last, unsigned flags) {
+  if (first <= last && !(flags & ~(CLOSE_RANGE_CLOEXEC | CLOSE_RANGE_UNSHARE)) &&
+      !(flags & CLOSE_RANGE_CLOEXEC))
+    forget_range(first, last);
 }
 
 } // namespace
@@ -228,16 +240,22 @@ VRIFT_EXPORT int close(int fd) {
 // isatty: a projected file's blob is a regular file, never a terminal (Python asks of every
 // file it opens, modules included).
 VRIFT_EXPORT int isatty(int fd) {
-  if (active() && fd_blob(fd)) {
-    errno = ENOTTY;
-    return 0;
+  if (active()) {
+    if (const FdEntry* e = fd_blob(fd)) {
+      errno = e->path_only ? EBADF : ENOTTY; // an O_PATH descriptor allows no ioctl
+      return 0;
+    }
   }
   return real_isatty.get()(fd);
 }
 VRIFT_EXPORT int close_range(unsigned first, unsigned last, int flags) {
-  const int r = real_close_range.get()(first, last, flags);
-  if (r == 0 && !(static_cast<unsigned>(flags) & CLOSE_RANGE_CLOEXEC)) forget_range(first, last);
-  return r;
+  forget_close_range(first, last, static_cast<unsigned>(flags));
+  return real_close_range.get()(first, last, flags);
+}
+// closefrom closes inside libc, past the close hook; it cannot fail (glibc aborts rather).
+VRIFT_EXPORT void closefrom(int lowfd) {
+  if (lowfd >= 0) forget_range(static_cast<unsigned>(lowfd), ~0u);
+  real_closefrom.get()(lowfd);
 }
 VRIFT_EXPORT int dup(int fd) {
   const int r = real_dup.get()(fd);
@@ -361,16 +379,16 @@ VRIFT_EXPORT long syscall(long nr, ...) {
   case SYS_close:
     if (fd_kind(i32(0)) != kFdNone && own_table()) fd_clear(i32(0));
     break;
+  case SYS_close_range:
+    forget_close_range(static_cast<unsigned>(a[0]), static_cast<unsigned>(a[1]),
+                       static_cast<unsigned>(a[2]));
+    break;
   default:
     break;
   }
   const long r = real_syscall.get()(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
   if (r >= 0) {
     switch (nr) {
-    case SYS_close_range:
-      if (!(static_cast<unsigned long>(a[2]) & CLOSE_RANGE_CLOEXEC))
-        forget_range(static_cast<unsigned>(a[0]), static_cast<unsigned>(a[1]));
-      break;
     case SYS_dup:
     case SYS_dup2:
     case SYS_dup3:

@@ -60,8 +60,18 @@ int fopen_flags(const char* mode) {
   return acc | f;
 }
 
-// A blob just opened: its inode is learnt on the descriptor's first fstat (fdtab.h).
-void remember_blob(int fd, const Lookup& l) { fd_set_file(fd, l.proj, l.st, 0, 0); }
+// A blob just opened (PATH_ONLY: with O_PATH): its inode is learnt when a change through the
+// descriptor first asks the kernel whether it is the blob (fdtab.h).
+void remember_blob(int fd, const Lookup& l, bool path_only = false) {
+  fd_set_file(fd, l.proj, l.st, 0, 0, path_only);
+}
+
+// A stream libc opened for something not projected: an entry its number still has (closed
+// where the shim did not see) is forgotten, as op_openat forgets it.
+FILE* untracked(FILE* f) {
+  if (f && fd_kind(fileno_unlocked(f)) != kFdNone) fd_clear(fileno_unlocked(f));
+  return f;
+}
 
 // What an open of a projected path does, decided from the lookup.
 enum class Plan { kReal, kFail, kBlob, kDir, kPhysical, kWrite };
@@ -176,7 +186,7 @@ __attribute__((noinline)) int open_slow(int dirfd, const char* path, int flags, 
     errno = saved;
     return fd;
   }
-  remember_blob(fd, l);
+  remember_blob(fd, l, (flags & O_PATH) != 0);
   errno = saved;
   return fd;
 }
@@ -228,8 +238,9 @@ __attribute__((noinline)) FILE* fopen_read_slow(const char* path, const char* mo
   if (f && blob) {
     remember_blob(fileno(f), l);
     errno = saved;
+    return f;
   }
-  return f;
+  return untracked(f);
 }
 
 // fopen/freopen for writing (any mode but "r" without "+"): open's rules, with libc opening the
@@ -278,7 +289,7 @@ __attribute__((noinline)) FILE* fopen_write_slow(const char* path, const char* m
   const char* p;
   if (!plan_fopen_write(path, fopen_flags(mode), &s, &hop, &p)) return nullptr;
   errno = saved;
-  return stream ? real_freopen.get()(p, mode, stream) : real_fopen.get()(p, mode);
+  return untracked(stream ? real_freopen.get()(p, mode, stream) : real_fopen.get()(p, mode));
 }
 
 FILE* fail_null(int e) {
@@ -367,7 +378,7 @@ VRIFT_EXPORT FILE* fopen(const char* path, const char* mode) {
   if (!path || !active()) return real_fopen.get()(path, mode);
   const bool writing = !read_only_mode(mode);
   if (writing && blob_fd_path(path)) return fail_null(EROFS);
-  if (surely_outside(AT_FDCWD, path)) return real_fopen.get()(path, mode);
+  if (surely_outside(AT_FDCWD, path)) return untracked(real_fopen.get()(path, mode));
   return writing ? fopen_write_slow(path, mode, nullptr) : fopen_read_slow(path, mode, nullptr);
 }
 VRIFT_EXPORT FILE* fopen64(const char* path, const char* mode) { return fopen(path, mode); }
@@ -378,7 +389,7 @@ VRIFT_EXPORT FILE* freopen(const char* path, const char* mode, FILE* stream) {
   if (!path || !active()) return real_freopen.get()(path, mode, stream);
   const bool writing = !read_only_mode(mode);
   if (writing && blob_fd_path(path)) return fail_null(EROFS);
-  if (surely_outside(AT_FDCWD, path)) return real_freopen.get()(path, mode, stream);
+  if (surely_outside(AT_FDCWD, path)) return untracked(real_freopen.get()(path, mode, stream));
   return writing ? fopen_write_slow(path, mode, stream) : fopen_read_slow(path, mode, stream);
 }
 VRIFT_EXPORT FILE* freopen64(const char* path, const char* mode, FILE* stream) {

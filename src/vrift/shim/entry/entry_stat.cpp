@@ -94,10 +94,17 @@ __attribute__((noinline)) int statx_general(int dirfd, const char* path, int fla
   }
 }
 
+// Flags and mask the kernel accepts (what it refuses is its to say: EINVAL).
+bool plain_statx(int flags, unsigned mask) {
+  constexpr int kKnown = AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE;
+  return !(flags & ~kKnown) && (flags & AT_STATX_SYNC_TYPE) != AT_STATX_SYNC_TYPE &&
+         !(mask & STATX__RESERVED);
+}
+
 } // namespace
 
 int op_fstat(int fd, struct stat* buf) {
-  if (active()) {
+  if (active() && buf) { // (a null BUF is the kernel's EFAULT)
     if (const FdEntry* e = fd_blob(fd)) {
       fill_stat(g_state.proj[e->proj], e->st, buf);
       return 0;
@@ -139,7 +146,7 @@ int op_statx(int dirfd, const char* path, int flags, unsigned mask, struct statx
   if (path && path[0] == '\0' && (flags & AT_EMPTY_PATH)) {
     // The current directory: answered like "." (it may be a projected directory).
     if (dirfd == AT_FDCWD) return op_statx(AT_FDCWD, ".", flags & ~AT_EMPTY_PATH, mask, buf);
-    if (active()) {
+    if (active() && buf && plain_statx(flags, mask)) {
       if (const FdEntry* e = fd_blob(dirfd)) {
         fill_statx(g_state.proj[e->proj], e->st, buf);
         return 0;
