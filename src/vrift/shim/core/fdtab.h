@@ -1,11 +1,11 @@
 // What the shim remembers per file descriptor it opened inside a projection: the projected
 // metadata (so fstat answers like stat did) and, for directories, the projected path (so *at
-// calls relative to it resolve without asking the kernel). A static table indexed by fd; an
-// entry is trusted for fstat only while the fd still refers to the same inode (checked against
-// the real fstat), so an fd closed behind the shim's back (a raw close) cannot lie. A blob's
-// inode is learnt on the descriptor's first fstat rather than by an fstat of its own at open:
-// most programs never fstat what they read (node reads to EOF), and that fstat was a third of
-// what a projected open cost on top of the kernel's.
+// calls relative to it resolve without asking the kernel). A static table indexed by fd,
+// forgotten at every close the shim sees (docs/shim.md, "Descriptors"). A projected file's
+// entry answers fstat and isatty by itself (fd_blob); a directory's is trusted only while a real
+// fstat of the fd finds the inode it was made for, and a change through a file's descriptor asks
+// the kernel too, learning the blob's inode the first time (not at open: most programs never
+// fstat what they read, and that fstat was a third of what a projected open cost).
 #pragma once
 
 #include <cstdint>

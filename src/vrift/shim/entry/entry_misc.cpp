@@ -109,18 +109,14 @@ __attribute__((noinline)) char* realpath_slow(const char* path, char* resolved) 
   return r;
 }
 
-// A vfork child runs in its parent's memory with its own descriptor table: what it closes or
-// dups must not change the parent's fd table (LESSONS 8). The shim's vfork says (fdtab.h).
-bool own_table() { return fd_table_ours(); }
-
 // NEWFD became a copy of OLDFD (dup, dup2, dup3).
 void copied(int oldfd, int newfd) {
-  if ((fd_kind(oldfd) != kFdNone || fd_kind(newfd) != kFdNone) && own_table())
+  if ((fd_kind(oldfd) != kFdNone || fd_kind(newfd) != kFdNone) && fd_table_ours())
     fd_copy(oldfd, newfd);
 }
 
 void forget_range(unsigned first, unsigned last) {
-  if (!own_table()) return;
+  if (!fd_table_ours()) return;
   const unsigned high = fd_high_water();
   for (unsigned fd = first; fd <= last && fd <= high; ++fd)
     if (fd_kind(static_cast<int>(fd)) != kFdNone) fd_clear(static_cast<int>(fd));
@@ -229,7 +225,7 @@ VRIFT_EXPORT int fchdir(int fd) {
 
 namespace vrift::shim {
 void forget_fd(int fd) {
-  if (fd_kind(fd) != kFdNone && own_table()) fd_clear(fd);
+  if (fd_kind(fd) != kFdNone && fd_table_ours()) fd_clear(fd);
 }
 } // namespace vrift::shim
 
@@ -377,7 +373,7 @@ VRIFT_EXPORT long syscall(long nr, ...) {
       return op_fd_meta(i32(0), nr, a[1], a[2], a[3], a[4], a[5]);
     break;
   case SYS_close:
-    if (fd_kind(i32(0)) != kFdNone && own_table()) fd_clear(i32(0));
+    if (fd_kind(i32(0)) != kFdNone && fd_table_ours()) fd_clear(i32(0));
     break;
   case SYS_close_range:
     forget_close_range(static_cast<unsigned>(a[0]), static_cast<unsigned>(a[1]),
