@@ -11,7 +11,9 @@
 #include "vrift/shim/core/state.h"
 #include "vrift/util/raw_syscall.h"
 
+extern "C" {
 __thread bool vrift_in_vfork_child = false;
+}
 
 namespace vrift::shim {
 namespace {
