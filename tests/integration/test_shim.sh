@@ -668,11 +668,13 @@ check_eq "a phantom projection of the same bytes is unchanged" "hello" \
 # The copy is made only for an open the kernel allows (a running program's file: ETXTBSY, the
 # file intact; fopen "wx": EEXIST), by one process while the others wait (eight appenders at
 # once, all lines kept), keeps the file's times (r+ without a write: the same mtime), and is
-# made for a file already marked stale by a change that did not copy it (chmod, then append).
+# made for a file already marked stale by a change that did not copy it (chmod, then append),
+# and before a truncate by path (os.truncate: truncate(2)), also of a file marked stale.
 C="$T/cow"
 mkdir -p "$C/bin"
 printf 'cow log 0\n' >"$C/log"; printf 'keep me\n' >"$C/keep.txt"; cp /bin/sleep "$C/bin/sleeper"
 printf 'chmod, then append\n' >"$C/touched.txt"
+printf 'truncate me, by path\n' >"$C/trunc.txt"; printf 'chmod, then truncate to nothing\n' >"$C/trunc0.txt"
 printf '#include <errno.h>\n#include <stdio.h>\n#include <string.h>\nint main(int c, char** v) { FILE* f = fopen(v[1], v[2]); puts(f ? "opened" : strerror(errno)); return c < 3; }\n' >"$T/fo.c"
 gcc -o "$T/fo" "$T/fo.c" || not_ok "building fo"
 "$VRIFT" ingest "$C" -o "$T/cow.manifest" >/dev/null
@@ -687,6 +689,8 @@ for i in 1 2 3 4 5 6 7 8; do sh -c "echo line $i >> log" & done; wait
 sort log | tr '\n' ' '; echo
 python3 -c 'open("keep.txt", "r+").close()'; stat -c %y keep.txt
 chmod 640 touched.txt; echo more >> touched.txt; cat touched.txt | tr '\n' ' '; echo
+python3 -c 'import os; os.truncate("trunc.txt", 8)'; cat trunc.txt; echo
+chmod 600 trunc0.txt; python3 -c 'import os; os.truncate("trunc0.txt", 0)'; stat -c %s trunc0.txt
 EOF2
 want="Text file busy
 sleeper intact
@@ -694,7 +698,9 @@ File exists
 keep me
 cow log 0 line 1 line 2 line 3 line 4 line 5 line 6 line 7 line 8 
 $mtime0
-chmod, then append more "
+chmod, then append more 
+truncate
+0"
 got=$(cd "$C" && FO="$T/fo" "$VRIFT" run -m "$T/cow.manifest" -- bash "$T/cow.sh" 2>&1)
 if [ "$want" == "$got" ]; then ok "the copy before a write: refused opens change nothing, one copy, times kept"; else
   not_ok "the copy before a write"; diff <(echo "$want") <(echo "$got") | head -20

@@ -91,11 +91,20 @@ inline bool may_be_projected(int dirfd, const char* path) {
   return path && active() && !surely_outside(dirfd, path);
 }
 
-Meets meets(int dirfd, const char* path, bool follow, Scratch* s, Lookup* l) {
+// WRITE_FLAGS (>= 0): the change rewrites the file's bytes as an open with these flags would
+// (truncate), so a solid file that is still its blob's inode gets one of its own first, and a
+// refusal of that (the kernel's answer: EACCES, ETXTBSY) goes to *CLAIM_ERR, with kKernel.
+Meets meets(int dirfd, const char* path, bool follow, Scratch* s, Lookup* l, int write_flags = -1,
+            int* claim_err = nullptr) {
   if (!may_be_projected(dirfd, path)) return Meets::kKernel;
   const int saved = errno;
   *l = lookup(dirfd, path, follow, s);
   Meets m = Meets::kKernel;
+  // An entry marked stale before (a chmod, an earlier write) is the disk's now, and may still be
+  // its blob's inode.
+  if (write_flags >= 0 && l->res == Res::kReal && l->inside_miss) {
+    if (const int e = unshare_stale(write_flags, s); e && claim_err) *claim_err = e;
+  }
   // A deleted entry (ENOENT) is the kernel's to answer; any other error is the projection's
   // answer, which the kernel, seeing only the skeleton, would get wrong ("d/file/" is ENOTDIR,
   // and mkdir of it would make a directory the file's entry hides).
@@ -104,17 +113,18 @@ Meets meets(int dirfd, const char* path, bool follow, Scratch* s, Lookup* l) {
   if (l->res == Res::kHit) {
     if (is_dir(l->st))
       m = Meets::kDir;
-    else if (claim_on_disk(*l, s) == Claim::kPhantom)
+    else if (claim_on_disk(*l, s, write_flags, claim_err) == Claim::kPhantom)
       m = Meets::kPhantom;
   }
   errno = saved;
   return m;
 }
 
-__attribute__((noinline)) Meets meets_slow(int dirfd, const char* path, bool follow, int* err) {
+__attribute__((noinline)) Meets meets_slow(int dirfd, const char* path, bool follow, int* err,
+                                           int write_flags, int* claim_err) {
   Scratch s;
   Lookup l;
-  const Meets m = meets(dirfd, path, follow, &s, &l);
+  const Meets m = meets(dirfd, path, follow, &s, &l, write_flags, claim_err);
   *err = l.err;
   return m;
 }
@@ -123,13 +133,15 @@ __attribute__((noinline)) Meets meets_slow(int dirfd, const char* path, bool fol
 // must fail with, or 0 for the real function: EROFS for a phantom file (DIR_TOO: a directory
 // too), the projection's error, or, for a path that names a projected file's descriptor through
 // /proc/self/fd or /dev/fd (that descriptor is the shared blob's), EROFS as well.
-int change_refusal(int dirfd, const char* path, bool follow, bool dir_too = false) {
+// WRITE_FLAGS: as meets() has them (truncate).
+int change_refusal(int dirfd, const char* path, bool follow, bool dir_too = false,
+                   int write_flags = -1) {
   if (blob_fd_path(path)) return EROFS;
   if (!may_be_projected(dirfd, path)) return 0;
-  int err = 0;
-  switch (meets_slow(dirfd, path, follow, &err)) {
+  int err = 0, claim_err = 0;
+  switch (meets_slow(dirfd, path, follow, &err, write_flags, &claim_err)) {
   case Meets::kKernel:
-    return 0;
+    return claim_err;
   case Meets::kPhantom:
     return EROFS;
   case Meets::kDir:
@@ -488,12 +500,20 @@ VRIFT_EXPORT int mkfifoat(int dirfd, const char* path, mode_t mode) {
 }
 
 // --- size, mode, owner and times by path --------------------------------------------------------
+// truncate rewrites the file's bytes: a solid file that is still its blob's inode gets an inode
+// of its own first, as for an open for writing (an empty one when nothing is kept), so that the
+// store keeps the blob's bytes. Until 2026-11-23 the blob itself was cut.
+static int truncate_flags(off64_t len) {
+  return len < 0 ? -1 : len == 0 ? O_WRONLY | O_TRUNC : O_WRONLY;
+}
 VRIFT_EXPORT int truncate(const char* path, off_t len) {
-  if (const int e = change_refusal(AT_FDCWD, path, true)) return fail(e);
+  if (const int e = change_refusal(AT_FDCWD, path, true, false, truncate_flags(len)))
+    return fail(e);
   return real_truncate.get()(path, len);
 }
 VRIFT_EXPORT int truncate64(const char* path, off64_t len) {
-  if (const int e = change_refusal(AT_FDCWD, path, true)) return fail(e);
+  if (const int e = change_refusal(AT_FDCWD, path, true, false, truncate_flags(len)))
+    return fail(e);
   return real_truncate64.get()(path, len);
 }
 VRIFT_EXPORT int chmod(const char* path, mode_t mode) {
