@@ -111,8 +111,7 @@ __attribute__((noinline)) char* realpath_slow(const char* path, char* resolved) 
 
 // NEWFD became a copy of OLDFD (dup, dup2, dup3).
 void copied(int oldfd, int newfd) {
-  if ((fd_kind(oldfd) != kFdNone || fd_kind(newfd) != kFdNone) && fd_table_ours())
-    fd_copy(oldfd, newfd);
+  if (fd_kind(oldfd) != kFdNone || fd_kind(newfd) != kFdNone) fd_copy(oldfd, newfd);
 }
 
 void forget_range(unsigned first, unsigned last) {
@@ -225,7 +224,7 @@ VRIFT_EXPORT int fchdir(int fd) {
 
 namespace vrift::shim {
 void forget_fd(int fd) {
-  if (fd_kind(fd) != kFdNone && fd_table_ours()) fd_clear(fd);
+  if (fd_kind(fd) != kFdNone) fd_clear(fd);
 }
 } // namespace vrift::shim
 
@@ -373,7 +372,7 @@ VRIFT_EXPORT long syscall(long nr, ...) {
       return op_fd_meta(i32(0), nr, a[1], a[2], a[3], a[4], a[5]);
     break;
   case SYS_close:
-    if (fd_kind(i32(0)) != kFdNone && fd_table_ours()) fd_clear(i32(0));
+    forget_fd(i32(0));
     break;
   case SYS_close_range:
     forget_close_range(static_cast<unsigned>(a[0]), static_cast<unsigned>(a[1]),

@@ -19,14 +19,13 @@
 namespace vrift::shim {
 namespace {
 
-// Is FD one of ours still referring to what we opened (the real fstat just described DEV, INO,
-// a regular file or not, SIZE)? Then its entry.
-const FdEntry* tracked(int fd, uint64_t dev, uint64_t ino, bool regular, bool have_size,
-                       uint64_t size) {
+// Is FD a projected directory of ours still referring to the skeleton we opened (the real fstat
+// just described DEV and INO)? Then its entry. (A projected file's descriptor is answered from
+// its entry before any real call: fd_blob.)
+const FdEntry* tracked_dir(int fd, uint64_t dev, uint64_t ino) {
   FdEntry* e = fd_entry(fd);
-  if (!e) return nullptr;
-  const uint32_t k = __atomic_load_n(&e->kind, __ATOMIC_ACQUIRE);
-  if ((k != kFdFile && k != kFdDir) || !fd_same_file(e, dev, ino, regular, have_size, size))
+  if (!e || __atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) != kFdDir ||
+      !fd_same_file(e, dev, ino, false, false, 0))
     return nullptr;
   return e;
 }
@@ -113,8 +112,7 @@ int op_fstat(int fd, struct stat* buf) {
   const long r = sys::call6(SYS_fstat, fd, sys::arg(buf));
   if (sys::failed(r)) return fail(static_cast<int>(-r));
   if (active()) {
-    if (const FdEntry* e = tracked(fd, buf->st_dev, buf->st_ino, S_ISREG(buf->st_mode), true,
-                                   static_cast<uint64_t>(buf->st_size)))
+    if (const FdEntry* e = tracked_dir(fd, buf->st_dev, buf->st_ino))
       fill_stat(g_state.proj[e->proj], e->st, buf);
   }
   return 0;
@@ -156,9 +154,7 @@ int op_statx(int dirfd, const char* path, int flags, unsigned mask, struct statx
     if (sys::failed(r)) return fail(static_cast<int>(-r));
     if (active()) {
       const uint64_t dev = makedev(buf->stx_dev_major, buf->stx_dev_minor);
-      const bool regular = (buf->stx_mask & STATX_TYPE) && S_ISREG(buf->stx_mode);
-      if (const FdEntry* e = tracked(dirfd, dev, buf->stx_ino, regular,
-                                     (buf->stx_mask & STATX_SIZE) != 0, buf->stx_size))
+      if (const FdEntry* e = tracked_dir(dirfd, dev, buf->stx_ino))
         fill_statx(g_state.proj[e->proj], e->st, buf);
     }
     return 0;
